@@ -1,0 +1,132 @@
+"""Engine overhead: the same DCGAN networks trained N steps by the Trainer and by a plain loop.
+
+Both run in this process, one after the other, alternating over several rounds (never two torch
+jobs at once). The plain loop does exactly the app's arithmetic (a D step on a fresh detached fake
+batch, then a G step on a fresh fake batch, BCE losses, Adam 2e-4/β=(0.5, 0.999)) with nothing
+around it. Reported: median seconds per step of each and their ratio (Trainer / plain; target ≤ 1.05).
+
+    python bench/engine_overhead.py --steps 200 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ganapps.core import TrainConfig, Trainer
+from ganapps.core.data import TensorData
+from ganapps.core.rundir import RunDir
+from ganapps.datasets import HERE
+from ganapps.plugins.dcgan.app import DCGAN, DCGANOptions
+
+
+def make_app() -> tuple[DCGAN, TensorData]:
+    app = DCGAN(DCGANOptions(classifier_epochs=0))
+    data = app.load_data(HERE / "mnist" / "mnist_sample.npz")
+    app.fit(data)
+    return app, data
+
+
+def plain_loop(steps: int, batch_size: int, seed: int) -> float:
+    """The hand-written PyTorch loop; returns seconds for ``steps`` iterations after warm-up."""
+    torch.manual_seed(seed)
+    app, data = make_app()
+    nets = app.build()
+    G, D = nets["generator"], nets["discriminator"]
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    x = data.tensors[0]
+    n_batches = len(x) // batch_size
+    nz = app.options.nz
+
+    def step(i: int) -> None:
+        real = x[(i % n_batches) * batch_size : (i % n_batches + 1) * batch_size]
+        fake = G(torch.randn(batch_size, nz)).detach()
+        d_real, d_fake = D(real), D(fake)
+        loss_d = F.binary_cross_entropy_with_logits(
+            d_real, torch.ones_like(d_real)
+        ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        d_gen = D(G(torch.randn(batch_size, nz)))
+        loss_g = F.softplus(-d_gen).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        loss_d.item(), loss_g.item()  # a real loop logs its losses
+
+    for i in range(20):
+        step(i)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    return time.perf_counter() - t0
+
+
+def trainer_loop(steps: int, batch_size: int, seed: int, run_dir: Path | None, freeze: bool) -> float:
+    """The Trainer on the same app; seconds for ``steps`` iterations after 20 warm-up ones."""
+    times: list[float] = []
+
+    class Clock:
+        def __init__(self) -> None:
+            self.t0 = 0.0
+
+    app, data = make_app()
+    cfg = TrainConfig(epochs=1000, batch_size=batch_size, seed=seed, max_steps=steps + 20, deterministic=False)
+    trainer = Trainer(app, cfg, run_dir=RunDir(run_dir) if run_dir else None, progress=False)
+    if not freeze:
+        trainer._train_only = lambda optimizer: None  # type: ignore[method-assign]
+    clock = Clock()
+    original = trainer._iteration
+
+    def timed(phase, batch, logging_step):  # type: ignore[no-untyped-def]
+        if trainer.global_step == 20:
+            clock.t0 = time.perf_counter()
+        return original(phase, batch, logging_step)
+
+    trainer._iteration = timed  # type: ignore[method-assign]
+    trainer.fit(data)
+    times.append(time.perf_counter() - clock.t0)
+    return times[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    results: dict[str, list[float]] = {"plain": [], "trainer": [], "trainer_nofreeze": [], "trainer_rundir": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            results["plain"].append(plain_loop(args.steps, args.batch_size, r))
+            results["trainer"].append(trainer_loop(args.steps, args.batch_size, r, None, True))
+            results["trainer_nofreeze"].append(trainer_loop(args.steps, args.batch_size, r, None, False))
+            rd = Path(tmp) / f"run{r}"
+            rd.mkdir()
+            results["trainer_rundir"].append(trainer_loop(args.steps, args.batch_size, r, rd, True))
+            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in results.items()), file=sys.stderr)
+    med = {k: statistics.median(v) / args.steps * 1000 for k, v in results.items()}
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, {args.steps} steps x {args.rounds} rounds"
+    )
+    print(f"plain loop                      {med['plain']:.2f} ms/step")
+    for key, label in (
+        ("trainer", "Trainer (default)"),
+        ("trainer_nofreeze", "Trainer, freezing off"),
+        ("trainer_rundir", "Trainer + JSONL log + checkpoints"),
+    ):
+        print(f"{label:<32}{med[key]:.2f} ms/step  ratio {med[key] / med['plain']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

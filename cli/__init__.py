@@ -1,0 +1,1 @@
+"""The ``ganapps`` command line: one small module per command group."""

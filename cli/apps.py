@@ -1,0 +1,71 @@
+"""``ganapps apps``: the registered applications, or one app's options."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import click
+
+from ganapps.cli.options import print_table
+from ganapps.core.config import field_types
+from ganapps.core.plugins import get_registry
+
+
+@click.command("apps")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def command(name: str | None, as_json: bool) -> None:
+    """List applications (name, kind, description, plugin), or show one app's options."""
+    registry = get_registry()
+    if name:
+        cls = registry.app(name)
+        info = {
+            "name": cls.name,
+            "kind": cls.kind,
+            "description": cls.description,
+            "plugin": registry.apps[name].plugin,
+            "capabilities": cls.capabilities(),
+            "default_dataset": cls.default_dataset,
+            "train_defaults": cls.train_defaults,
+            "options": _fields(cls.Options),
+            "generate_options": _fields(cls.GenerateOptions),
+        }
+        if as_json:
+            click.echo(json.dumps(info, indent=2, default=str))
+            return
+        click.echo(f"{cls.name} ({cls.kind}, plugin {info['plugin']}): {cls.description}")
+        click.echo(f"default data: {cls.default_dataset or '(none; --data is required)'}")
+        click.echo(f"engine defaults: {cls.train_defaults or '{}'}")
+        for title, rows in (("run options", info["options"]), ("generate options", info["generate_options"])):
+            if rows:
+                click.echo(f"\n{title}:")
+                print_table([(r["option"], r["default"], r["help"]) for r in rows], ["option", "default", "help"])
+        return
+    rows = [
+        (a.name, a.cls.kind, a.cls.description, a.plugin) for a in sorted(registry.apps.values(), key=lambda a: a.name)
+    ]
+    if as_json:
+        click.echo(
+            json.dumps([dict(zip(("name", "kind", "description", "plugin"), r, strict=True)) for r in rows], indent=2)
+        )
+        return
+    print_table(rows, ["name", "kind", "description", "plugin"])
+
+
+def _fields(cls: type) -> list[dict[str, str]]:
+    if not dataclasses.is_dataclass(cls):
+        return []
+    types_ = field_types(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        out.append(
+            {
+                "option": "--" + f.name.replace("_", "-"),
+                "type": str(types_[f.name]).replace("typing.", ""),
+                "default": str(default),
+                "help": f.metadata.get("help", ""),
+            }
+        )
+    return out

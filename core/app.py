@@ -1,0 +1,268 @@
+"""The app contract: what a GAN application gives the engine.
+
+An app is a class. It loads and preprocesses its data, builds named networks, names its
+optimizers, and gives one step function per network group returning a dict of losses
+(``"loss"`` is back-propagated, the rest is logged). The engine does devices, mixed precision,
+backward, stepping, EMA, checkpoints, logging and diagnostics. After training the app can
+``generate``, ``evaluate`` and, for scoring apps, ``score``.
+
+Apps that need more than one alternating pair of updates describe their training as
+:class:`Phase` objects (autoencoder pre-training, then adversarial training, for instance);
+apps with several generators put them under one optimizer (CycleGAN) by listing several
+networks in one :class:`OptimizerSpec`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import nn
+
+from ganapps.core.config import TrainConfig
+from ganapps.core.data import TensorData, split_data
+
+Losses = dict[str, Any]
+StepFn = Callable[[Any], Losses]
+
+
+@dataclass
+class NoOptions:
+    """Options of an app that has none."""
+
+
+@dataclass
+class OptimizerSpec:
+    """One optimizer: the networks it updates and its hyper-parameters.
+
+    ``schedule`` maps a 0-based epoch of the phase using this optimizer to a learning-rate
+    multiplier (e.g. CycleGAN's linear decay); it is stepped at the end of each such epoch.
+    """
+
+    name: str
+    networks: tuple[str, ...]
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 0.0
+    algorithm: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam"
+    schedule: Callable[[int], float] | None = None
+
+
+@dataclass
+class Step:
+    """One update inside a training iteration.
+
+    ``fn(batch)`` returns losses; the engine back-propagates ``"loss"`` and steps ``optimizer``.
+    ``every=k`` runs the step on every k-th iteration of its phase (``n_critic`` for a generator).
+    ``role`` tells the diagnostics which losses are the discriminator's and the generator's.
+    """
+
+    name: str
+    fn: StepFn
+    optimizer: str
+    every: int = 1
+    role: Literal["discriminator", "generator", "other"] = "other"
+    ema: bool = False
+
+
+@dataclass
+class Phase:
+    """A stage of training with its own steps and number of epochs."""
+
+    name: str
+    steps: list[Step]
+    epochs: int
+
+
+@dataclass
+class Diagnostic:
+    """A warning about training health, with the standard remedy."""
+
+    code: str
+    message: str
+    remedy: str
+    severity: Literal["warning", "info"] = "warning"
+
+    def to_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Progress:
+    """Where training stands; the Trainer keeps it current so steps can anneal or schedule."""
+
+    phase: str = ""
+    epoch: int = 0
+    global_step: int = 0
+    phase_step: int = 0
+    phase_steps: int = 0
+
+
+@dataclass
+class Evaluation:
+    """What ``App.evaluate`` returns: metrics (JSON values), PNG figures, diagnostics and notes."""
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, bytes] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class App:
+    """Base class of every ganapps application. Subclass it and register it from a plugin."""
+
+    #: unique name used on the command line, e.g. ``dcgan``
+    name: ClassVar[str] = ""
+    #: what it works on: image, tabular, codes, sequence, translation, scoring...
+    kind: ClassVar[str] = ""
+    #: one line for ``ganapps apps``
+    description: ClassVar[str] = ""
+    #: dataclass of the app's own options (each field becomes a ``ganapps run APP`` option)
+    Options: ClassVar[type] = NoOptions
+    #: dataclass of extra ``ganapps generate`` options
+    GenerateOptions: ClassVar[type] = NoOptions
+    #: engine settings this app changes by default, e.g. ``{"epochs": 20, "batch_size": 500}``
+    train_defaults: ClassVar[dict[str, Any]] = {}
+    #: registered dataset used when ``--data`` is not given
+    default_dataset: ClassVar[str | None] = None
+    #: suffix of the synthetic sample written into the run directory
+    output_suffix: ClassVar[str] = ".csv"
+    #: networks that get an exponential moving average copy when ``--ema`` is on
+    ema_networks: ClassVar[tuple[str, ...]] = ("generator",)
+    #: (metric, "min" | "max") watched by early stopping, or None
+    monitor: ClassVar[tuple[str, str] | None] = None
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+        self.nets = nn.ModuleDict()
+        #: fitted preprocessing state, JSON-serialisable, saved as ``schema.json`` in the bundle
+        self.schema: dict[str, Any] = {}
+        #: fitted arrays that are not network weights, saved beside the weights
+        self.tensors: dict[str, torch.Tensor] = {}
+        self.device = torch.device("cpu")
+        self.train_config = TrainConfig()
+        self.progress = Progress()
+
+    # ----------------------------------------------------------------- data
+    def load_data(self, source: Any) -> Any:
+        """Read the user's data (a path, or a DataFrame/array from the Python API)."""
+        raise NotImplementedError(f"app {self.name} does not load data")
+
+    def split(self, data: Any, holdout: float, seed: int) -> tuple[Any, Any]:
+        """Split real data into (train, holdout); override for grouped or time-ordered data."""
+        return split_data(data, holdout, seed)
+
+    def fit(self, train: Any) -> None:
+        """Fit preprocessing on the training split; fill ``self.schema`` and ``self.tensors``."""
+
+    def dataset(self, train: Any) -> TensorData | torch.utils.data.Dataset:
+        """The training split as engine-ready data: TensorData (fast, in memory) or a Dataset."""
+        raise NotImplementedError(f"app {self.name} does not define its training dataset")
+
+    # ------------------------------------------------------------- networks
+    def build(self) -> dict[str, nn.Module]:
+        """Create the networks from options and ``self.schema`` only (bundles rebuild this way)."""
+        raise NotImplementedError
+
+    def configure_optimizers(self) -> list[OptimizerSpec]:
+        """Name the optimizers: by default Adam(2e-4, β=(0.5, 0.999)) for generator and discriminator."""
+        return [
+            OptimizerSpec("discriminator", ("discriminator",)),
+            OptimizerSpec("generator", ("generator",)),
+        ]
+
+    def phases(self) -> list[Phase]:
+        """The training schedule: by default one adversarial phase, D every step, G every n_critic."""
+        return [
+            Phase(
+                "adversarial",
+                [
+                    Step("discriminator", self.discriminator_step, "discriminator", role="discriminator"),
+                    Step(
+                        "generator",
+                        self.generator_step,
+                        "generator",
+                        every=self.train_config.n_critic,
+                        role="generator",
+                        ema=True,
+                    ),
+                ],
+                epochs=self.train_config.epochs,
+            )
+        ]
+
+    def discriminator_step(self, batch: Any) -> Losses:
+        """Discriminator losses for one batch (``"loss"`` is minimised)."""
+        raise NotImplementedError
+
+    def generator_step(self, batch: Any) -> Losses:
+        """Generator losses for one batch (``"loss"`` is minimised)."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- outputs
+    def generate(self, n: int, condition: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        """Draw ``n`` synthetic samples, optionally conditioned (e.g. ``{"label": 3}``)."""
+        raise NotImplementedError(f"app {self.name} does not generate samples")
+
+    def save_samples(self, samples: Any, path: Path) -> Path:
+        """Write samples to ``path`` (format from the suffix) atomically; return the path."""
+        from ganapps.core.io import write_table
+
+        return write_table(samples, path)
+
+    def load_samples(self, path: Path) -> Any:
+        """Read back what :meth:`save_samples` wrote (for ``ganapps evaluate --synthetic``)."""
+        from ganapps.core.io import read_table
+
+        return read_table(path)
+
+    def default_num_samples(self, n_train: int, n_holdout: int) -> int:
+        """How many samples a run generates and evaluates when ``--samples`` is not given."""
+        return max(n_train, 1)
+
+    def evaluate(self, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
+        """Compare held-out real data with synthetic samples (``train`` for privacy metrics)."""
+        return Evaluation()
+
+    def diagnose(self, real: Any, synthetic: Any) -> list[Diagnostic]:
+        """App-specific health checks on generated samples (collapse to one pattern...)."""
+        return []
+
+    def sample_vectors(self, samples: Any) -> torch.Tensor | None:
+        """Samples as a (n, d) float tensor for the engine's diversity check; None to skip it."""
+        if isinstance(samples, torch.Tensor):
+            return samples.reshape(samples.shape[0], -1).float()
+        return None
+
+    def epoch_figures(self, epoch: int) -> dict[str, bytes]:
+        """PNG figures to keep after each epoch of the last phase (e.g. a sample grid)."""
+        return {}
+
+    def score(self, data: Any) -> Any:
+        """Score records (anomaly/fraud apps); apps that only generate leave this alone."""
+        raise NotImplementedError(f"app {self.name} does not score data")
+
+    # --------------------------------------------------------------- state
+    def export_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """Fitted state for the bundle: JSON schema and extra tensors."""
+        return self.schema, self.tensors
+
+    def import_state(self, schema: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`export_state` returned, before :meth:`build` is called."""
+        self.schema = schema
+        self.tensors = tensors
+
+    # ---------------------------------------------------------------- info
+    @classmethod
+    def capabilities(cls) -> list[str]:
+        """What the app offers beyond training: generate, score."""
+        caps = []
+        if cls.generate is not App.generate:
+            caps.append("generate")
+        if cls.score is not App.score:
+            caps.append("score")
+        return caps

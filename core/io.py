@@ -1,0 +1,155 @@
+"""File IO that never leaves half-written outputs: temp file + rename, and table readers/writers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ganapps.core.errors import DataError
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".tsv")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary directory that replaces ``path`` as a whole when the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON: {exc}") from None
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def table_format(path: str | Path) -> str:
+    """``csv``, ``tsv`` or ``parquet`` from a file name, or a DataError naming the file."""
+    name = str(path).lower()
+    if name.endswith((".csv", ".csv.gz", ".csv.zst")):
+        return "csv"
+    if name.endswith((".tsv", ".tsv.gz")):
+        return "tsv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    raise DataError(f"{path}: unknown table format (use .csv, .csv.gz, .tsv or .parquet)")
+
+
+def read_table(path: str | Path, **csv_options: Any) -> Any:
+    """Read CSV/TSV/Parquet into a polars DataFrame with clear errors for bad files."""
+    import polars as pl
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"--data: {path} does not exist")
+    if path.is_dir():
+        raise DataError(f"--data: {path} is a directory, expected a table file")
+    fmt = table_format(path)
+    try:
+        if fmt == "parquet":
+            df = pl.read_parquet(path)
+        else:
+            opts = {"infer_schema_length": 10000, "try_parse_dates": False, **csv_options}
+            if fmt == "tsv":
+                opts["separator"] = "\t"
+            df = pl.read_csv(path, **opts)
+    except pl.exceptions.NoDataError:
+        raise DataError(f"{path} is empty") from None
+    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path} could not be read as {fmt}: {first}") from None
+    if df.height == 0:
+        raise DataError(f"{path} has a header but no rows")
+    return df
+
+
+def write_table(table: Any, path: str | Path) -> Path:
+    """Write a pandas or polars DataFrame as CSV or Parquet (by suffix), atomically."""
+    import pandas as pd
+    import polars as pl
+
+    path = Path(path)
+    fmt = table_format(path)
+    if isinstance(table, pd.DataFrame):
+        table = pl.from_pandas(table)
+    if not isinstance(table, pl.DataFrame):
+        raise TypeError(f"cannot write {type(table).__name__} as a table")
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            table.write_parquet(tmp)
+        elif str(path).lower().endswith(".gz"):
+            import gzip
+
+            with gzip.open(tmp, "wb") as fh:
+                table.write_csv(fh, separator="\t" if fmt == "tsv" else ",")
+        else:
+            table.write_csv(tmp, separator="\t" if fmt == "tsv" else ",")
+    return path

@@ -1,0 +1,73 @@
+"""Network building blocks shared by apps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def mlp(
+    dims: Sequence[int],
+    activation: str = "relu",
+    norm: str | None = None,
+    dropout: float = 0.0,
+    final_activation: bool = False,
+) -> nn.Sequential:
+    """Linear layers ``dims[0] → … → dims[-1]`` with activation, optional batch/layer norm and dropout."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+        last = i == len(dims) - 2
+        layers.append(nn.Linear(a, b))
+        if last and not final_activation:
+            break
+        if norm == "batch":
+            layers.append(nn.BatchNorm1d(b))
+        elif norm == "layer":
+            layers.append(nn.LayerNorm(b))
+        layers.append(ACTIVATIONS[activation]())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+class ResidualLinear(nn.Module):
+    """``x + act(norm(W x))``: the shortcut block of medGAN's generator and CTGAN-style nets."""
+
+    def __init__(self, dim: int, activation: str = "relu", norm: str | None = "batch") -> None:
+        super().__init__()
+        self.linear = nn.Linear(dim, dim)
+        self.norm = nn.BatchNorm1d(dim) if norm == "batch" else nn.LayerNorm(dim) if norm == "layer" else nn.Identity()
+        self.act = ACTIVATIONS[activation]()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.act(self.norm(self.linear(x)))
+
+
+class MinibatchAverage(nn.Module):
+    """Append the batch mean of the features to every sample (medGAN's minibatch averaging)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([x, x.mean(dim=0, keepdim=True).expand_as(x)], dim=1)
+
+
+class MinibatchStd(nn.Module):
+    """Append the mean over features of the batch standard deviation (ProGAN's trick against collapse)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        std = x.float().std(dim=0, unbiased=False).mean().to(x.dtype)
+        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
+def pack(x: Tensor, pac: int) -> Tensor:
+    """PacGAN: the discriminator judges ``pac`` samples at once, concatenated (batch % pac == 0)."""
+    return x.reshape(x.shape[0] // pac, pac * x.shape[1], *x.shape[2:])

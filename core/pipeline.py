@@ -1,0 +1,322 @@
+"""End-to-end jobs behind the CLI and the Python API: run (train → generate → evaluate → report),
+generate from a bundle, evaluate a run again."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganapps.core.app import App, Diagnostic, Evaluation
+from ganapps.core.bundle import bundle_config, load_bundle, save_bundle
+from ganapps.core.config import TrainConfig, build, validate_train
+from ganapps.core.devices import seed_everything
+from ganapps.core.diagnostics import check_diversity
+from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.io import write_json
+from ganapps.core.plugins import get_registry
+from ganapps.core.report import write_report
+from ganapps.core.rundir import RunDir
+from ganapps.core.trainer import EarlyStopping, EvaluateEvery, Trainer, TrainResult
+from ganapps.core.version import ganapps_version
+
+log = logging.getLogger("ganapps")
+
+
+@dataclass
+class RunResult:
+    """What ``run`` produced."""
+
+    run_dir: RunDir
+    app: App
+    metrics: dict[str, Any]
+    diagnostics: list[Diagnostic]
+    train: TrainResult
+    samples_path: Path | None
+
+
+def resolve_data(data: Any, app_cls: type[App]) -> tuple[Any, str]:
+    """A registered dataset name, a path, or an in-memory object → (source, label)."""
+    registry = get_registry()
+    if data is None:
+        if not app_cls.default_dataset:
+            raise ConfigError(f"option --data is required: app {app_cls.name} ships no sample dataset")
+        data = app_cls.default_dataset
+    if isinstance(data, str | Path):
+        text = str(data)
+        if text in registry.datasets:
+            return registry.datasets[text].path, text
+        path = Path(text).expanduser()
+        if not path.exists() and not any(c in text for c in "*?["):
+            raise DataError(
+                f"--data: {text} is neither an existing path nor a dataset name (see `ganapps datasets list`)"
+            )
+        return path, text
+    return data, f"<in-memory {type(data).__name__}>"
+
+
+def fingerprint(source: Any) -> dict[str, Any]:
+    """Size and SHA-256 of a data file (or of a folder's file list) to detect changed data on resume."""
+    if not isinstance(source, Path) or not source.exists():
+        return {}
+    h = hashlib.sha256()
+    if source.is_dir():
+        for p in sorted(source.rglob("*")):
+            if p.is_file():
+                h.update(f"{p.relative_to(source)}:{p.stat().st_size}\n".encode())
+        return {"kind": "dir", "sha256": h.hexdigest()}
+    with source.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return {"kind": "file", "bytes": source.stat().st_size, "sha256": h.hexdigest()}
+
+
+def make_configs(
+    app_cls: type[App],
+    options: dict[str, Any] | None,
+    train: dict[str, Any] | None,
+    config_file: dict[str, Any] | None = None,
+) -> tuple[Any, TrainConfig]:
+    """Merge app defaults < config file < explicit values into (app options, engine config)."""
+    file_cfg = dict(config_file or {})
+    file_options = file_cfg.pop("options", {})
+    if not isinstance(file_options, dict):
+        raise ConfigError("config file: [options] must be a table")
+    opts = build(app_cls.Options, {**file_options, **(options or {})}, where=f"{app_cls.name} option")
+    cfg = build(TrainConfig, {**app_cls.train_defaults, **file_cfg, **(train or {})}, where="setting")
+    return opts, validate_train(cfg)
+
+
+def _sample_count(app: App, n_train: int, n_holdout: int, requested: int | None) -> int:
+    if requested is not None:
+        if requested < 1:
+            raise ConfigError("option --samples must be at least 1")
+        return requested
+    return int(app.default_num_samples(n_train, n_holdout))
+
+
+def run(
+    app: str,
+    data: Any = None,
+    *,
+    options: dict[str, Any] | None = None,
+    train: dict[str, Any] | None = None,
+    config_file: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    samples: int | None = None,
+    progress: bool = True,
+    command: str | None = None,
+) -> RunResult:
+    """Train ``app`` on ``data``, save the bundle, generate a sample, evaluate it and write the report."""
+    registry = get_registry()
+    app_cls = registry.app(app)
+    if resume is not None:
+        run_dir = RunDir.open(resume)
+        info = run_dir.read_info()
+        if info.get("app") != app:
+            raise ConfigError(f"--resume: {run_dir.path} is a run of {info.get('app')!r}, not {app!r}")
+        extend = {k: v for k, v in (train or {}).items() if k in ("epochs", "max_steps")}
+        ignored = sorted(set(train or {}) - set(extend)) + sorted(options or {})
+        if ignored:
+            log.warning("resuming with the run's stored settings; ignoring %s", ", ".join(ignored))
+        # --max-steps interrupts a run on purpose; a resume runs to the end unless asked again
+        opts, cfg = make_configs(app_cls, info["options"], {**info["train"], "max_steps": 0, **extend})
+        if data is None:
+            data = info["data"]
+        if not run_dir.last_checkpoint.exists():
+            raise ConfigError(f"--resume: {run_dir.path} has no checkpoint to resume from")
+    else:
+        opts, cfg = make_configs(app_cls, options, train, config_file)
+        info = {}
+        run_dir = None
+
+    source, label = resolve_data(data, app_cls)
+    print_ = log.info
+    instance = app_cls(opts)
+    instance.train_config = cfg
+    real = instance.load_data(source)
+    train_split, holdout = instance.split(real, cfg.holdout, cfg.seed)
+    if len(train_split) == 0:
+        raise DataError(f"--data {label}: no training rows left after the {cfg.holdout:.0%} holdout split")
+    instance.fit(train_split)
+
+    fp = fingerprint(source)
+    if resume is not None:
+        if info.get("data_fingerprint") and fp and info["data_fingerprint"] != fp:
+            raise DataError(f"--resume: the data at {label} changed since the run started; start a new run instead")
+    else:
+        run_dir = RunDir.create(out, app)
+    assert run_dir is not None
+    plugin = registry.apps[app].plugin
+    info = {
+        **info,
+        "app": app,
+        "plugin": plugin,
+        "status": "running",
+        "command": command or " ".join(sys.argv),
+        "data": label if not label.startswith("<") else None,
+        "data_fingerprint": fp,
+        "rows": {"train": len(train_split), "holdout": len(holdout)},
+        "options": dataclasses.asdict(opts),
+        "train": dataclasses.asdict(cfg),
+        "ganapps_version": ganapps_version(),
+        "torch_version": torch.__version__,
+        "started": info.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    run_dir.write_info(info)
+    print_("writing the run to %s", run_dir.path)
+
+    callbacks = []
+    if cfg.eval_every:
+        callbacks.append(
+            EvaluateEvery(cfg.eval_every, holdout, _sample_count(instance, len(train_split), len(holdout), samples))
+        )
+        if cfg.patience and app_cls.monitor:
+            callbacks.append(EarlyStopping(cfg.patience, app_cls.monitor))
+    elif cfg.patience:
+        raise ConfigError("option --patience needs --eval-every (early stopping watches evaluations)")
+    trainer = Trainer(instance, cfg, run_dir=run_dir, callbacks=callbacks, progress=progress)
+    try:
+        result = trainer.fit(instance.dataset(train_split), resume=str(run_dir.last_checkpoint) if resume else None)
+    except KeyboardInterrupt:
+        run_dir.write_info({**info, "status": "interrupted"})
+        raise
+    except BaseException:
+        run_dir.write_info({**info, "status": "failed"})
+        raise
+    trainer.finalize()
+    save_bundle(instance, run_dir.bundle, plugin=plugin)
+
+    n = _sample_count(instance, len(train_split), len(holdout), samples)
+    seed_everything(cfg.seed, cfg.deterministic)
+    with torch.no_grad():
+        synthetic = instance.generate(n)
+    samples_path = instance.save_samples(synthetic, run_dir.path / f"synthetic{instance.output_suffix}")
+    evaluation, diagnostics = evaluate_samples(instance, holdout, synthetic, train_split)
+    diagnostics = result.diagnostics + diagnostics
+    metrics = {
+        "app": app,
+        "metrics": evaluation.metrics,
+        "diagnostics": [d.to_dict() for d in diagnostics],
+        "training": {
+            "steps": result.steps,
+            "seconds": round(result.seconds, 3),
+            "stopped_early": result.stopped_early,
+            "stop_reason": trainer.stop_reason,
+        },
+        "samples": {"n": n, "path": samples_path.name},
+        "notes": evaluation.notes,
+    }
+    write_json(run_dir.metrics_path, metrics)
+    write_report(
+        run_dir.report_path,
+        title=f"ganapps {app} — {run_dir.path.name}",
+        summary={
+            "app": f"{app} ({plugin})",
+            "data": label,
+            "rows (train / holdout)": f"{len(train_split)} / {len(holdout)}",
+            "device": str(trainer.device),
+            "seed": cfg.seed,
+            "epochs": cfg.epochs,
+            "steps": result.steps,
+            "training time (s)": round(result.seconds, 2),
+            "stopped": trainer.stop_reason or "completed",
+            "synthetic sample": f"{samples_path.name} ({n})",
+            "ganapps": ganapps_version(),
+            "command": info["command"],
+        },
+        metrics=evaluation.metrics,
+        diagnostics=diagnostics,
+        history=result.history,
+        figures=evaluation.figures,
+        epoch_images=sorted(run_dir.samples.glob("*_epoch*.png")) if run_dir.samples.exists() else [],
+        notes=evaluation.notes,
+        checks=["discriminator overpowering", "oscillation", "mode collapse"],
+    )
+    run_dir.write_info({**info, "status": "finished", "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    for d in diagnostics:
+        log.warning("%s: %s Remedy: %s", d.code, d.message, d.remedy)
+    return RunResult(run_dir, instance, metrics, diagnostics, result, samples_path)
+
+
+def evaluate_samples(app: App, real: Any, synthetic: Any, train: Any = None) -> tuple[Evaluation, list[Diagnostic]]:
+    """The app's evaluation, registered extra metrics, and sample-based diagnostics."""
+    evaluation = app.evaluate(real, synthetic, train=train)
+    for metric in get_registry().metrics_for(app.kind):
+        try:
+            evaluation.metrics.setdefault("extra", {})[metric.name] = metric.fn(real=real, synthetic=synthetic, app=app)
+        except Exception as exc:  # a plugin's metric must not lose the run
+            evaluation.notes.append(f"metric {metric.name} ({metric.plugin}) failed: {exc}")
+    diagnostics = list(evaluation.diagnostics)
+    real_vec, fake_vec = app.sample_vectors(real), app.sample_vectors(synthetic)
+    if real_vec is not None and fake_vec is not None:
+        d = check_diversity(real_vec, fake_vec)
+        if d:
+            diagnostics.append(d)
+    diagnostics += app.diagnose(real, synthetic)
+    return evaluation, diagnostics
+
+
+def generate(
+    path: str | Path,
+    n: int,
+    out: str | Path | None = None,
+    *,
+    condition: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+) -> Path:
+    """Generate ``n`` samples from a run directory or bundle and write them to ``out``."""
+    if n < 1:
+        raise ConfigError("option -n must be at least 1")
+    app = load_bundle(path, device=device)
+    gen_opts = build(app.GenerateOptions, options or {}, where=f"{app.name} generate option")
+    if out is None:
+        base = Path(path) if (Path(path) / "run.json").exists() else Path(".")
+        out = base / f"generated-{n}{app.output_suffix}"
+    seed_everything(seed)
+    with torch.no_grad():
+        samples = app.generate(n, condition=condition or None, **dataclasses.asdict(gen_opts))
+    return app.save_samples(samples, Path(out))
+
+
+def evaluate_run(
+    path: str | Path,
+    *,
+    data: Any = None,
+    synthetic: str | Path | None = None,
+    n: int | None = None,
+    device: str = "cpu",
+) -> tuple[Evaluation, list[Diagnostic]]:
+    """Evaluate a run again: fresh samples (or a given file) against the run's holdout split."""
+    app = load_bundle(path, device=device)
+    config = bundle_config(path)
+    cfg = app.train_config
+    if data is None:
+        try:
+            data = RunDir.open(Path(path).parent if Path(path).name == "bundle" else path).read_info().get("data")
+        except ConfigError:
+            data = None
+        if data is None:
+            raise ConfigError("option --data is required: the bundle does not record its training data")
+    source, _ = resolve_data(data, type(app))
+    real = app.load_data(source)
+    train_split, holdout = app.split(real, cfg.holdout, cfg.seed)
+    if synthetic is not None:
+        samples = app.load_samples(Path(synthetic))
+    else:
+        count = n or int(app.default_num_samples(len(train_split), len(holdout)))
+        seed_everything(cfg.seed, cfg.deterministic)
+        with torch.no_grad():
+            samples = app.generate(count)
+    log.info("evaluating %s (%s)", config["app"], path)
+    return evaluate_samples(app, holdout, samples, train_split)

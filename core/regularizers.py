@@ -1,0 +1,74 @@
+"""Regularizers and stabilisers: gradient penalties, spectral norm, label smoothing, instance noise, init."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, center: float = 1.0) -> Tensor:
+    """WGAN-GP penalty E[(‖∇D(x̂)‖ − center)²] on random interpolates x̂ of real and fake.
+
+    ``critic`` is a closure so conditional critics can pass their condition along. Multiply by
+    λ (10 in the paper) yourself. Packed (PacGAN) critics work as long as ``critic`` unpacks.
+    """
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    out = critic(mixed)
+    (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
+    norms = grad.reshape(grad.shape[0], -1).norm(2, dim=1)
+    return ((norms - center) ** 2).mean()
+
+
+def r1_penalty(real_out: Tensor, real_in: Tensor) -> Tensor:
+    """R1 penalty E[‖∇D(x)‖²] on real data (Mescheder et al. 2018); scale by γ/2 yourself.
+
+    ``real_in`` must have ``requires_grad=True`` before ``real_out = D(real_in)`` is computed.
+    """
+    (grad,) = torch.autograd.grad(real_out.sum(), real_in, create_graph=True)
+    return grad.reshape(grad.shape[0], -1).pow(2).sum(dim=1).mean()
+
+
+def spectral_norm(module: nn.Module) -> nn.Module:
+    """Apply spectral normalisation to every Linear and Conv layer of ``module`` in place."""
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.Linear | nn.Conv1d | nn.Conv2d | nn.ConvTranspose2d):
+            setattr(module, name, nn.utils.parametrizations.spectral_norm(child))
+        else:
+            spectral_norm(child)
+    return module
+
+
+def smooth_labels(targets: Tensor, amount: float) -> Tensor:
+    """Two-sided label smoothing: 1 → 1 − amount, 0 → amount."""
+    return targets * (1.0 - 2.0 * amount) + amount
+
+
+def instance_noise(x: Tensor, std: float) -> Tensor:
+    """Add N(0, std²) noise to discriminator inputs (real and fake alike); anneal std towards 0."""
+    if std <= 0:
+        return x
+    return x + std * torch.randn_like(x)
+
+
+def anneal(start: float, step: int, total: int) -> float:
+    """Linear annealing from ``start`` at step 0 to 0 at ``total`` (for instance noise)."""
+    if total <= 0:
+        return 0.0
+    return max(0.0, start * (1.0 - step / total))
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN weight init: conv weights N(0, 0.02), batch-norm weights N(1, 0.02) and zero biases.
+
+    Use as ``net.apply(dcgan_init)``.
+    """
+    if isinstance(module, nn.Conv1d | nn.Conv2d | nn.ConvTranspose1d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d | nn.InstanceNorm2d) and module.weight is not None:
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)

@@ -1,0 +1,193 @@
+"""The self-contained ``report.html`` of a run: summary, diagnostics, metrics, loss curves, figures."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganapps.core.app import Diagnostic
+from ganapps.core.io import write_text
+
+
+def figure_png(fig: Any, dpi: int = 110) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def new_figure(width: float = 6.0, height: float = 3.6) -> tuple[Any, Any]:
+    """A matplotlib figure and axes drawn off-screen."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def _smooth(y: np.ndarray) -> np.ndarray:
+    w = max(1, len(y) // 50)
+    if w == 1:
+        return y
+    kernel = np.ones(w) / w
+    return np.convolve(np.pad(y, (w // 2, w - 1 - w // 2), mode="edge"), kernel, mode="valid")
+
+
+def loss_curves(history: Sequence[dict[str, Any]]) -> bytes | None:
+    """One panel per phase with every ``*/loss`` series (smoothed, raw in light colour)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    phases: list[str] = []
+    for r in history:
+        if "phase" in r and r["phase"] not in phases and any(k.endswith("/loss") for k in r):
+            phases.append(r["phase"])
+    if not phases:
+        return None
+    fig, axes = plt.subplots(1, len(phases), figsize=(6 * len(phases), 3.6), squeeze=False)
+    for ax, phase in zip(axes[0], phases, strict=True):
+        rows = [r for r in history if r.get("phase") == phase]
+        keys = sorted({k for r in rows for k in r if k.endswith("/loss")})
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in rows if key in r and np.isfinite(r[key])]
+            if not pts:
+                continue
+            x, y = np.array(pts).T
+            line = ax.plot(x, _smooth(y), label=key.removesuffix("/loss"), lw=1.5)[0]
+            ax.plot(x, y, color=line.get_color(), alpha=0.2, lw=0.6)
+        ax.set_title(f"{phase} losses")
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def eval_curves(history: Sequence[dict[str, Any]]) -> bytes | None:
+    """Metrics logged by periodic evaluation (``eval/*``) against the epoch."""
+    rows = [r for r in history if any(k.startswith("eval/") for k in r)]
+    if len(rows) < 2:
+        return None
+    keys = sorted({k for r in rows for k in r if k.startswith("eval/")})
+    fig, ax = new_figure()
+    for key in keys:
+        pts = [(r["epoch"], r[key]) for r in rows if key in r]
+        x, y = np.array(pts).T
+        ax.plot(x, y, marker="o", label=key.removeprefix("eval/"))
+    ax.set_xlabel("epoch")
+    ax.set_title("evaluation during training")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested metrics as (dotted.key, value) rows."""
+    rows: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            rows.extend(flatten(v, key + "."))
+        else:
+            rows.append((key, v))
+    return rows
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list) and len(v) > 12:
+        return html.escape(str(v[:12])[:-1] + ", …]")
+    return html.escape(str(v))
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+h1{font-size:1.6rem}h2{font-size:1.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;font-size:.9rem}
+th{background:#f5f5f5}.warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.5rem 1rem;margin:.5rem 0}
+.ok{background:#eef8ee;border-left:4px solid #3a3;padding:.5rem 1rem}figure{display:inline-block;margin:.5rem}
+img{max-width:100%}figcaption{font-size:.8rem;color:#555;text-align:center}code{background:#f3f3f3;padding:0 .2rem}
+"""
+
+
+def render(
+    *,
+    title: str,
+    summary: dict[str, Any],
+    metrics: dict[str, Any],
+    diagnostics: Sequence[Diagnostic],
+    history: Sequence[dict[str, Any]],
+    figures: dict[str, bytes],
+    epoch_images: Sequence[Path] = (),
+    notes: Sequence[str] = (),
+    checks: Sequence[str] = (),
+) -> str:
+    """The report as one HTML string with embedded PNGs."""
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"]
+    parts.append(f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>")
+    parts.append("<h2>Run</h2><table>")
+    parts += [f"<tr><th>{html.escape(str(k))}</th><td>{_fmt(v)}</td></tr>" for k, v in summary.items()]
+    parts.append("</table>")
+
+    parts.append("<h2>Diagnostics</h2>")
+    if diagnostics:
+        for d in diagnostics:
+            parts.append(
+                f"<div class='warn'><b>{html.escape(d.code)}</b>: {html.escape(d.message)}<br>"
+                f"<i>Remedy:</i> {html.escape(d.remedy)}</div>"
+            )
+    else:
+        ran = ", ".join(checks) if checks else "loss and diversity checks"
+        parts.append(f"<div class='ok'>No training problem detected ({html.escape(ran)}).</div>")
+
+    parts.append("<h2>Metrics</h2><table><tr><th>metric</th><th>value</th></tr>")
+    parts += [f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in flatten(metrics)]
+    parts.append("</table>")
+    if notes:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+
+    curves = loss_curves(history)
+    evals = eval_curves(history)
+    if curves or evals:
+        parts.append("<h2>Training curves</h2>")
+        if curves:
+            parts.append(_img(curves, "losses per step (smoothed; raw values faint)"))
+        if evals:
+            parts.append(_img(evals, "metrics evaluated during training"))
+    if figures:
+        parts.append("<h2>Figures</h2>")
+        parts += [_img(png, name) for name, png in figures.items()]
+    if epoch_images:
+        parts.append("<h2>Samples per epoch</h2>")
+        for p in sorted(epoch_images, key=_epoch_key):
+            parts.append(_img(p.read_bytes(), p.stem.replace("_", " ")))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _epoch_key(p: Path) -> tuple[str, int]:
+    m = re.search(r"(.*)_epoch(\d+)$", p.stem)
+    return (m.group(1), int(m.group(2))) if m else (p.stem, 0)
+
+
+def write_report(path: Path, **kwargs: Any) -> Path:
+    """Render and write the report atomically."""
+    return write_text(path, render(**kwargs))

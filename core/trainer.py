@@ -1,0 +1,482 @@
+"""The Trainer: one readable loop that runs any app's phases and steps.
+
+The app says *what* to compute (losses per step); the Trainer does everything around it:
+device placement, mixed precision, freezing the networks a step does not update, backward,
+gradient clipping, optimizer and scheduler steps, generator EMA, step logging, checkpoints that
+resume bit-for-bit, evaluation callbacks, early stopping, and loss-based diagnostics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ganapps.core.app import App, Diagnostic, Phase, Step
+from ganapps.core.checkpoint import load_checkpoint, save_checkpoint
+from ganapps.core.config import TrainConfig, validate_train
+from ganapps.core.data import Batches, TensorData
+from ganapps.core.devices import (
+    amp_dtype,
+    autocast,
+    resolve_device,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+)
+from ganapps.core.diagnostics import check_training
+from ganapps.core.distributed import DistInfo, current
+from ganapps.core.ema import EMA
+from ganapps.core.errors import ConfigError, GanappsError
+from ganapps.core.rundir import MetricsLog, RunDir
+
+log = logging.getLogger("ganapps.trainer")
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+
+
+class TrainingError(GanappsError):
+    """Training cannot go on (e.g. the losses became NaN)."""
+
+
+class Callback:
+    """Hooks called by the Trainer; state returned by ``state_dict`` is checkpointed."""
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        """Called once before the first step (also after a resume)."""
+
+    def on_epoch_end(self, trainer: Trainer, phase: int, epoch: int) -> None:
+        """Called after each completed epoch, before the epoch checkpoint is written."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned."""
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced besides the trained networks."""
+
+    steps: int
+    seconds: float
+    history: list[dict[str, Any]]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    stopped_early: bool = False
+    interrupted: bool = False
+
+
+class Trainer:
+    """Train ``app`` with ``config``; write logs and checkpoints into ``run_dir`` when given."""
+
+    def __init__(
+        self,
+        app: App,
+        config: TrainConfig,
+        *,
+        run_dir: RunDir | None = None,
+        callbacks: Sequence[Callback] = (),
+        progress: bool = True,
+        dist: DistInfo | None = None,
+    ) -> None:
+        self.app = app
+        self.config = validate_train(config)
+        self.run_dir = run_dir
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.dist = dist or current()
+        self.history: list[dict[str, Any]] = []
+        self.should_stop = False
+        self.stop_reason = ""
+        self.global_step = 0
+        self.phase_step = 0
+        self.position = (0, 0, 0)  # (phase, epoch, next batch) — where a resume starts
+        self.last_eval: dict[str, Any] = {}
+        self.last_eval_step = -1
+        self._active: str | None = None
+        self._elapsed_before = 0.0
+        self._nonfinite = 0
+        is_writer = run_dir is not None and self.dist.is_main
+        self.log = MetricsLog(run_dir.log_path if is_writer else None)
+
+    # ------------------------------------------------------------------ set-up
+    def setup(self) -> None:
+        """Seed, pick the device, build networks, optimizers, scalers, schedulers and EMA."""
+        cfg, app = self.config, self.app
+        self.device = resolve_device(cfg.device)
+        self.amp = amp_dtype(self.device, cfg.amp)
+        seed_everything(cfg.seed, cfg.deterministic)
+        app.device = self.device
+        app.train_config = cfg
+        if len(app.nets) == 0:
+            app.nets = nn.ModuleDict(app.build())
+        app.nets.to(self.device).train()
+
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.owned: dict[str, frozenset[str]] = {}
+        self.params: dict[str, list[nn.Parameter]] = {}
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
+        for spec in app.configure_optimizers():
+            missing = [n for n in spec.networks if n not in app.nets]
+            if missing:
+                raise ConfigError(f"optimizer {spec.name!r} of app {app.name} names unknown network {missing[0]!r}")
+            params = [p for n in spec.networks for p in app.nets[n].parameters()]
+            lr = cfg.lr.get(spec.name, cfg.lr.get("*", spec.lr))
+            kwargs: dict[str, Any] = {"lr": lr, "weight_decay": spec.weight_decay}
+            if spec.algorithm in ("adam", "adamw"):
+                kwargs["betas"] = spec.betas
+            self.optimizers[spec.name] = OPTIMIZERS[spec.algorithm](params, **kwargs)
+            self.owned[spec.name] = frozenset(spec.networks)
+            self.params[spec.name] = params
+            if spec.schedule is not None:
+                self.schedulers[spec.name] = torch.optim.lr_scheduler.LambdaLR(
+                    self.optimizers[spec.name], spec.schedule
+                )
+        unknown_lr = set(cfg.lr) - set(self.optimizers) - {"*"}
+        if unknown_lr:
+            names = ", ".join(self.optimizers)
+            raise ConfigError(f"option --lr: {app.name} has no optimizer {sorted(unknown_lr)[0]!r} (it has {names})")
+
+        fp16 = self.amp == torch.float16
+        self.scalers = {name: torch.amp.GradScaler("cuda") for name in self.optimizers} if fp16 else {}
+        ema_nets = {n: app.nets[n] for n in app.ema_networks if n in app.nets} if cfg.ema > 0 else {}
+        self.ema = EMA(ema_nets, cfg.ema) if ema_nets else None
+
+        self.phases: list[Phase] = app.phases()
+        for phase in self.phases:
+            for step in phase.steps:
+                if step.optimizer not in self.optimizers:
+                    raise ConfigError(f"step {step.name!r} of app {app.name} uses unknown optimizer {step.optimizer!r}")
+        self.roles = {s.name: s.role for p in self.phases for s in p.steps}
+
+    # ------------------------------------------------------------------- train
+    def fit(self, data: TensorData | torch.utils.data.Dataset, resume: str | None = None) -> TrainResult:
+        """Run every phase to its last epoch (or until stopped); resume from a checkpoint path."""
+        self.setup()
+        cfg = self.config
+        batches = Batches(data, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.dist.rank, self.dist.world)
+        if resume:
+            self._restore(load_checkpoint(resume))
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+
+        total = sum(p.epochs for p in self.phases) * len(batches)
+        if cfg.max_steps:
+            total = min(total, cfg.max_steps)
+        bar = tqdm(
+            total=total,
+            initial=min(self.global_step, total),
+            disable=not (self.progress and self.dist.is_main),
+            unit="step",
+            dynamic_ncols=True,
+            mininterval=0.5,
+            leave=True,
+        )
+        start = time.perf_counter()
+        last_postfix = 0.0
+        interrupted = False
+        try:
+            p0, e0, b0 = self.position
+            for pi in range(p0, len(self.phases)):
+                phase = self.phases[pi]
+                if pi != p0:
+                    self.phase_step = 0  # `every` counts iterations within a phase
+                for epoch in range(e0 if pi == p0 else 0, phase.epochs):
+                    first = b0 if (pi, epoch) == (p0, e0) else 0
+                    bar.set_description(f"{phase.name} {epoch + 1}/{phase.epochs}")
+                    progress = self.app.progress
+                    progress.phase, progress.epoch = phase.name, epoch
+                    progress.phase_steps = phase.epochs * len(batches)
+                    for b, batch in enumerate(batches.epoch(pi, epoch, first), start=first):
+                        logging_step = (self.global_step + 1) % cfg.log_every == 0
+                        losses = self._iteration(phase, batch, logging_step)
+                        self.global_step += 1
+                        self.position = (pi, epoch, b + 1)
+                        if logging_step:
+                            self._record(pi, epoch, losses, start)
+                        bar.update(1)
+                        now = time.perf_counter()
+                        if losses and now - last_postfix > 0.5:
+                            bar.set_postfix_str(_postfix(losses), refresh=False)
+                            last_postfix = now
+                        if cfg.checkpoint_every and self.global_step % cfg.checkpoint_every == 0:
+                            self.save_checkpoint(start)
+                        if cfg.max_steps and self.global_step >= cfg.max_steps:
+                            self.should_stop, self.stop_reason = True, f"reached --max-steps {cfg.max_steps}"
+                            break
+                    else:
+                        self._end_epoch(pi, epoch, start)
+                    if self.should_stop:
+                        break
+                if self.should_stop:
+                    break
+            self.save_checkpoint(start)
+        except KeyboardInterrupt:
+            interrupted = True
+            self.save_checkpoint(start)
+            raise
+        finally:
+            bar.close()
+            self.log.close()
+            if interrupted:
+                log.warning("interrupted at step %d; the last checkpoint can be resumed", self.global_step)
+        seconds = self._elapsed_before + time.perf_counter() - start
+        return TrainResult(
+            steps=self.global_step,
+            seconds=seconds,
+            history=self.history,
+            diagnostics=check_training(self.history, self.roles),
+            stopped_early=self.should_stop and not self.stop_reason.startswith("reached --max-steps"),
+        )
+
+    def _iteration(self, phase: Phase, batch: Any, logging_step: bool) -> dict[str, float]:
+        self.phase_step += 1
+        self.app.progress.phase_step = self.phase_step
+        self.app.progress.global_step = self.global_step
+        out: dict[str, float] = {}
+        for step in phase.steps:
+            if self.phase_step % step.every == 0:
+                out.update(self._update(step, batch, logging_step))
+        return out
+
+    def _update(self, step: Step, batch: Any, logging_step: bool) -> dict[str, float]:
+        """One optimizer update: forward (app), backward, clip, step, EMA (engine)."""
+        cfg = self.config
+        opt = self.optimizers[step.optimizer]
+        self._train_only(step.optimizer)
+        with autocast(self.device, self.amp):
+            losses = step.fn(batch)
+        loss = losses["loss"]
+        opt.zero_grad(set_to_none=True)
+        scaler = self.scalers.get(step.optimizer)
+        (scaler.scale(loss) if scaler else loss).backward()
+        norm = None
+        if cfg.grad_clip > 0 or logging_step:
+            if scaler:
+                scaler.unscale_(opt)
+            params = self.params[step.optimizer]
+            if cfg.grad_clip > 0:
+                norm = nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            else:
+                grads = [p.grad for p in params if p.grad is not None]
+                norm = nn.utils.get_total_norm(grads) if grads else None
+        if scaler:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+        if step.ema and self.ema is not None:
+            self.ema.update()
+        if not logging_step:
+            return {}
+        record = {f"{step.name}/{k}": _scalar(v) for k, v in losses.items()}
+        if norm is not None:
+            record[f"grad_norm/{step.name}"] = float(norm)
+        self._check_finite(step, record[f"{step.name}/loss"])
+        return record
+
+    def _train_only(self, optimizer: str) -> None:
+        # Freeze the networks this optimizer does not own: no wasted gradients for D during the
+        # generator step (and for G during the discriminator step, even if the app forgot .detach()).
+        if self._active == optimizer:
+            return
+        owned = self.owned[optimizer]
+        for name, net in self.app.nets.items():
+            net.requires_grad_(name in owned)
+        self._active = optimizer
+
+    def _check_finite(self, step: Step, value: float) -> None:
+        if math.isfinite(value):
+            self._nonfinite = 0
+            return
+        self._nonfinite += 1
+        if self._nonfinite >= 10:
+            raise TrainingError(
+                f"the {step.name} loss is {value} for 10 logged steps in a row (step {self.global_step}); "
+                "lower the learning rates (--lr), turn on --grad-clip 1.0 or use --amp off"
+            )
+
+    def _record(self, phase: int, epoch: int, losses: dict[str, float], start: float) -> None:
+        record = {
+            "step": self.global_step,
+            "phase": self.phases[phase].name,
+            "epoch": epoch + 1,
+            "time": round(self._elapsed_before + time.perf_counter() - start, 4),
+            **losses,
+        }
+        self.history.append(record)
+        self.log.append(record)
+
+    def _end_epoch(self, pi: int, epoch: int, start: float) -> None:
+        phase = self.phases[pi]
+        used = {s.optimizer for s in phase.steps}
+        for name, sched in self.schedulers.items():
+            if name in used:
+                sched.step()
+        self.position = (pi, epoch + 1, 0)
+        if pi == len(self.phases) - 1 and self.dist.is_main and self.run_dir is not None:
+            with self.inference():
+                figures = self.app.epoch_figures(epoch + 1)
+            if figures:
+                from ganapps.core.io import write_bytes
+
+                for name, png in figures.items():
+                    write_bytes(self.run_dir.samples / f"{name}_epoch{epoch + 1:03d}.png", png)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, pi, epoch)
+        self.log.flush()
+        self.save_checkpoint(start)
+
+    # --------------------------------------------------------------- inference
+    @contextlib.contextmanager
+    def inference(self) -> Iterator[None]:
+        """EMA weights, eval mode, no grad, and a forked RNG so training randomness is unchanged."""
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        ema = self.ema.swapped() if self.ema is not None else contextlib.nullcontext()
+        was = self.app.nets.training
+        with torch.random.fork_rng(devices=devices), ema, torch.no_grad():
+            self.app.nets.eval()
+            try:
+                yield
+            finally:
+                self.app.nets.train(was)
+
+    def finalize(self) -> None:
+        """Leave the averaged weights in the networks for saving and generation."""
+        if self.ema is not None:
+            self.ema.copy_to_live()
+        self.app.nets.eval()
+        for net in self.app.nets.values():
+            net.requires_grad_(True)
+        self._active = None
+
+    # ------------------------------------------------------------- checkpoints
+    def save_checkpoint(self, start: float | None = None) -> None:
+        if self.run_dir is None or not self.dist.is_main:
+            return
+        elapsed = self._elapsed_before + (time.perf_counter() - start if start else 0.0)
+        state = {
+            "position": list(self.position),
+            "global_step": self.global_step,
+            "phase_step": self.phase_step,
+            "elapsed": elapsed,
+            "nets": {n: getattr(m, "module", m).state_dict() for n, m in self.app.nets.items()},
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "scalers": {n: s.state_dict() for n, s in self.scalers.items()},
+            "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "rng": rng_state(),
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "should_stop": self.should_stop,
+            "stop_reason": self.stop_reason,
+        }
+        save_checkpoint(self.run_dir.last_checkpoint, state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        for name, sd in state["nets"].items():
+            getattr(self.app.nets[name], "module", self.app.nets[name]).load_state_dict(sd)
+        for name, sd in state["optimizers"].items():
+            self.optimizers[name].load_state_dict(sd)
+        for name, sd in state["scalers"].items():
+            if name in self.scalers:
+                self.scalers[name].load_state_dict(sd)
+        for name, sd in state["schedulers"].items():
+            self.schedulers[name].load_state_dict(sd)
+        if self.ema is not None and state.get("ema"):
+            self.ema.load_state_dict(state["ema"])
+        for cb, sd in zip(self.callbacks, state.get("callbacks", []), strict=False):
+            cb.load_state_dict(sd)
+        self.position = tuple(state["position"])  # type: ignore[assignment]
+        self.global_step = int(state["global_step"])
+        self.phase_step = int(state["phase_step"])
+        self._elapsed_before = float(state.get("elapsed", 0.0))
+        self.should_stop = bool(state.get("should_stop", False))
+        self.stop_reason = str(state.get("stop_reason", ""))
+        if self.should_stop:
+            # A run that stopped early resumes to continue training: the user asked for more.
+            self.should_stop, self.stop_reason = False, ""
+        kept = self.log.truncate_after(self.global_step)
+        self.history = kept if kept else []
+        set_rng_state(state["rng"])
+
+
+def _scalar(v: Any) -> float:
+    if isinstance(v, torch.Tensor):
+        return float(v.detach().float().mean())
+    return float(v)
+
+
+def _postfix(losses: dict[str, float]) -> str:
+    parts = [f"{k.split('/')[0]}={v:.3g}" for k, v in losses.items() if k.endswith("/loss")]
+    return " ".join(parts)
+
+
+class EvaluateEvery(Callback):
+    """Generate and evaluate every ``every`` epochs of the last phase; log ``eval/<metric>``."""
+
+    def __init__(self, every: int, real: Any, n_samples: int) -> None:
+        self.every = every
+        self.real = real
+        self.n_samples = n_samples
+
+    def on_epoch_end(self, trainer: Trainer, phase: int, epoch: int) -> None:
+        if phase != len(trainer.phases) - 1 or (epoch + 1) % self.every or not trainer.dist.is_main:
+            return
+        with trainer.inference():
+            synthetic = trainer.app.generate(self.n_samples)
+            evaluation = trainer.app.evaluate(self.real, synthetic)
+        flat = {f"eval/{k}": float(v) for k, v in evaluation.metrics.items() if isinstance(v, int | float)}
+        record = {"step": trainer.global_step, "phase": trainer.phases[phase].name, "epoch": epoch + 1, **flat}
+        trainer.history.append(record)
+        trainer.log.append(record)
+        trainer.last_eval = evaluation.metrics
+        trainer.last_eval_step = trainer.global_step
+        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in flat.items()))
+
+
+class EarlyStopping(Callback):
+    """Stop when the app's ``monitor`` metric has not improved for ``patience`` evaluations."""
+
+    def __init__(self, patience: int, monitor: tuple[str, str]) -> None:
+        self.patience = patience
+        self.key, self.mode = monitor
+        self.best: float | None = None
+        self.bad = 0
+        self.seen_step = -1
+
+    def on_epoch_end(self, trainer: Trainer, phase: int, epoch: int) -> None:
+        if trainer.last_eval_step == self.seen_step or self.key not in trainer.last_eval:
+            return
+        self.seen_step = trainer.last_eval_step
+        value = float(trainer.last_eval[self.key])
+        better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+        if better:
+            self.best, self.bad = value, 0
+            return
+        self.bad += 1
+        if self.bad >= self.patience:
+            trainer.should_stop = True
+            trainer.stop_reason = (
+                f"early stopping: {self.key} did not improve for {self.patience} evaluations (best {self.best:.4g})"
+            )
+            log.info(trainer.stop_reason)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "bad": self.bad, "seen_step": self.seen_step}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.bad, self.seen_step = state.get("best"), state.get("bad", 0), state.get("seen_step", -1)

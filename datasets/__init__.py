@@ -1,0 +1,32 @@
+"""Sample datasets shipped with ganapps, registered through the ``register_datasets`` hook.
+
+Each sample lives in its own folder with a README giving its origin and licence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ganapps.core.hookspecs import hookimpl
+from ganapps.core.registry import DatasetInfo
+
+HERE = Path(__file__).parent
+
+SAMPLES = [
+    DatasetInfo(
+        name="mnist-sample",
+        path=HERE / "mnist" / "mnist_sample.npz",
+        apps=("dcgan", "cgan"),
+        rows=5000,
+        licence="CC BY-SA 3.0",
+        description="5,000 MNIST digits (500 per class), 28×28",
+        source="MNIST (LeCun, Cortes, Burges), t10k subset",
+    ),
+]
+
+
+@hookimpl
+def register_datasets(register: Callable[[DatasetInfo], None]) -> None:
+    for info in SAMPLES:
+        register(info)

@@ -1,0 +1,7 @@
+"""Built-in ganapps plugins. Each is registered exactly as a third-party plugin would be."""
+
+#: modules loaded like entry points of group ``ganapps``, before third-party plugins
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "ganapps.datasets",
+    "ganapps.plugins.dcgan",
+)

@@ -1,0 +1,318 @@
+"""The ``dcgan`` and ``cgan`` apps: digits from noise, unconditional or class-conditional.
+
+Training has two phases: a small digit classifier learns the real data first (it is the
+app's offline judge: class accuracy of conditional samples and a Fréchet distance in its
+feature space), then G and D play the DCGAN game.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganapps.core import losses as L
+from ganapps.core.app import App, Diagnostic, Evaluation, OptimizerSpec, Phase, Step
+from ganapps.core.data import TensorData, batched
+from ganapps.core.diagnostics import REMEDIES, diversity_ratio
+from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.images import grid_png
+from ganapps.core.io import atomic_path, write_bytes
+from ganapps.core.metrics import frechet_distance
+from ganapps.core.regularizers import anneal, dcgan_init, gradient_penalty, instance_noise
+from ganapps.core.report import figure_png, new_figure
+from ganapps.datasets.digits import load_digits
+from ganapps.plugins.dcgan.model import DigitClassifier, Discriminator, Generator
+
+Samples = tuple[Tensor, Tensor | None]  # images in [-1, 1], class labels (conditional only)
+
+
+@dataclass
+class DCGANOptions:
+    nz: int = field(default=100, metadata={"help": "Size of the noise vector z."})
+    ngf: int = field(default=64, metadata={"help": "Generator width (feature maps of its last layer)."})
+    ndf: int = field(default=64, metadata={"help": "Discriminator width (feature maps of its first layer)."})
+    loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = field(
+        default="bce", metadata={"help": "Adversarial loss (wgan-gp drops batch norm from D)."}
+    )
+    gp_weight: float = field(default=10.0, metadata={"help": "Gradient-penalty weight λ for wgan-gp."})
+    label_smoothing: float = field(default=0.0, metadata={"help": "One-sided label smoothing for bce (e.g. 0.1)."})
+    instance_noise: float = field(default=0.0, metadata={"help": "Std of noise added to D's inputs, annealed to 0."})
+    image_size: int = field(default=28, metadata={"help": "Image side: 28 (MNIST) or 32/64/128; data are resized."})
+    classifier_epochs: int = field(default=3, metadata={"help": "Epochs of the judge classifier's phase."})
+
+
+@dataclass
+class GenerateOptions:
+    label: int | None = field(default=None, metadata={"help": "Generate only this class (cgan)."})
+
+
+class DCGAN(App):
+    name = "dcgan"
+    kind = "image"
+    description = "DCGAN on digits: images from noise (Radford et al. 2016)"
+    Options = DCGANOptions
+    train_defaults = {"epochs": 5, "batch_size": 32}
+    default_dataset = "mnist-sample"
+    output_suffix = ".npz"
+    monitor = ("frechet_distance", "min")
+    conditional = False
+
+    # ---------------------------------------------------------------- data
+    def load_data(self, source: Any) -> TensorData:
+        x, y = load_digits(source)
+        size = self.options.image_size
+        if size not in (28, 32, 64, 128):
+            raise ConfigError("option --image-size must be 28, 32, 64 or 128")
+        images = torch.from_numpy(x).float().div(127.5).sub(1.0)
+        if images.shape[-1] != size or images.shape[-2] != size:
+            images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+        if self.conditional and y is None:
+            raise DataError(f"--data {source}: app {self.name} needs class labels (array 'y' in the .npz)")
+        labels = torch.from_numpy(y.astype(np.int64)) if y is not None else torch.zeros(len(images), dtype=torch.long)
+        return TensorData(images, labels)
+
+    def fit(self, train: TensorData) -> None:
+        images, labels = train.tensors
+        n_classes = int(labels.max()) + 1 if self.conditional else 0
+        if self.conditional and len(torch.unique(labels)) < 2:
+            raise DataError("the training data hold a single class; cgan needs at least two")
+        self.schema = {"channels": int(images.shape[1]), "n_classes": n_classes, "judge_classes": int(labels.max()) + 1}
+
+    def dataset(self, train: TensorData) -> TensorData:
+        return train
+
+    def default_num_samples(self, n_train: int, n_holdout: int) -> int:
+        return 1000
+
+    # ------------------------------------------------------------ networks
+    def build(self) -> dict[str, torch.nn.Module]:
+        o, s = self.options, self.schema
+        G = Generator(o.nz, o.ngf, s["channels"], o.image_size, s["n_classes"])
+        D = Discriminator(
+            o.ndf, s["channels"], o.image_size, s["n_classes"], norm="none" if o.loss == "wgan-gp" else "batch"
+        )
+        G.apply(dcgan_init)
+        D.apply(dcgan_init)
+        return {
+            "generator": G,
+            "discriminator": D,
+            "classifier": DigitClassifier(s["channels"], o.image_size, s["judge_classes"]),
+        }
+
+    def configure_optimizers(self) -> list[OptimizerSpec]:
+        betas = (0.0, 0.9) if self.options.loss == "wgan-gp" else (0.5, 0.999)
+        return [
+            OptimizerSpec("classifier", ("classifier",), lr=1e-3, betas=(0.9, 0.999)),
+            OptimizerSpec("discriminator", ("discriminator",), lr=2e-4, betas=betas),
+            OptimizerSpec("generator", ("generator",), lr=2e-4, betas=betas),
+        ]
+
+    def phases(self) -> list[Phase]:
+        judge = Phase(
+            "classifier", [Step("classifier", self.classifier_step, "classifier")], self.options.classifier_epochs
+        )
+        return [judge, *super().phases()]
+
+    # --------------------------------------------------------------- steps
+    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(n, self.options.nz, device=self.device, generator=generator)
+
+    def _labels(self, batch_labels: Tensor) -> Tensor | None:
+        return batch_labels if self.conditional else None
+
+    def _noise_std(self) -> float:
+        # instance noise is annealed linearly to 0 over the adversarial phase
+        return anneal(self.options.instance_noise, self.progress.phase_step, self.progress.phase_steps)
+
+    def classifier_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        images, labels = batch
+        logits = self.nets.classifier(images)
+        return {"loss": F.cross_entropy(logits, labels), "accuracy": (logits.argmax(1) == labels).float().mean()}
+
+    def discriminator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        real, labels = batch
+        y = self._labels(labels)
+        fake = self.nets.generator(self.noise(len(real)), y).detach()
+        std = self._noise_std()
+        d_real = self.nets.discriminator(instance_noise(real, std), y)
+        d_fake = self.nets.discriminator(instance_noise(fake, std), y)
+        o = self.options
+        if o.loss == "bce":
+            loss = L.d_bce(d_real, d_fake, smoothing=o.label_smoothing)
+        else:
+            loss = L.LOSSES[o.loss][0](d_real, d_fake)
+        if o.loss == "wgan-gp":
+            loss = loss + o.gp_weight * gradient_penalty(lambda x: self.nets.discriminator(x, y), real, fake)
+        # D(x) and D(G(z)) as probabilities for the probabilistic losses, raw scores otherwise
+        squash = torch.sigmoid if o.loss == "bce" else (lambda t: t)
+        return {"loss": loss, "d_real": squash(d_real).mean(), "d_fake": squash(d_fake).mean()}
+
+    def generator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        real, labels = batch
+        y = self._labels(labels)
+        fake = self.nets.generator(self.noise(len(real)), y)
+        d_fake = self.nets.discriminator(instance_noise(fake, self._noise_std()), y)
+        return {"loss": L.LOSSES[self.options.loss][1](d_fake)}
+
+    # ------------------------------------------------------------- outputs
+    def generate(
+        self, n: int, condition: Mapping[str, Any] | None = None, label: int | None = None, **_: Any
+    ) -> Samples:
+        """``n`` images; a cgan draws classes in equal shares unless ``label`` (or condition) fixes one."""
+        if condition:
+            unknown = set(condition) - {"label"}
+            if unknown:
+                raise ConfigError(f"--condition: {self.name} knows only 'label', not {sorted(unknown)[0]!r}")
+            label = int(condition["label"])
+        labels = None
+        if self.conditional:
+            k = self.schema["n_classes"]
+            if label is not None and not 0 <= int(label) < k:
+                raise ConfigError(f"option --label must be between 0 and {k - 1}, got {label}")
+            labels = torch.full((n,), int(label)) if label is not None else torch.arange(n) % k
+        elif label is not None:
+            raise ConfigError(f"option --label needs the conditional app cgan; {self.name} is unconditional")
+        G = self.nets.generator
+        was = G.training
+        G.eval()
+        out = []
+        with torch.no_grad():
+            for a, b in batched(n, 500):
+                y = labels[a:b].to(self.device) if labels is not None else None
+                out.append(G(self.noise(b - a), y).float().cpu())
+        G.train(was)
+        return torch.cat(out), labels
+
+    def save_samples(self, samples: Samples, path: Path) -> Path:
+        images, labels = samples
+        suffix = path.suffix.lower()
+        if suffix == ".png":
+            if labels is not None:
+                order = torch.argsort(labels, stable=True)
+                images = images[order]
+            several = labels is not None and len(torch.unique(labels)) > 1
+            nrow = 10 if several else max(1, math.ceil(math.sqrt(len(images))))
+            return write_bytes(path, grid_png(images, nrow=nrow))
+        if suffix == ".npz":
+            x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).squeeze(1).numpy()
+            with atomic_path(path) as tmp, tmp.open("wb") as fh:
+                if labels is None:
+                    np.savez_compressed(fh, x=x)
+                else:
+                    np.savez_compressed(fh, x=x, y=labels.numpy().astype(np.uint8))
+            return path
+        raise ConfigError(f"option --out: {path.name}: images are written as .png (a grid) or .npz (arrays)")
+
+    def load_samples(self, path: Path) -> Samples:
+        if path.suffix.lower() != ".npz":
+            raise DataError(f"--synthetic {path}: give the .npz written by `ganapps generate --out X.npz`")
+        x, y = load_digits(path)
+        images = torch.from_numpy(x).float().div(127.5).sub(1.0)
+        return images, (torch.from_numpy(y.astype(np.int64)) if y is not None else None)
+
+    # ---------------------------------------------------------- evaluation
+    def _judge(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Classifier features and predicted classes, in batches, in eval mode."""
+        clf = self.nets.classifier
+        was = clf.training
+        clf.eval()
+        feats, preds = [], []
+        with torch.no_grad():
+            for a, b in batched(len(images), 500):
+                f = clf.features(images[a:b].to(self.device))
+                feats.append(f.float().cpu())
+                preds.append(clf.head(f).argmax(1).cpu())
+        clf.train(was)
+        return torch.cat(feats), torch.cat(preds)
+
+    def sample_vectors(self, samples: Any) -> Tensor:
+        images = samples.tensors[0] if isinstance(samples, TensorData) else samples[0]
+        return self._judge(images)[0]
+
+    def evaluate(self, real: TensorData, synthetic: Samples, train: TensorData | None = None) -> Evaluation:
+        x_real, y_real = real.tensors
+        x_fake, y_fake = synthetic
+        f_real, p_real = self._judge(x_real)
+        f_fake, p_fake = self._judge(x_fake)
+        k = self.schema["judge_classes"]
+        hist = torch.bincount(p_fake, minlength=k).float() / len(p_fake)
+        entropy = float(-(hist[hist > 0] * hist[hist > 0].log()).sum() / math.log(k))
+        m: dict[str, Any] = {
+            "frechet_distance": frechet_distance(f_fake, f_real),
+            "judge_accuracy_real": float((p_real == y_real).float().mean()),
+            "class_entropy": entropy,
+            "class_coverage": float((hist >= 0.02).float().mean()),
+            "diversity_ratio": diversity_ratio(f_real, f_fake),
+        }
+        if y_fake is not None:
+            m["class_accuracy"] = float((p_fake == y_fake).float().mean())
+            m["chance_accuracy"] = 1.0 / k
+        notes = [
+            "frechet_distance is measured in the feature space of the app's own digit classifier trained on the "
+            "real training split (an offline stand-in for FID, not comparable with published FID values)."
+        ]
+        if train is not None and len(train) >= 2:
+            x_train = train.tensors[0][: len(x_real)]
+            m["frechet_distance_real_vs_real"] = frechet_distance(self._judge(x_train)[0], f_real)
+            notes.append(
+                "frechet_distance_real_vs_real compares real training digits with held-out ones: the floor to aim for."
+            )
+        figures = {"samples": grid_png(*self._grid(synthetic), scale=2), "predicted classes": self._class_plot(hist, k)}
+        return Evaluation(metrics=m, figures=figures, notes=notes)
+
+    def _grid(self, samples: Samples) -> tuple[Tensor, int]:
+        images, labels = samples
+        if labels is None:
+            return images[:64], 8
+        rows = [images[labels == c][:10] for c in range(self.schema["n_classes"])]
+        return torch.cat([r for r in rows if len(r)]), 10
+
+    def _class_plot(self, hist: Tensor, k: int) -> bytes:
+        fig, ax = new_figure(5, 2.8)
+        ax.bar(range(k), hist.numpy(), color="#4a7ab0")
+        ax.axhline(1.0 / k, color="grey", ls="--", lw=1, label="uniform")
+        ax.set_xticks(range(k))
+        ax.set_xlabel("class predicted by the judge")
+        ax.set_ylabel("share of samples")
+        ax.legend(fontsize=8)
+        return figure_png(fig)
+
+    def diagnose(self, real: TensorData, synthetic: Samples) -> list[Diagnostic]:
+        _, preds = self._judge(synthetic[0])
+        k = self.schema["judge_classes"]
+        hist = torch.bincount(preds, minlength=k).float() / len(preds)
+        top = float(hist.max())
+        if not self.conditional and top > 0.5:
+            return [
+                Diagnostic(
+                    "mode_collapse",
+                    f"Mode collapse: {top:.0%} of generated digits look like class {int(hist.argmax())}.",
+                    REMEDIES["mode_collapse"],
+                )
+            ]
+        return []
+
+    def epoch_figures(self, epoch: int) -> dict[str, bytes]:
+        g = torch.Generator(device=self.device).manual_seed(self.train_config.seed + 12345)
+        if self.conditional:
+            k = self.schema["n_classes"]
+            labels = torch.arange(k, device=self.device).repeat_interleave(8)
+            images = self.nets.generator(self.noise(len(labels), g), labels)
+            return {"samples": grid_png(images.float(), nrow=8, scale=2)}
+        images = self.nets.generator(self.noise(64, g))
+        return {"samples": grid_png(images.float(), nrow=8, scale=2)}
+
+
+class CGAN(DCGAN):
+    name = "cgan"
+    description = "Class-conditional DCGAN on digits: `generate --label 3` draws threes (Mirza & Osindero 2014)"
+    GenerateOptions = GenerateOptions
+    conditional = True

@@ -1,0 +1,56 @@
+"""Shared fixtures. Tests run on CPU with tiny shapes and fixed seeds."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Third-party plugins installed on the developer's machine must not change test results.
+os.environ.setdefault("GANAPPS_LOAD_PLUGINS", "")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in a temporary working directory (runs/ lands there)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def tiny_digits(tmp_path: Path) -> Path:
+    """200 real digits (20 per class) from the shipped sample, as an .npz."""
+    from ganapps.datasets import HERE
+
+    with np.load(HERE / "mnist" / "mnist_sample.npz") as z:
+        x, y = z["x"], z["y"]
+    idx = np.concatenate([np.where(y == c)[0][:20] for c in range(10)])
+    path = tmp_path / "tiny_digits.npz"
+    np.savez_compressed(path, x=x[idx], y=y[idx])
+    return path
+
+
+@pytest.fixture
+def plugin() -> Iterator:
+    """Register throwaway plugin objects for one test, then unregister them."""
+    from ganapps.core.plugins import get_registry, pm, reset_registry
+
+    get_registry()  # make sure built-ins are loaded first
+    added: list[str] = []
+
+    def register(obj: object, name: str) -> None:
+        pm.register(obj, name=name)
+        added.append(name)
+        reset_registry()
+
+    yield register
+    for name in added:
+        if pm.has_plugin(name):
+            pm.unregister(name=name)
+    reset_registry()

@@ -1,0 +1,179 @@
+"""The Trainer: determinism, checkpoint/resume, n_critic, phases, TTUR, EMA, early stopping, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganapps.core import ConfigError, Evaluation, TrainConfig, Trainer
+from ganapps.core.checkpoint import load_checkpoint
+from ganapps.core.rundir import RunDir, read_log
+from ganapps.core.testing import RingApp, RingOptions
+from ganapps.core.trainer import EarlyStopping, EvaluateEvery, TrainingError
+
+
+def make(**options):
+    app = RingApp(RingOptions(rows=256, **options))
+    data = app.load_data(None)
+    app.fit(data)
+    return app, data
+
+
+def weights(app) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in app.nets.state_dict().items()}
+
+
+def same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+CFG = dict(epochs=3, batch_size=32, seed=7, n_critic=2, ema=0.9)
+
+
+def test_same_seed_gives_identical_weights() -> None:
+    a, d = make(pretrain_epochs=1)
+    Trainer(a, TrainConfig(**CFG), progress=False).fit(d)
+    b, d = make(pretrain_epochs=1)
+    Trainer(b, TrainConfig(**CFG), progress=False).fit(d)
+    assert same(weights(a), weights(b))
+    c, d = make(pretrain_epochs=1)
+    Trainer(c, TrainConfig(**{**CFG, "seed": 8}), progress=False).fit(d)
+    assert not same(weights(a), weights(c))
+
+
+@pytest.mark.parametrize("stop_at", [5, 16, 27])  # mid-epoch, epoch boundary, later phase
+def test_resume_equals_uninterrupted_run(tmp_path: Path, stop_at: int) -> None:
+    a, d = make(pretrain_epochs=1)
+    full = Trainer(a, TrainConfig(**CFG), progress=False)
+    res_full = full.fit(d)
+
+    run_dir = RunDir(tmp_path)
+    b, d = make(pretrain_epochs=1)
+    Trainer(b, TrainConfig(**CFG, max_steps=stop_at), run_dir=run_dir, progress=False).fit(d)
+    assert load_checkpoint(run_dir.last_checkpoint)["global_step"] == stop_at
+
+    c, d = make(pretrain_epochs=1)
+    resumed = Trainer(c, TrainConfig(**CFG), run_dir=run_dir, progress=False)
+    res = resumed.fit(d, resume=str(run_dir.last_checkpoint))
+    assert res.steps == res_full.steps
+    assert same(weights(a), weights(c))
+    for x, y in zip(full.ema.shadow["generator"], resumed.ema.shadow["generator"], strict=True):
+        assert torch.equal(x, y)
+    strip = [{k: v for k, v in r.items() if k != "time"} for r in res_full.history]
+    assert [{k: v for k, v in r.items() if k != "time"} for r in res.history] == strip
+    # the step log on disk has each step exactly once
+    steps = [r["step"] for r in read_log(run_dir.log_path)]
+    assert steps == sorted(set(steps)) and steps[-1] == res_full.steps
+
+
+def test_checkpoint_every_n_steps(tmp_path: Path) -> None:
+    app, d = make()
+    Trainer(
+        app,
+        TrainConfig(epochs=1, batch_size=32, checkpoint_every=3, max_steps=5),
+        run_dir=RunDir(tmp_path),
+        progress=False,
+    ).fit(d)
+    assert load_checkpoint(tmp_path / "checkpoints" / "last.pt")["global_step"] == 5
+
+
+def test_n_critic_runs_generator_every_kth_step() -> None:
+    app, d = make()
+    res = Trainer(app, TrainConfig(epochs=1, batch_size=32, n_critic=4), progress=False).fit(d)
+    d_steps = sum("discriminator/loss" in r for r in res.history)
+    g_steps = sum("generator/loss" in r for r in res.history)
+    assert d_steps == 8 and g_steps == 2
+
+
+def test_phases_run_in_order_and_are_logged() -> None:
+    app, d = make(pretrain_epochs=2)
+    res = Trainer(app, TrainConfig(epochs=1, batch_size=64), progress=False).fit(d)
+    phases = [r["phase"] for r in res.history]
+    assert phases == ["warmup"] * 8 + ["adversarial"] * 4
+    assert all("warmup/loss" in r for r in res.history[:8])
+
+
+def test_learning_rates_per_optimizer_ttur() -> None:
+    app, d = make()
+    t = Trainer(app, TrainConfig(epochs=0, lr={"generator": 4e-4, "discriminator": 1e-4}), progress=False)
+    t.fit(d)
+    assert t.optimizers["generator"].param_groups[0]["lr"] == 4e-4
+    assert t.optimizers["discriminator"].param_groups[0]["lr"] == 1e-4
+    app, d = make()
+    t = Trainer(app, TrainConfig(epochs=0, lr={"*": 5e-5}), progress=False)
+    t.fit(d)
+    assert {o.param_groups[0]["lr"] for o in t.optimizers.values()} == {5e-5}
+
+
+def test_unknown_optimizer_in_lr_is_a_clear_error() -> None:
+    app, d = make()
+    with pytest.raises(ConfigError, match="no optimizer 'critic'"):
+        Trainer(app, TrainConfig(epochs=1, lr={"critic": 1e-4}), progress=False).fit(d)
+
+
+def test_generator_step_does_not_compute_discriminator_gradients() -> None:
+    app, d = make()
+    t = Trainer(app, TrainConfig(epochs=1, batch_size=32), progress=False)
+    t.setup()
+    gen_step = t.phases[-1].steps[1]
+    t._update(gen_step, d.tensors[0][:32], logging_step=True)
+    assert all(p.grad is None for p in app.nets.discriminator.parameters())
+    assert any(p.grad is not None for p in app.nets.generator.parameters())
+
+
+def test_grad_norm_is_logged_and_clipping_applies() -> None:
+    app, d = make()
+    res = Trainer(app, TrainConfig(epochs=1, batch_size=32, grad_clip=1e-3), progress=False).fit(d)
+    assert all("grad_norm/discriminator" in r for r in res.history)
+
+
+def test_ema_weights_end_up_in_the_generator() -> None:
+    app, d = make()
+    t = Trainer(app, TrainConfig(epochs=2, batch_size=32, ema=0.99), progress=False)
+    t.fit(d)
+    raw = [p.detach().clone() for p in app.nets.generator.parameters()]
+    t.finalize()
+    averaged = list(app.nets.generator.parameters())
+    assert not all(torch.equal(a, b) for a, b in zip(raw, averaged, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(t.ema.shadow["generator"], averaged, strict=True))
+
+
+class NeverBetter(RingApp):
+    def evaluate(self, real, synthetic, train=None):
+        return Evaluation(metrics={"frechet_distance": 1.0})
+
+
+def test_early_stopping_after_patience_evaluations() -> None:
+    app = NeverBetter(RingOptions(rows=128))
+    data = app.load_data(None)
+    app.fit(data)
+    callbacks = [EvaluateEvery(1, data, 64), EarlyStopping(2, ("frechet_distance", "min"))]
+    t = Trainer(app, TrainConfig(epochs=10, batch_size=64), callbacks=callbacks, progress=False)
+    res = t.fit(data)
+    assert res.stopped_early
+    assert "did not improve" in t.stop_reason
+    assert max(r["epoch"] for r in res.history) == 3
+    assert sum("eval/frechet_distance" in r for r in res.history) == 3
+
+
+class Exploding(RingApp):
+    def discriminator_step(self, real):
+        out = super().discriminator_step(real)
+        return {**out, "loss": out["loss"] * float("nan")}
+
+
+def test_nan_losses_stop_training_with_advice() -> None:
+    app = Exploding(RingOptions(rows=1024))
+    data = app.load_data(None)
+    app.fit(data)
+    with pytest.raises(TrainingError, match="lower the learning rates"):
+        Trainer(app, TrainConfig(epochs=1, batch_size=32), progress=False).fit(data)
+
+
+def test_bad_settings_are_rejected() -> None:
+    app, d = make()
+    for bad in ({"batch_size": 0}, {"n_critic": 0}, {"ema": 1.0}, {"holdout": 1.5}):
+        with pytest.raises(ConfigError):
+            Trainer(app, TrainConfig(**bad), progress=False)
