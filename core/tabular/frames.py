@@ -169,7 +169,8 @@ def _object_series(name: str, s: Any, where: str) -> pl.Series:
         values[mask] = None
         return pl.Series(name, values.tolist(), dtype=pl.Boolean)
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
-        return pl.Series(name, pd.to_numeric(s).to_numpy(dtype="float64"), nan_to_null=True)
+        numbers = pl.Series(name, pd.to_numeric(s).to_numpy(dtype="float64"), nan_to_null=True)
+        return numbers.cast(pl.Int64) if kind == "integer" else numbers
     if kind in ("datetime", "datetime64", "date"):
         return pl.Series(name, pd.to_datetime(s).to_numpy())
     if kind in ("mixed-integer", "mixed"):
