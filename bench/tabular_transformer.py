@@ -24,6 +24,7 @@ credit-card columns on 500k rows would take about half an hour.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -49,10 +50,8 @@ def rss_mb(field: str) -> float:
 
 
 def reset_peak() -> None:
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS (Linux)
-    except OSError:
-        pass
 
 
 def load(table: str, rows: int):
