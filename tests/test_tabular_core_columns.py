@@ -89,7 +89,7 @@ def test_overrides_and_primary_key() -> None:
         detect_columns(frame, {"country": "boolean"})
 
 
-def test_empty_table_and_all_null_column_are_named() -> None:
+def test_empty_table_and_all_null_column_are_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no rows"):
         detect_columns(pl.DataFrame({"a": pl.Series([], dtype=pl.Int64)}))
     with pytest.raises(DataError, match="no columns"):
@@ -99,6 +99,10 @@ def test_empty_table_and_all_null_column_are_named() -> None:
         detect_columns(frame, where="t.csv")
     with pytest.raises(DataError, match="'nan' is empty"):
         detect_columns(pd.DataFrame({"a": [1.0, 2.0], "nan": [np.nan, np.nan]}))
+    csv = tmp_path / "blank.csv"
+    csv.write_text("a,b\n1,\n2,\n")
+    with pytest.raises(DataError, match=r"blank.csv: column 'b' is empty"):
+        detect_columns(read_table(csv), where=str(csv))
     with pytest.raises(DataError, match="infinite"):
         detect_columns(pl.DataFrame({"a": [1.0, float("inf")]}))
 
