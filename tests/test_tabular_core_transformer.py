@@ -223,8 +223,9 @@ def test_conditions_and_fixed_values() -> None:
 
 
 def test_span_activation_and_conditional_loss() -> None:
-    df = table()
+    df = table().with_columns(pl.Series("grade", [f"g{i % 12}" for i in range(200)]))  # a wide (12) span too
     t = TabularTransformer().fit(df)
+    assert {s.width for s in t.discrete_spans} == {2, 3, 4, 12}
     act = SpanActivation(t.spans)
     g = torch.Generator().manual_seed(0)
     raw = torch.randn(16, t.width, generator=g, requires_grad=True)
