@@ -87,7 +87,8 @@ def worker(name: str, table: str, rows: int, rdt_columns: int) -> dict:
     df = load(table, rows)
     specs = detect_columns(df)
     continuous = [s.name for s in specs if s.kind in ("continuous", "datetime")]
-    torch.set_num_threads(os.cpu_count() or 1)
+    if os.environ.get("OMP_NUM_THREADS") is None:
+        torch.set_num_threads(os.cpu_count() or 1)
     base = rss_mb("VmRSS")
     reset_peak()
     out: dict = {"table": table, "rows": df.height, "competitor": name, "continuous_columns": len(continuous)}

@@ -154,14 +154,19 @@ def datetime_resolution(seconds_us: pl.Series) -> int | None:
 
 def count_decimals(s: pl.Series, max_places: int = 6) -> int | None:
     """Fewest decimal places (0..max_places) that represent every value exactly, else None."""
+    import numpy as np
+
     v = s.drop_nulls().cast(pl.Float64).to_numpy()
     if len(v) == 0:
         return None
-    import numpy as np
 
+    def exact(values: np.ndarray, d: int) -> bool:
+        scaled = values * 10.0**d
+        return bool(np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))))
+
+    head = v[:2000]  # a place count that fails on the first values fails on the column
     for d in range(max_places + 1):
-        scaled = v * 10.0**d
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+        if exact(head, d) and exact(v, d):
             return d
     return None
 

@@ -38,16 +38,19 @@ def nan_quantiles(x: Tensor, levels: Tensor, interpolate: bool = True) -> Tensor
     ``interpolate=False``, the nearest order statistic (always a value of the data), by one
     sort of each column.
     """
-    n_rows, n_cols = x.shape
-    xs, _ = torch.sort(x, dim=0)  # NaN sort last
-    counts = (~torch.isnan(x)).sum(0).clamp_min(1)  # (C,)
-    pos = levels[None, :].to(x.dtype) * (counts[:, None] - 1).to(x.dtype)  # (C, L)
+    cols = torch.sort(x.T.contiguous(), dim=1).values  # (C, R), NaN last; contiguous rows sort ~1.6x faster
+    return sorted_quantiles(cols, (~torch.isnan(cols)).sum(1), levels, interpolate)
+
+
+def sorted_quantiles(cols: Tensor, counts: Tensor, levels: Tensor, interpolate: bool = True) -> Tensor:
+    """:func:`nan_quantiles` of columns already sorted along dim 1 ``(C, R)`` with ``counts`` values each."""
+    counts = counts.clamp_min(1)
+    pos = levels[None, :].to(cols.dtype) * (counts[:, None] - 1).to(cols.dtype)  # (C, L)
     lo = pos.floor().long()
     hi = torch.minimum(lo + 1, (counts[:, None] - 1))
-    frac = pos - lo.to(x.dtype)
+    frac = pos - lo.to(cols.dtype)
     if not interpolate:
-        frac = (frac >= 0.5).to(x.dtype)
-    cols = xs.T  # (C, R)
+        frac = (frac >= 0.5).to(cols.dtype)
     return cols.gather(1, lo) * (1 - frac) + cols.gather(1, hi) * frac
 
 
@@ -129,9 +132,17 @@ def fit_gmm_on_quantiles(
     stands for 1/n of the rows, spikes stay spikes), so EM costs the same for 1,000 rows or
     10 million, and every row informs the fit (no random subsample).
     """
+    return fit_gmm(quantile_points(x.to(torch.float64), n_points).T, max_modes, **kwargs)  # type: ignore[arg-type]
+
+
+def quantile_points(x: Tensor, n_points: int = 1000, *, presorted: Tensor | None = None) -> Tensor:
+    """Order statistics at levels (j + ½)/n_points: ``(columns, n_points)`` values of the data.
+
+    ``presorted`` (``(columns, rows)`` sorted along dim 1, NaN last) skips the sort.
+    """
     levels = (torch.arange(n_points, dtype=torch.float64) + 0.5) / n_points
-    points = nan_quantiles(x.to(torch.float64), levels, interpolate=False).T  # (n_points, C), data values
-    return fit_gmm(points, max_modes, **kwargs)  # type: ignore[arg-type]
+    cols = presorted if presorted is not None else torch.sort(x.T.contiguous(), dim=1).values
+    return sorted_quantiles(cols, (~torch.isnan(cols)).sum(1), levels, interpolate=False)
 
 
 def gmm_log_density(x: Tensor, weights: Tensor, means: Tensor, stds: Tensor) -> Tensor:
@@ -164,10 +175,11 @@ def assign_modes(
 
 
 # ------------------------------------------------------------------------------ quantiles
-def fit_quantiles(x: Tensor, n_quantiles: int = 1000) -> Tensor:
+def fit_quantiles(x: Tensor, n_quantiles: int = 1000, *, presorted: Tensor | None = None) -> Tensor:
     """Quantile grid ``(columns, n_quantiles)`` of ``x`` ``(rows, columns)`` (NaN = missing), min and max included."""
     levels = torch.linspace(0, 1, n_quantiles, dtype=torch.float64)
-    return nan_quantiles(x.to(torch.float64), levels)
+    cols = presorted if presorted is not None else torch.sort(x.to(torch.float64).T.contiguous(), dim=1).values
+    return sorted_quantiles(cols, (~torch.isnan(cols)).sum(1), levels)
 
 
 def quantile_forward(x: Tensor, grid: Tensor, generator: torch.Generator | None = None) -> Tensor:

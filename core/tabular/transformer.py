@@ -40,10 +40,11 @@ from ganapps.core.tabular.normalize import (
     OFFSET_CLIP,
     OFFSET_SCALE,
     assign_modes,
-    fit_gmm_on_quantiles,
+    fit_gmm,
     fit_quantiles,
     quantile_forward,
     quantile_inverse,
+    quantile_points,
 )
 
 FORMAT = "ganapps-tabular/1"
@@ -144,6 +145,9 @@ def _generator(seed: int | torch.Generator | None) -> torch.Generator:
 class TabularTransformer:
     """Fit on a table, then ``transform`` ↔ ``inverse_transform`` (see the module docstring)."""
 
+    #: rows encoded at a time (bounds the memory of the continuous columns' float64 work)
+    chunk_rows = 65_536
+
     def __init__(self, options: TransformerOptions | None = None, **kwargs: Any) -> None:
         if options is not None and kwargs:
             raise TypeError("give TransformerOptions or keyword options, not both")
@@ -234,30 +238,29 @@ class TabularTransformer:
         # continuous and datetime columns: one batched fit
         self._cont = [s.name for s in self.specs if s.kind in ("continuous", "datetime")]
         if self._cont:
-            x = torch.from_numpy(
-                np.stack([self._numbers(frame[c], self.spec(c), where) for c in self._cont], axis=1)
-            )  # (n, C) float64, NaN = missing
-            present = ~torch.isnan(x)
-            if not bool(present.any(0).all()):
-                empty = self._cont[int((~present.any(0)).nonzero()[0])]
+            # one sort of every column gives counts, min, max and all quantiles
+            xt = torch.from_numpy(np.stack([self._numbers(frame[c], self.spec(c), where) for c in self._cont]))
+            srt = torch.sort(xt, dim=1).values  # (C, n), NaN last
+            counts = (~torch.isnan(srt)).sum(1)
+            if bool((counts == 0).any()):
+                empty = self._cont[int(torch.nonzero(counts == 0)[0])]
                 raise DataError(f"{where}: column {empty!r} has no usable value")
-            center = torch.nanmean(x, 0)
-            scale = torch.sqrt(torch.nanmean((x - center).square(), 0))
+            center = torch.nansum(xt, 1) / counts
+            scale = torch.sqrt(torch.nansum((xt - center[:, None]).square(), 1) / counts)
             scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-            big = torch.finfo(torch.float64).max
             self.tensors["continuous.center"] = center
             self.tensors["continuous.scale"] = scale
-            self.tensors["continuous.min"] = torch.where(present, x, big).amin(0)
-            self.tensors["continuous.max"] = torch.where(present, x, -big).amax(0)
+            self.tensors["continuous.min"] = srt[:, 0].clone()
+            self.tensors["continuous.max"] = srt.gather(1, (counts - 1)[:, None]).squeeze(1)
             if o.continuous == "gmm":
-                w, m, s = fit_gmm_on_quantiles(
-                    (x - center) / scale, o.max_modes, o.n_quantiles, weight_threshold=o.weight_threshold
-                )
+                points = (quantile_points(xt.T, o.n_quantiles, presorted=srt) - center[:, None]) / scale[:, None]
+                w, m, s = fit_gmm(points.T, o.max_modes, weight_threshold=o.weight_threshold)
                 self._modes = [torch.nonzero(w[i] > 0).flatten().tolist() for i in range(len(self._cont))]
                 self.tensors.update({"gmm.weights": w, "gmm.means": m, "gmm.stds": s})
             else:
-                self.tensors["quantile.grid"] = fit_quantiles(x, o.n_quantiles)
+                self.tensors["quantile.grid"] = fit_quantiles(xt.T, o.n_quantiles, presorted=srt)
                 self._modes = []
+            del xt, srt
 
         # categorical and boolean columns
         for spec in self.specs:
@@ -374,28 +377,8 @@ class TabularTransformer:
         rows = torch.arange(n)
         if self._cont:
             x = torch.from_numpy(np.stack([self._numbers(frame[c], self.spec(c), where) for c in self._cont], axis=1))
-            nan = torch.isnan(x)
-            if self.options.continuous == "gmm":
-                center, scale = self.tensors["continuous.center"], self.tensors["continuous.scale"]
-                z = torch.where(nan, torch.zeros((), dtype=x.dtype), (x - center) / scale)
-                w, m, sd = (self.tensors[k].to(torch.float64) for k in ("gmm.weights", "gmm.means", "gmm.stds"))
-                modes = assign_modes(z, w, m, sd, sample=self.options.mode_assignment == "sample", generator=g)
-                mu = m.gather(1, modes.T).T  # (n, C)
-                sigma = sd.gather(1, modes.T).T
-                value = ((z - mu) / (OFFSET_SCALE * sigma)).clamp(-OFFSET_CLIP, OFFSET_CLIP)
-            else:
-                value = torch.nan_to_num(quantile_forward(x, self.tensors["quantile.grid"], generator=g), nan=0.0)
-                modes = None
-            for i, col in enumerate(self._cont):
-                for span in by_column[col]:
-                    if span.kind == "value":
-                        out[:, span.start] = value[:, i].float()
-                    elif span.kind == "mode":
-                        slot = torch.full((m.shape[1],), -1, dtype=torch.long)
-                        slot[self._modes[i]] = torch.arange(len(self._modes[i]))
-                        out[rows, span.start + slot[modes[:, i]]] = 1.0  # type: ignore[index]
-                    elif span.kind == "missing":
-                        out[:, span.start] = nan[:, i].float()
+            for a in range(0, n, self.chunk_rows):  # row chunks bound the float64 temporaries
+                self._encode_continuous(x[a : a + self.chunk_rows], out[a : a + self.chunk_rows], by_column, g)
         for col, st in self._cat.items():
             codes = self._codes(frame[col], st, where)
             for span in by_column.get(col, []):
@@ -407,6 +390,32 @@ class TabularTransformer:
                 elif span.kind == "missing":
                     out[:, span.start] = (codes == len(st["categories"])).float()
         return out
+
+    def _encode_continuous(self, x: Tensor, out: Tensor, by_column: dict[str, list[Span]], g: torch.Generator) -> None:
+        """Write the value/mode/missing spans of the continuous columns ``x`` ``(rows, C)`` into ``out``."""
+        rows = torch.arange(x.shape[0])
+        nan = torch.isnan(x)
+        modes = None
+        if self.options.continuous == "gmm":
+            center, scale = self.tensors["continuous.center"], self.tensors["continuous.scale"]
+            z = torch.where(nan, torch.zeros((), dtype=x.dtype), (x - center) / scale)
+            w, m, sd = (self.tensors[k].to(torch.float64) for k in ("gmm.weights", "gmm.means", "gmm.stds"))
+            modes = assign_modes(z, w, m, sd, sample=self.options.mode_assignment == "sample", generator=g)
+            mu = m.gather(1, modes.T).T  # (rows, C)
+            sigma = sd.gather(1, modes.T).T
+            value = ((z - mu) / (OFFSET_SCALE * sigma)).clamp(-OFFSET_CLIP, OFFSET_CLIP)
+        else:
+            value = torch.nan_to_num(quantile_forward(x, self.tensors["quantile.grid"], generator=g), nan=0.0)
+        for i, col in enumerate(self._cont):
+            for span in by_column[col]:
+                if span.kind == "value":
+                    out[:, span.start] = value[:, i].float()
+                elif span.kind == "mode" and modes is not None:
+                    slot = torch.full((self.options.max_modes,), -1, dtype=torch.long)
+                    slot[self._modes[i]] = torch.arange(len(self._modes[i]))
+                    out[rows, span.start + slot[modes[:, i]]] = 1.0
+                elif span.kind == "missing":
+                    out[:, span.start] = nan[:, i].float()
 
     def fit_transform(self, data: Any, *args: Any, seed: int | torch.Generator | None = 0, **kwargs: Any) -> Tensor:
         return self.fit(data, *args, **kwargs).transform(data, seed=seed, where=kwargs.get("where", "data"))
@@ -477,6 +486,14 @@ class TabularTransformer:
         return out
 
     def _inverse_continuous(self, x: Tensor, by_column: dict[str, list[Span]]) -> dict[str, pl.Series]:
+        n = x.shape[0]
+        raw = torch.empty(len(self._cont), n, dtype=torch.float64)  # (C, n): one contiguous row per column
+        for a in range(0, n, self.chunk_rows):
+            raw[:, a : a + self.chunk_rows] = self._decode_continuous(x[a : a + self.chunk_rows], by_column).T
+        return {col: self._restore_numbers(self.spec(col), raw[i].numpy()) for i, col in enumerate(self._cont)}
+
+    def _decode_continuous(self, x: Tensor, by_column: dict[str, list[Span]]) -> Tensor:
+        """Raw values ``(rows, C)`` (seconds for datetimes, NaN = missing) from a chunk of the matrix."""
         n, c = x.shape[0], len(self._cont)
         value = torch.zeros(n, c, dtype=torch.float64)
         nan = torch.zeros(n, c, dtype=torch.bool)
@@ -498,11 +515,7 @@ class TabularTransformer:
             raw = quantile_inverse(value, self.tensors["quantile.grid"])
         if self.options.clip:
             raw = torch.maximum(torch.minimum(raw, self.tensors["continuous.max"]), self.tensors["continuous.min"])
-        raw = torch.where(nan, torch.full_like(raw, math.nan), raw)
-        out = {}
-        for i, col in enumerate(self._cont):
-            out[col] = self._restore_numbers(self.spec(col), raw[:, i].numpy())
-        return out
+        return torch.where(nan, torch.full_like(raw, math.nan), raw)
 
     def _restore_numbers(self, spec: ColumnSpec, v: np.ndarray) -> pl.Series:
         """Float64 values (seconds for datetimes) → the column's original dtype, rounded as it was."""
