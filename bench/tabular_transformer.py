@@ -146,6 +146,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=500_000)
     ap.add_argument("--rdt-columns", type=int, default=3)
     ap.add_argument("--tables", default="retail,creditcard,highcard")
+    ap.add_argument("--competitors", default="ganapps-gmm,ganapps-quantile,rdt-cbn")
     ap.add_argument("--out", default=str(REPO / "bench" / "tabular_transformer.json"))
     ap.add_argument("--worker", nargs=2, metavar=("COMPETITOR", "TABLE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -154,7 +155,7 @@ def main() -> None:
         return
     results = []
     for table in args.tables.split(","):
-        for name in ("ganapps-gmm", "ganapps-quantile", "rdt-cbn"):
+        for name in args.competitors.split(","):
             if table == "highcard" and name == "rdt-cbn":
                 continue  # one continuous column; the point of this table is the categorical one
             cmd = [sys.executable, __file__, "--rows", str(args.rows), "--rdt-columns", str(args.rdt_columns)]

@@ -161,12 +161,16 @@ def assign_modes(
     *,
     sample: bool = True,
     generator: torch.Generator | None = None,
-    chunk: int = 65_536,
+    chunk: int = 32_768,
 ) -> Tensor:
-    """Mode of each value ``(rows, columns)``: drawn from its posterior (CTGAN) or the most likely one."""
+    """Mode of each value ``(rows, columns)``: drawn from its posterior (CTGAN) or the most likely one.
+
+    Posteriors are computed in float32 (choosing a mode needs no more), in row chunks.
+    """
     out = torch.empty(x.shape, dtype=torch.long)
+    weights, means, stds = weights.float(), means.float(), stds.float()
     for a in range(0, x.shape[0], chunk):
-        logp = gmm_log_density(x[a : a + chunk], weights, means, stds)
+        logp = gmm_log_density(x[a : a + chunk].float(), weights, means, stds)
         if sample:
             u = torch.rand(logp.shape, generator=generator, dtype=logp.dtype).clamp_(1e-12, 1 - 1e-12)
             logp = logp - torch.log(-torch.log(u))  # Gumbel-max: a draw from the posterior

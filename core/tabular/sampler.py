@@ -41,7 +41,8 @@ class ConditionalSampler:
 
     Build it from the encoded training matrix (:meth:`from_encoded`, for training-by-sampling:
     it knows which rows hold which category) or from a fitted transformer alone
-    (:meth:`from_transformer`, for generation: category frequencies only).
+    (:meth:`from_transformer`, for generation: category frequencies only). It works on the CPU
+    and returns CPU tensors (move ``cond``/``mask`` to the device; index the data with ``rows``).
     """
 
     def __init__(self, spans: Sequence[Span], counts: Sequence[Tensor], codes: Tensor | None = None) -> None:
@@ -66,7 +67,7 @@ class ConditionalSampler:
         discrete = [s for s in spans if s.discrete]
         if not discrete:
             return cls(spans, [], None)
-        codes = torch.stack([x[:, s.start : s.stop].argmax(1) for s in discrete], 1)  # (n, n_columns)
+        codes = torch.stack([x[:, s.start : s.stop].argmax(1) for s in discrete], 1).cpu()  # (n, n_columns)
         counts = [torch.bincount(codes[:, j], minlength=s.width) for j, s in enumerate(discrete)]
         return cls(spans, counts, codes)
 

@@ -146,7 +146,7 @@ class TabularTransformer:
     """Fit on a table, then ``transform`` ↔ ``inverse_transform`` (see the module docstring)."""
 
     #: rows encoded at a time (bounds the memory of the continuous columns' float64 work)
-    chunk_rows = 65_536
+    chunk_rows = 32_768
 
     def __init__(self, options: TransformerOptions | None = None, **kwargs: Any) -> None:
         if options is not None and kwargs:
