@@ -19,7 +19,7 @@ from ganapps.core.bundle import bundle_config, load_bundle, save_bundle
 from ganapps.core.config import TrainConfig, build, validate_train
 from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
-from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.errors import ConfigError, DataError, RunInterrupted
 from ganapps.core.io import write_json
 from ganapps.core.plugins import get_registry
 from ganapps.core.report import write_report
@@ -188,7 +188,10 @@ def run(
         result = trainer.fit(instance.dataset(train_split), resume=str(run_dir.last_checkpoint) if resume else None)
     except KeyboardInterrupt:
         run_dir.write_info({**info, "status": "interrupted"})
-        raise
+        raise RunInterrupted(
+            f"interrupted at step {trainer.global_step}; checkpoint saved. Resume with: "
+            f"ganapps run {app} --resume {run_dir.path}"
+        ) from None
     except BaseException:
         run_dir.write_info({**info, "status": "failed"})
         raise

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +112,7 @@ class Trainer:
         self._active: str | None = None
         self._elapsed_before = 0.0
         self._nonfinite = 0
+        self._sigint = False
         is_writer = run_dir is not None and self.dist.is_main
         self.log = MetricsLog(run_dir.log_path if is_writer else None)
 
@@ -167,6 +170,10 @@ class Trainer:
     def fit(self, data: TensorData | torch.utils.data.Dataset, resume: str | None = None) -> TrainResult:
         """Run every phase to its last epoch (or until stopped); resume from a checkpoint path."""
         self.setup()
+        with self._deferred_sigint():
+            return self._fit(data, resume)
+
+    def _fit(self, data: TensorData | torch.utils.data.Dataset, resume: str | None) -> TrainResult:
         cfg = self.config
         batches = Batches(data, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.dist.rank, self.dist.world)
         if resume:
@@ -188,7 +195,6 @@ class Trainer:
         )
         start = time.perf_counter()
         last_postfix = 0.0
-        interrupted = False
         try:
             p0, e0, b0 = self.position
             for pi in range(p0, len(self.phases)):
@@ -218,6 +224,11 @@ class Trainer:
                         if cfg.max_steps and self.global_step >= cfg.max_steps:
                             self.should_stop, self.stop_reason = True, f"reached --max-steps {cfg.max_steps}"
                             break
+                        if self._sigint:
+                            # Ctrl-C arrived during this iteration: it is complete, so the
+                            # checkpoint is consistent and a resume continues exactly here.
+                            self.save_checkpoint(start)
+                            raise _Interrupted
                     else:
                         self._end_epoch(pi, epoch, start)
                     if self.should_stop:
@@ -225,15 +236,17 @@ class Trainer:
                 if self.should_stop:
                     break
             self.save_checkpoint(start)
+        except _Interrupted:
+            log.warning("interrupted after step %d; checkpoint saved", self.global_step)
+            raise KeyboardInterrupt from None
         except KeyboardInterrupt:
-            interrupted = True
-            self.save_checkpoint(start)
+            # interrupted in the middle of an iteration: its state is half-updated, so the
+            # last checkpoint (end of the previous epoch, or --checkpoint-every) stands
+            log.warning("interrupted during step %d; resuming starts from the last checkpoint", self.global_step + 1)
             raise
         finally:
             bar.close()
             self.log.close()
-            if interrupted:
-                log.warning("interrupted at step %d; the last checkpoint can be resumed", self.global_step)
         seconds = self._elapsed_before + time.perf_counter() - start
         return TrainResult(
             steps=self.global_step,
@@ -242,6 +255,28 @@ class Trainer:
             diagnostics=check_training(self.history, self.roles),
             stopped_early=self.should_stop and not self.stop_reason.startswith("reached --max-steps"),
         )
+
+    @contextlib.contextmanager
+    def _deferred_sigint(self) -> Iterator[None]:
+        """Let a first Ctrl-C finish the current iteration (then checkpoint and stop); a second aborts."""
+        self._sigint = False
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._sigint:
+                signal.signal(signal.SIGINT, previous)
+                raise KeyboardInterrupt
+            self._sigint = True
+            log.warning("stopping after this step to save a checkpoint (Ctrl-C again to abort at once)")
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _iteration(self, phase: Phase, batch: Any, logging_step: bool) -> dict[str, float]:
         self.phase_step += 1
@@ -412,6 +447,10 @@ class Trainer:
         kept = self.log.truncate_after(self.global_step)
         self.history = kept if kept else []
         set_rng_state(state["rng"])
+
+
+class _Interrupted(Exception):
+    """Raised by the loop itself after a deferred Ctrl-C and a consistent checkpoint."""
 
 
 def _scalar(v: Any) -> float:
