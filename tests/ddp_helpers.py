@@ -1,0 +1,136 @@
+"""Code that the worker processes of tests/test_distributed.py import (tests/ is put on their path).
+
+``GradApp`` reads its noise z and its gradient-penalty mixing weights α from the batch, so one
+training iteration is a pure function of the batch: two processes stepping on two shards can be
+compared with one process stepping on the concatenated batch. The plugin hook registers it and
+``RingApp`` so that CLI runs in worker processes find them (through an entry point made by the test).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from ganapps.core import App, OptimizerSpec, TrainConfig, Trainer, hookimpl
+from ganapps.core import losses as L
+from ganapps.core.data import TensorData
+from ganapps.core.testing import RingApp, ring_data
+
+ROWS = 48  # rows per process in the gradient test
+
+
+@dataclass
+class GradOptions:
+    norm: Literal["none", "batch"] = field(default="none", metadata={"help": "Batch norm in both networks."})
+    gp: float = field(default=0.0, metadata={"help": "WGAN-GP weight (0: BCE losses, no penalty)."})
+
+
+class GradApp(App):
+    """A GAN on 2-D points whose randomness comes with the batch (engine tests only)."""
+
+    name = "ddpgrad"
+    kind = "toy"
+    description = "Toy GAN with noise in the batch (distributed tests)"
+    Options = GradOptions
+    train_defaults = {"epochs": 1, "batch_size": ROWS}
+
+    def load_data(self, source: Any) -> TensorData:
+        g = torch.Generator().manual_seed(1)
+        n = 4 * ROWS
+        return TensorData(ring_data(n, seed=1), torch.randn(n, 4, generator=g), torch.rand(n, 1, generator=g))
+
+    def fit(self, train: TensorData) -> None:
+        self.schema = {"dim": 2}
+
+    def dataset(self, train: TensorData) -> TensorData:
+        return train
+
+    def build(self) -> dict[str, nn.Module]:
+        def norm() -> nn.Module:
+            return nn.BatchNorm1d(16) if self.options.norm == "batch" else nn.Identity()
+
+        return {
+            "generator": nn.Sequential(nn.Linear(4, 16), norm(), nn.ReLU(), nn.Linear(16, 2)),
+            "discriminator": nn.Sequential(nn.Linear(2, 16), norm(), nn.LeakyReLU(0.2), nn.Linear(16, 1)),
+        }
+
+    def configure_optimizers(self) -> list[OptimizerSpec]:
+        # SGD: an update proportional to the gradient (Adam's first step is lr·sign(g), which turns
+        # float noise in a zero gradient — a bias before batch norm — into a full-size difference)
+        return [
+            OptimizerSpec("discriminator", ("discriminator",), lr=0.05, algorithm="sgd"),
+            OptimizerSpec("generator", ("generator",), lr=0.05, algorithm="sgd"),
+        ]
+
+    def discriminator_step(self, batch: tuple[Tensor, Tensor, Tensor]) -> dict[str, Tensor]:
+        real, z, alpha = batch
+        D = self.nets.discriminator
+        fake = self.nets.generator(z).detach()
+        d_real, d_fake = D(real), D(fake)  # two calls of the wrapped network, one backward
+        if not self.options.gp:
+            return {"loss": L.d_bce(d_real, d_fake)}
+        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)  # a third call, double backward
+        penalty = ((grad.norm(2, dim=1) - 1) ** 2).mean()
+        return {"loss": L.d_wgan(d_real, d_fake) + self.options.gp * penalty, "penalty": penalty}
+
+    def generator_step(self, batch: tuple[Tensor, Tensor, Tensor]) -> dict[str, Tensor]:
+        _, z, _ = batch
+        d_fake = self.nets.discriminator(self.nets.generator(z))  # D frozen and plain, G wrapped
+        return {"loss": L.g_wgan(d_fake) if self.options.gp else L.g_nonsaturating(d_fake)}
+
+
+@hookimpl
+def register_apps(register: Any) -> None:
+    register(RingApp)
+    register(GradApp)
+
+
+CONFIGS: dict[str, tuple[dict[str, Any], bool]] = {
+    "plain": ({}, False),
+    "gradient-penalty": ({"gp": 10.0}, False),
+    "sync-bn": ({"norm": "batch", "gp": 10.0}, True),
+    "batch-norm-unsynced": ({"norm": "batch"}, False),
+}
+
+
+def one_iteration(options: dict[str, Any], rows: slice, sync_bn: bool) -> dict[str, Any]:
+    """Build GradApp, run one training iteration (D step, G step) on ``rows``; gradients, weights, log."""
+    app = GradApp(GradOptions(**options))
+    data = app.load_data(None)
+    app.fit(data)
+    batch = data.take(torch.arange(rows.start, rows.stop))
+    trainer = Trainer(app, TrainConfig(batch_size=ROWS, seed=3, device="cpu", sync_bn=sync_bn), progress=False)
+    trainer.setup()
+    losses = trainer._iteration(trainer.phases[-1], batch, logging_step=True)
+    return {
+        "grads": {n: p.grad.clone() for n, p in app.nets.named_parameters() if p.grad is not None},
+        "state": {k: v.clone() for k, v in app.nets.state_dict().items()},
+        "losses": {k: v for k, v in losses.items() if k.endswith("loss") or k.endswith("penalty")},
+    }
+
+
+def grad_worker(rank: int, world: int, port: int, out: str) -> None:
+    """One process of the gradient test: every configuration on this rank's shard, saved to ``out``."""
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
+    torch.set_num_threads(1)
+    from ganapps.core import distributed
+
+    distributed.init("cpu")
+    results = {
+        name: one_iteration(options, slice(rank * ROWS, (rank + 1) * ROWS), sync_bn)
+        for name, (options, sync_bn) in CONFIGS.items()
+    }
+    torch.save(results, Path(out) / f"rank{rank}.pt")
+    distributed.leave()
