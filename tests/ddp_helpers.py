@@ -2,8 +2,7 @@
 
 ``GradApp`` reads its noise z and its gradient-penalty mixing weights α from the batch, so one
 training iteration is a pure function of the batch: two processes stepping on two shards can be
-compared with one process stepping on the concatenated batch. The plugin hook registers it and
-``RingApp`` so that CLI runs in worker processes find them (through an entry point made by the test).
+compared with one process stepping on the concatenated batch.
 """
 
 from __future__ import annotations
@@ -16,10 +15,10 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from ganapps.core import App, OptimizerSpec, TrainConfig, Trainer, hookimpl
+from ganapps.core import App, OptimizerSpec, TrainConfig, Trainer
 from ganapps.core import losses as L
 from ganapps.core.data import TensorData
-from ganapps.core.testing import RingApp, ring_data
+from ganapps.core.testing import ring_data
 
 ROWS = 48  # rows per process in the gradient test
 
@@ -85,12 +84,6 @@ class GradApp(App):
         return {"loss": L.g_wgan(d_fake) if self.options.gp else L.g_nonsaturating(d_fake)}
 
 
-@hookimpl
-def register_apps(register: Any) -> None:
-    register(RingApp)
-    register(GradApp)
-
-
 CONFIGS: dict[str, tuple[dict[str, Any], bool]] = {
     "plain": ({}, False),
     "gradient-penalty": ({"gp": 10.0}, False),
@@ -115,6 +108,37 @@ def one_iteration(options: dict[str, Any], rows: slice, sync_bn: bool) -> dict[s
     }
 
 
+def resume_check(out: Path, sync_bn: bool) -> dict[str, dict[str, Tensor]]:
+    """dcgan (tiny, batch norm, EMA) trained straight through, and stopped mid-epoch then resumed
+    from its checkpoint: the final weights and EMA of both."""
+    import torch.distributed as dist
+
+    from ganapps.core.rundir import RunDir
+    from ganapps.datasets import HERE
+    from ganapps.plugins.dcgan.app import DCGAN, DCGANOptions
+
+    def train(max_steps: int = 0, run_dir: RunDir | None = None, resume: bool = False) -> Trainer:
+        app = DCGAN(DCGANOptions(nz=8, ngf=4, ndf=4, classifier_epochs=1))
+        data = app.load_data(HERE / "mnist" / "mnist_sample.npz")
+        data = TensorData(*(t[:128] for t in data.tensors))
+        app.fit(data)
+        cfg = TrainConfig(epochs=2, batch_size=16, seed=5, ema=0.9, sync_bn=sync_bn, device="cpu", max_steps=max_steps)
+        trainer = Trainer(app, cfg, run_dir=run_dir, progress=False)
+        trainer.fit(data, resume=str(run_dir.last_checkpoint) if resume else None)
+        return trainer
+
+    def final(trainer: Trainer) -> dict[str, Tensor]:
+        state = {k: v.clone() for k, v in trainer.app.nets.state_dict().items()}
+        state.update({f"ema.{i}": t.clone() for i, t in enumerate(trainer.ema.shadow["generator"])})
+        return state
+
+    full = final(train())
+    run_dir = RunDir(out / f"resumed-{sync_bn}")
+    train(max_steps=6, run_dir=run_dir)  # 4 steps per epoch: stops in the middle of the second phase's first epoch
+    dist.barrier()  # rank 0 has written the checkpoint
+    return {"full": full, "resumed": final(train(run_dir=run_dir, resume=True))}
+
+
 def grad_worker(rank: int, world: int, port: int, out: str) -> None:
     """One process of the gradient test: every configuration on this rank's shard, saved to ``out``."""
     os.environ.update(
@@ -132,5 +156,7 @@ def grad_worker(rank: int, world: int, port: int, out: str) -> None:
         name: one_iteration(options, slice(rank * ROWS, (rank + 1) * ROWS), sync_bn)
         for name, (options, sync_bn) in CONFIGS.items()
     }
+    results["resume"] = resume_check(Path(out), sync_bn=False)
+    results["resume-sync-bn"] = resume_check(Path(out), sync_bn=True)
     torch.save(results, Path(out) / f"rank{rank}.pt")
     distributed.leave()

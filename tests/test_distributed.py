@@ -5,8 +5,10 @@
   discriminator per step, a gradient penalty through ``autograd.grad(create_graph=True)``, a
   frozen discriminator in the generator step, and batch norm synchronised by ``--sync-bn``.
   Unsynchronised batch norm differs (the test can fail).
-- Runs: ``ganapps run APP --nproc 2`` writes one run directory from rank 0 and resumes exactly;
-  two torchrun launches meeting at a c10d rendezvous on 127.0.0.1 train as two nodes.
+- Resume: a distributed run stopped mid-epoch and resumed ends with the uninterrupted run's
+  weights, EMA and batch-norm statistics, bit for bit.
+- Runs: ``ganapps run dcgan --nproc 2`` writes one run directory from rank 0; two torchrun
+  launches meeting at a c10d rendezvous on 127.0.0.1 resume it as two nodes and finish it.
 """
 
 from __future__ import annotations
@@ -49,10 +51,22 @@ def close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return torch.allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_two_processes_step_like_one_process_on_the_concatenated_batch(helpers, tmp_path: Path) -> None:
-    world, rows = 2, helpers.ROWS
-    mp.spawn(helpers.grad_worker, args=(world, free_port(), str(tmp_path)), nprocs=world)
-    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(world)]
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """Two gloo processes (spawned once for this module) run ddp_helpers.grad_worker; their results."""
+    out = tmp_path_factory.mktemp("workers")
+    sys.path.insert(0, str(TESTS))
+    try:
+        import ddp_helpers
+
+        mp.spawn(ddp_helpers.grad_worker, args=(2, free_port(), str(out)), nprocs=2)
+    finally:
+        sys.path.remove(str(TESTS))
+    return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(2)]
+
+
+def test_two_processes_step_like_one_process_on_the_concatenated_batch(helpers, workers) -> None:
+    world, rows, ranks = 2, helpers.ROWS, workers
     for name, (options, _sync_bn) in helpers.CONFIGS.items():
         ref = helpers.one_iteration(options, slice(0, world * rows), sync_bn=False)
         r0, r1 = ranks[0][name], ranks[1][name]
@@ -71,6 +85,18 @@ def test_two_processes_step_like_one_process_on_the_concatenated_batch(helpers, 
             assert r0["losses"][key] == pytest.approx(value, rel=1e-5, abs=1e-6), (name, key)
 
 
+@pytest.mark.parametrize("case", ["resume", "resume-sync-bn"])
+def test_resumed_distributed_training_ends_where_an_uninterrupted_one_does(workers, case: str) -> None:
+    for rank in workers:
+        full, resumed = rank[case]["full"], rank[case]["resumed"]
+        assert full.keys() == resumed.keys()
+        assert all(torch.equal(full[k], resumed[k]) for k in full), [
+            k for k in full if not torch.equal(full[k], resumed[k])
+        ]
+    r0, r1 = (rank[case]["full"] for rank in workers)
+    assert all(torch.equal(r0[k], r1[k]) for k in r0)  # the replicas agree, running statistics included
+
+
 def test_sync_batch_norm_is_batch_norm_in_one_process() -> None:
     torch.manual_seed(0)
     x = torch.randn(8, 3, 5, 5)
@@ -82,59 +108,50 @@ def test_sync_batch_norm_is_batch_norm_in_one_process() -> None:
 
 
 # --------------------------------------------------------------------------- runs
-@pytest.fixture
-def worker_plugin(helpers, plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """``ddp_helpers`` as a plugin here (throwaway) and, through an entry point, in worker processes."""
-    plugin(helpers, "ddptest")
-    site = tmp_path / "site"
-    info = site / "ganapps_ddptest-0.0.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ganapps-ddptest\nVersion: 0.0.0\n")
-    (info / "entry_points.txt").write_text("[ganapps]\nddptest = ddp_helpers\n")
-    env = {"PYTHONPATH": os.pathsep.join([str(site), str(TESTS)]), "GANAPPS_LOAD_PLUGINS": "ddptest"}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    (tmp_path / "ring.csv").write_text("RingApp draws its own points\n")
-    return env
-
-
 def invoke(*args: str):
     return CliRunner().invoke(cli, ["-q", *args])
 
 
-RING = ["--data", "ring.csv", "--epochs", "2", "--batch-size", "32", "--seed", "3", "--ema", "0.9", "--samples", "64"]
+def torchrun_nodes(command: list[str], cwd: Path, nodes: int = 2) -> list[int]:
+    """Start ``nodes`` torchrun launchers here, one process each, meeting at a c10d rendezvous on
+    127.0.0.1 as separate machines would; their exit statuses (stderr shown on failure)."""
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes), "--nproc-per-node", "1"]
+    launcher += ["--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{free_port()}", "--rdzv-id", "test"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [
+        subprocess.Popen([*launcher, *command], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(nodes)
+    ]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    codes = [p.returncode for p in procs]
+    assert codes == [0] * nodes, "\n".join(errors)
+    return codes
 
 
-def test_nproc_2_writes_one_run_directory_and_resumes(in_tmp: Path, worker_plugin) -> None:
-    result = invoke("run", "ring", *RING, "--nproc", "2", "--max-steps", "5", "--out", "run")
+def test_nproc_run_then_resumed_on_two_nodes(in_tmp: Path, tiny_digits: Path) -> None:
+    tiny = ["--data", str(tiny_digits), "--nz", "16", "--ngf", "8", "--ndf", "8", "--classifier-epochs", "1"]
+    tiny += ["--epochs", "2", "--batch-size", "16", "--sync-bn", "--ema", "0.9", "--samples", "50"]
+    # 1. `ganapps run --nproc 2` on this machine, stopped after 7 steps: one run directory, by rank 0
+    result = invoke("run", "dcgan", *tiny, "--nproc", "2", "--max-steps", "7", "--out", "run")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in in_tmp.iterdir()) == ["ring.csv", "run", "site"]  # one run directory
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["run", "tiny_digits.npz"]
     info = json.loads((in_tmp / "run" / "run.json").read_text())
-    assert info["status"] == "finished" and info["distributed"]["processes"] == 2
-    assert info["distributed"]["backend"] == "gloo" and info["distributed"]["global_batch"] == 64
-    assert [r["step"] for r in read_log(in_tmp / "run" / "metrics.jsonl")] == [1, 2, 3, 4, 5]  # written once
-    # --resume starts as many processes as the run had (no --nproc needed) and runs to the end
-    result = invoke("run", "ring", "--resume", "run")
-    assert result.exit_code == 0, result.output
+    assert info["status"] == "finished" and info["train"]["sync_bn"]
+    assert info["distributed"] == {"processes": 2, "nodes": 1, "backend": "gloo", "global_batch": 32}
+    assert [r["step"] for r in read_log(in_tmp / "run" / "metrics.jsonl")] == list(range(1, 8))  # written once
+    assert invoke("run", "dcgan", "--resume", "run", "--nproc", "3").exit_code == 2  # 2 processes or none
+
+    # 2. resumed by two torchrun launchers standing for two nodes; it trains to the end
+    torchrun_nodes(["-m", "ganapps", "-q", "run", "dcgan", "--resume", "run"], in_tmp)
+    info = json.loads((in_tmp / "run" / "run.json").read_text())
+    assert info["status"] == "finished" and info["distributed"]["nodes"] == 2
     steps = [r["step"] for r in read_log(in_tmp / "run" / "metrics.jsonl")]
-    assert steps == list(range(1, 13))  # 410 training rows / (2 × 32) = 6 steps per epoch, 2 epochs
+    assert steps == list(range(1, 16))  # 160 training digits / (2 × 16) = 5 steps per epoch, 3 epochs
+    assert (in_tmp / "run" / "samples" / "samples_epoch002.png").exists()
     metrics = json.loads((in_tmp / "run" / "metrics.json").read_text())
-    assert metrics["training"]["steps"] == 12 and metrics["training"]["processes"] == 2
-    assert load_bundle(in_tmp / "run").nets["generator"](torch.zeros(1, 4)).shape == (1, 2)
-    bad = invoke("run", "ring", "--resume", "run", "--nproc", "3")
-    assert bad.exit_code == 2 and "trained by 2 process(es)" in bad.output
-
-
-def test_two_torchrun_nodes_meet_at_a_c10d_rendezvous(in_tmp: Path, worker_plugin) -> None:
-    port = free_port()
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1"]
-    launcher += ["--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "ddptest"]
-    command = [*launcher, "-m", "ganapps.cli", "-q", "run", "ring", *RING, "--out", "run"]
-    env = {**os.environ, **worker_plugin, "OMP_NUM_THREADS": "1"}
-    nodes = [subprocess.Popen(command, cwd=in_tmp, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    errors = [node.communicate(timeout=240)[1] for node in nodes]
-    assert [node.returncode for node in nodes] == [0, 0], errors
-    info = json.loads((in_tmp / "run" / "run.json").read_text())
-    assert info["status"] == "finished"
-    assert info["distributed"] == {"processes": 2, "nodes": 2, "backend": "gloo", "global_batch": 64}
-    assert len(read_log(in_tmp / "run" / "metrics.jsonl")) == 12
+    assert metrics["training"]["processes"] == 2 and metrics["metrics"]["frechet_distance"] > 0
+    bundle = load_bundle(in_tmp / "run")  # plain batch norm again, as build() makes it
+    assert not any(isinstance(m, SyncBatchNorm | torch.nn.SyncBatchNorm) for m in bundle.nets.modules())
+    # a run trained on several machines is resumed with torchrun, not --nproc
+    bad = invoke("run", "dcgan", "--resume", "run")
+    assert bad.exit_code == 2 and "trained on 2 machines" in bad.output
