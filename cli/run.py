@@ -13,7 +13,7 @@ import click
 from ganapps.cli.options import dataclass_options, given
 from ganapps.core import distributed
 from ganapps.core.config import TrainConfig, read_toml
-from ganapps.core.errors import ConfigError, PluginError
+from ganapps.core.errors import ConfigError, GanappsError, PluginError
 from ganapps.core.plugins import get_registry
 from ganapps.core.registry import AppInfo
 
@@ -58,18 +58,24 @@ def make_command(info: AppInfo) -> click.Command:
                 ctx.exit(_launch(ctx, cls.name, kw, option_names, nproc))
         elif kw["nproc"] is not None and kw["nproc"] < 1:
             raise ConfigError("option --nproc must be at least 1")
-        result = run(
-            cls.name,
-            kw["data"],
-            options=given(kw, option_names),
-            train=given(kw, TRAIN_NAMES),
-            config_file=read_toml(kw["config"]) if kw["config"] else None,
-            out=kw["out"],
-            resume=kw["resume"],
-            samples=kw["samples"],
-            progress=not quiet,
-            command="ganapps " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-        )
+        try:
+            result = run(
+                cls.name,
+                kw["data"],
+                options=given(kw, option_names),
+                train=given(kw, TRAIN_NAMES),
+                config_file=read_toml(kw["config"]) if kw["config"] else None,
+                out=kw["out"],
+                resume=kw["resume"],
+                samples=kw["samples"],
+                progress=not quiet,
+                command="ganapps " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            )
+        except GanappsError as exc:
+            rank = distributed.launched_rank()
+            if rank > 0:  # every process of a distributed run reports; say which one this is
+                raise type(exc)(f"process {rank}: {exc}") from None
+            raise
         if not result.main:
             return
         click.echo(f"run directory: {result.run_dir.path}")

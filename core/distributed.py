@@ -51,6 +51,7 @@ from ganapps.core.errors import BundleError, ConfigError, DataError, GanappsErro
 
 log = logging.getLogger("ganapps.distributed")
 
+_SIGNALS = {int(s) for s in signal.Signals}
 #: how long a process waits in a collective (rank 0 evaluates alone at epoch ends while the others wait)
 TIMEOUT = datetime.timedelta(minutes=60)
 
@@ -465,16 +466,38 @@ def launch(nproc: int, argv: list[str]) -> int:
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
     handled = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
     handlers = {s: signal.getsignal(getattr(signal, s)) for s in handled if hasattr(signal, s)}
+    # torchrun's agent logs each stopped and failed process; the processes say why themselves
+    agent_logs = [
+        logging.getLogger(name)
+        for name in list(logging.Logger.manager.loggerDict)
+        if name.startswith("torch.distributed.elastic") or name == "torch.distributed.run"
+    ]
+    levels = [lg.level for lg in agent_logs]
+    for lg in agent_logs:
+        lg.setLevel(logging.CRITICAL)
     try:
         torchrun(args)
         return 0
     except ChildFailedError as exc:
-        codes = [f.exitcode for f in exc.failures.values()]
-        return next((c for c in codes if c and c > 0), 1)
+        failures = sorted(exc.failures.items())
+        # processes that failed on their own; the others were stopped by the launcher after them
+        causes = [(r, f) for r, f in failures if f.exitcode > 0] or failures
+        for rank, failure in causes:
+            if failure.exitcode == 2:
+                continue  # a user error, which the process printed
+            if failure.exitcode > 0:
+                log.error("training process %d failed with exit status %d (its error is above)", rank, failure.exitcode)
+            else:
+                name = signal.Signals(-failure.exitcode).name if -failure.exitcode in _SIGNALS else "a signal"
+                hint = " (out of memory?)" if name == "SIGKILL" else ""
+                log.error("training process %d was killed by %s%s", rank, name, hint)
+        return next((f.exitcode for _, f in causes if f.exitcode > 0), 1)
     except SignalException as exc:
-        log.warning("interrupted (%s): the processes were stopped", exc.sigval.name)
+        log.warning("interrupted (%s): the training processes were stopped", exc.sigval.name)
         return 130
     finally:
+        for lg, level in zip(agent_logs, levels, strict=True):
+            lg.setLevel(level)
         for s, h in handlers.items():
             signal.signal(getattr(signal, s), h)
         if saved_env is None:
