@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shlex
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import click
 from ganapps.cli.options import dataclass_options, given
 from ganapps.core import distributed
 from ganapps.core.config import TrainConfig, read_toml
-from ganapps.core.errors import ConfigError, GanappsError, PluginError
+from ganapps.core.errors import ConfigError, GanappsError, PluginError, RunInterrupted
 from ganapps.core.plugins import get_registry
 from ganapps.core.registry import AppInfo
 
@@ -52,6 +53,8 @@ def make_command(info: AppInfo) -> click.Command:
         from ganapps.core.pipeline import run
 
         quiet = (ctx.find_root().obj or {}).get("quiet", False)
+        if distributed.launched_rank() > 0:  # rank 0 speaks for a distributed run; the others report errors only
+            logging.getLogger("ganapps").setLevel(logging.ERROR)
         if not distributed.launched():
             nproc = _processes(kw["nproc"], kw["resume"])
             if nproc > 1:  # start N copies of this command under torchrun; they train together
@@ -73,6 +76,8 @@ def make_command(info: AppInfo) -> click.Command:
             )
         except GanappsError as exc:
             rank = distributed.launched_rank()
+            if rank > 0 and isinstance(exc, RunInterrupted):
+                ctx.exit(exc.exit_code)  # rank 0 says how to resume
             if rank > 0:  # every process of a distributed run reports; say which one this is
                 raise type(exc)(f"process {rank}: {exc}") from None
             raise
@@ -120,14 +125,20 @@ def _launch(ctx: click.Context, app: str, kw: dict[str, Any], option_names: list
     from ganapps.core.pipeline import prepare
     from ganapps.core.rundir import RunDir
 
-    prep = prepare(
-        app,
-        kw["data"],
-        options=given(kw, option_names),
-        train=given(kw, TRAIN_NAMES),
-        config_file=read_toml(kw["config"]) if kw["config"] else None,
-        resume=kw["resume"],
-    )
+    logger = logging.getLogger("ganapps")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # rank 0 repeats any warning about the settings
+    try:
+        prep = prepare(
+            app,
+            kw["data"],
+            options=given(kw, option_names),
+            train=given(kw, TRAIN_NAMES),
+            config_file=read_toml(kw["config"]) if kw["config"] else None,
+            resume=kw["resume"],
+        )
+    finally:
+        logger.setLevel(level)
     prep.check_processes(nproc)
     device = distributed.training_device(prep.config.device, 0)
     if device.type == "cuda":

@@ -386,6 +386,8 @@ class Replicas:
             for net in nets.values():
                 self.swaps += _sync_batchnorm(net, cuda=device.type == "cuda")
         ids = [device.index] if device.type == "cuda" else None
+        # small decisions travel over gloo on the CPU: no GPU synchronisation for them
+        self.control = dist.new_group(backend="gloo") if backend() != "gloo" else None
         self.wrappers: dict[str, DistributedDataParallel] = {}
         trained = set(trained)
         for name in nets:
@@ -416,6 +418,12 @@ class Replicas:
         finally:
             for name, module in plain.items():
                 self.nets[name] = module
+
+    def anyone(self, flag: bool) -> bool:
+        """True in every process if ``flag`` is True in any."""
+        t = torch.tensor([int(flag)], dtype=torch.int32)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.control)
+        return bool(t.item())
 
     @torch.no_grad()
     def sync_buffers(self) -> None:
@@ -492,8 +500,8 @@ def launch(nproc: int, argv: list[str]) -> int:
                 hint = " (out of memory?)" if name == "SIGKILL" else ""
                 log.error("training process %d was killed by %s%s", rank, name, hint)
         return next((f.exitcode for _, f in causes if f.exitcode > 0), 1)
-    except SignalException as exc:
-        log.warning("interrupted (%s): the training processes were stopped", exc.sigval.name)
+    except SignalException as exc:  # Ctrl-C: the processes checkpoint and stop; rank 0 said how to resume
+        log.debug("launcher interrupted by %s", exc.sigval.name)
         return 130
     finally:
         for lg, level in zip(agent_logs, levels, strict=True):

@@ -3,7 +3,8 @@
 The app says *what* to compute (losses per step); the Trainer does everything around it:
 device placement, mixed precision, freezing the networks a step does not update, backward,
 gradient clipping, optimizer and scheduler steps, generator EMA, step logging, checkpoints that
-resume bit-for-bit, evaluation callbacks, early stopping, and loss-based diagnostics.
+resume bit-for-bit, evaluation callbacks, early stopping, and loss-based diagnostics. Started by
+torchrun, the same loop trains data-parallel (core/distributed.py explains how and why it is exact).
 """
 
 from __future__ import annotations
@@ -242,7 +243,7 @@ class Trainer:
                         if cfg.max_steps and self.global_step >= cfg.max_steps:
                             self.should_stop, self.stop_reason = True, f"reached --max-steps {cfg.max_steps}"
                             break
-                        if self._sigint:
+                        if self._interrupted():
                             # Ctrl-C arrived during this iteration: it is complete, so the
                             # checkpoint is consistent and a resume continues exactly here.
                             self.save_checkpoint(start)
@@ -295,6 +296,11 @@ class Trainer:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+
+    def _interrupted(self) -> bool:
+        # Ctrl-C reaches the processes of a distributed run at slightly different moments: all of
+        # them stop after the first iteration in which any of them saw it.
+        return self.replicas.anyone(self._sigint) if self.replicas is not None else self._sigint
 
     def _iteration(self, phase: Phase, batch: Any, logging_step: bool) -> dict[str, float]:
         self.phase_step += 1
@@ -432,9 +438,9 @@ class Trainer:
         self._active = None
 
     # ------------------------------------------------------------- checkpoints
-    def save_checkpoint(self, start: float | None = None, gather: bool = True) -> None:
+    def save_checkpoint(self, start: float | None = None) -> None:
         # every process's random state, so a resumed distributed run draws the same noise
-        ranks = gather_rng(rng_state()) if self.dist.enabled and gather else None
+        ranks = gather_rng(rng_state()) if self.dist.enabled else None
         if self.run_dir is None or not self.dist.is_main:
             return
         elapsed = self._elapsed_before + (time.perf_counter() - start if start else 0.0)
@@ -489,12 +495,7 @@ class Trainer:
             self.should_stop, self.stop_reason = False, ""
         kept = self.log.truncate_after(self.global_step)
         self.history = kept if kept else []
-        if "rng_ranks" in state:
-            set_rng_state(state["rng_ranks"][self.dist.rank])
-        elif self.dist.is_main:
-            set_rng_state(state["rng"])
-        else:  # a checkpoint written on interruption holds rank 0's state only
-            seed_everything(rank_seed(self.config.seed, self.dist.rank, self.global_step), self.config.deterministic)
+        set_rng_state(state["rng_ranks"][self.dist.rank] if "rng_ranks" in state else state["rng"])
 
 
 class _Interrupted(Exception):

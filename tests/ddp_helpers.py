@@ -8,6 +8,7 @@ compared with one process stepping on the concatenated batch.
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from torch import Tensor, nn
 from ganapps.core import App, OptimizerSpec, TrainConfig, Trainer
 from ganapps.core import losses as L
 from ganapps.core.data import TensorData
-from ganapps.core.testing import ring_data
+from ganapps.core.testing import RingApp, RingOptions, ring_data
 
 ROWS = 48  # rows per process in the gradient test
 
@@ -139,6 +140,51 @@ def resume_check(out: Path, sync_bn: bool) -> dict[str, dict[str, Tensor]]:
     return {"full": full, "resumed": final(train(run_dir=run_dir, resume=True))}
 
 
+class CtrlC(RingApp):
+    """RingApp whose process 1 alone receives Ctrl-C in the middle of iteration ``stop_at``."""
+
+    stop_at = -1
+
+    def generator_step(self, real: Tensor) -> dict[str, Tensor]:
+        import torch.distributed as dist
+
+        if self.progress.global_step == self.stop_at and dist.get_rank() == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().generator_step(real)
+
+
+def interrupt_check(out: Path) -> dict[str, Any]:
+    """Train straight through; and interrupted (Ctrl-C in one process), then resumed."""
+    import torch.distributed as dist
+
+    from ganapps.core.rundir import RunDir
+
+    def train(stop_at: int, run_dir: RunDir | None = None, resume: bool = False) -> tuple[Trainer, bool]:
+        app = CtrlC(RingOptions(rows=256))
+        app.stop_at = stop_at
+        data = app.load_data(None)
+        app.fit(data)
+        trainer = Trainer(app, TrainConfig(epochs=2, batch_size=16, seed=4, ema=0.9, device="cpu"), run_dir=run_dir)
+        trainer.progress = False
+        try:
+            trainer.fit(data, resume=str(run_dir.last_checkpoint) if resume else None)
+        except KeyboardInterrupt:
+            return trainer, True
+        return trainer, False
+
+    def final(trainer: Trainer) -> dict[str, Tensor]:
+        state = {k: v.clone() for k, v in trainer.app.nets.state_dict().items()}
+        state.update({f"ema.{i}": t.clone() for i, t in enumerate(trainer.ema.shadow["generator"])})
+        return state
+
+    full, _ = train(-1)
+    run_dir = RunDir(out / "interrupted")
+    part, interrupted = train(5, run_dir)
+    dist.barrier()  # rank 0 has written the checkpoint
+    resumed, _ = train(-1, run_dir, resume=True)
+    return {"full": final(full), "resumed": final(resumed), "interrupted": interrupted, "step": part.global_step}
+
+
 def grad_worker(rank: int, world: int, port: int, out: str) -> None:
     """One process of the gradient test: every configuration on this rank's shard, saved to ``out``."""
     os.environ.update(
@@ -149,14 +195,18 @@ def grad_worker(rank: int, world: int, port: int, out: str) -> None:
         LOCAL_RANK=str(rank),
     )
     torch.set_num_threads(1)
-    from ganapps.core import distributed
+    import datetime
 
-    distributed.init("cpu")
+    import torch.distributed as dist
+
+    # a short timeout: a collective that one process never joins fails the test instead of hanging it
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=90))
     results = {
         name: one_iteration(options, slice(rank * ROWS, (rank + 1) * ROWS), sync_bn)
         for name, (options, sync_bn) in CONFIGS.items()
     }
     results["resume"] = resume_check(Path(out), sync_bn=False)
     results["resume-sync-bn"] = resume_check(Path(out), sync_bn=True)
+    results["ctrl-c"] = interrupt_check(Path(out))
     torch.save(results, Path(out) / f"rank{rank}.pt")
-    distributed.leave()
+    dist.destroy_process_group()

@@ -97,6 +97,14 @@ def test_resumed_distributed_training_ends_where_an_uninterrupted_one_does(worke
     assert all(torch.equal(r0[k], r1[k]) for k in r0)  # the replicas agree, running statistics included
 
 
+def test_ctrl_c_in_one_process_stops_all_after_the_same_iteration_and_resumes(workers) -> None:
+    for rank in workers:
+        case = rank["ctrl-c"]
+        assert case["interrupted"] and case["step"] == 6  # Ctrl-C during iteration 6 reached process 1 only
+        full, resumed = case["full"], case["resumed"]
+        assert all(torch.equal(full[k], resumed[k]) for k in full)
+
+
 def test_sync_batch_norm_is_batch_norm_in_one_process() -> None:
     torch.manual_seed(0)
     x = torch.randn(8, 3, 5, 5)
