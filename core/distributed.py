@@ -22,7 +22,9 @@ process training on the concatenated batch:
   their parameters and buffers with the layers they replace, which come back for inference.
 - **Randomness.** Each process re-seeds from ``(seed, rank)`` after the networks are built
   (identically): noise differs between processes and a run is still reproducible.
-- **Files.** Only rank 0 writes; checkpoints hold every rank's random state.
+- **Files.** Only rank 0 writes; checkpoints hold every rank's random state. Ctrl-C reaches
+  the processes at different moments; they agree after every iteration whether anyone saw it
+  (:meth:`Replicas.anyone`) and stop together, so the checkpoint is consistent.
 
 Evaluation, per-epoch figures, generation and bundles see the plain modules.
 """
@@ -430,7 +432,7 @@ class Replicas:
         """Average floating buffers (batch-norm running statistics) over processes."""
         buffers = [b for net in self.nets.values() for b in net.buffers() if b.is_floating_point()]
         world = dist.get_world_size()
-        for dtype in {b.dtype for b in buffers}:
+        for dtype in dict.fromkeys(b.dtype for b in buffers):  # the same order in every process
             group = [b for b in buffers if b.dtype == dtype]
             flat = torch.cat([b.reshape(-1) for b in group])
             dist.all_reduce(flat)
