@@ -23,8 +23,8 @@ process training on the concatenated batch:
 - **Randomness.** Each process re-seeds from ``(seed, rank)`` after the networks are built
   (identically): noise differs between processes and a run is still reproducible.
 - **Files.** Only rank 0 writes; checkpoints hold every rank's random state. Ctrl-C reaches
-  the processes at different moments; they agree after every iteration whether anyone saw it
-  (:meth:`Replicas.anyone`) and stop together, so the checkpoint is consistent.
+  the processes at different moments; they vote after every iteration whether anyone saw it
+  (:meth:`Replicas.anyone`) and stop together one iteration later, so the checkpoint is consistent.
 
 Evaluation, per-epoch figures, generation and bundles see the plain modules.
 """
@@ -390,6 +390,7 @@ class Replicas:
         ids = [device.index] if device.type == "cuda" else None
         # small decisions travel over gloo on the CPU: no GPU synchronisation for them
         self.control = dist.new_group(backend="gloo") if backend() != "gloo" else None
+        self._vote: tuple[Any, torch.Tensor] | None = None
         self.wrappers: dict[str, DistributedDataParallel] = {}
         trained = set(trained)
         for name in nets:
@@ -422,10 +423,19 @@ class Replicas:
                 self.nets[name] = module
 
     def anyone(self, flag: bool) -> bool:
-        """True in every process if ``flag`` is True in any."""
-        t = torch.tensor([int(flag)], dtype=torch.int32)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.control)
-        return bool(t.item())
+        """Whether ``flag`` was True in any process at the previous call: the same answer everywhere.
+
+        The vote travels while the next iteration computes (an asynchronous all-reduce over gloo),
+        so nobody waits for it; the price is that the answer comes one call late.
+        """
+        answer = False
+        if self._vote is not None:
+            work, votes = self._vote
+            work.wait()
+            answer = bool(votes.item())
+        votes = torch.tensor([int(flag)], dtype=torch.int32)
+        self._vote = (dist.all_reduce(votes, op=dist.ReduceOp.MAX, group=self.control, async_op=True), votes)
+        return answer
 
     @torch.no_grad()
     def sync_buffers(self) -> None:
@@ -453,6 +463,9 @@ class Replicas:
 
     def release(self) -> None:
         """Give the networks back as ``build()`` made them: plain batch norm, no wrappers."""
+        if self._vote is not None:
+            self._vote[0].wait()
+            self._vote = None
         for s in self.swaps:
             s.plain.train(s.sync.training)
             setattr(s.parent, s.name, s.plain)

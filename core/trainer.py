@@ -299,7 +299,7 @@ class Trainer:
 
     def _interrupted(self) -> bool:
         # Ctrl-C reaches the processes of a distributed run at slightly different moments: all of
-        # them stop after the first iteration in which any of them saw it.
+        # them stop together, after the iteration that follows the first one in which any saw it.
         return self.replicas.anyone(self._sigint) if self.replicas is not None else self._sigint
 
     def _iteration(self, phase: Phase, batch: Any, logging_step: bool) -> dict[str, float]:

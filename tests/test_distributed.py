@@ -100,7 +100,8 @@ def test_resumed_distributed_training_ends_where_an_uninterrupted_one_does(worke
 def test_ctrl_c_in_one_process_stops_all_after_the_same_iteration_and_resumes(workers) -> None:
     for rank in workers:
         case = rank["ctrl-c"]
-        assert case["interrupted"] and case["step"] == 6  # Ctrl-C during iteration 6 reached process 1 only
+        # Ctrl-C during iteration 6 reached process 1 only; all stop after the next one
+        assert case["interrupted"] and case["step"] == 7
         full, resumed = case["full"], case["resumed"]
         assert all(torch.equal(full[k], resumed[k]) for k in full)
 
@@ -163,3 +164,16 @@ def test_nproc_run_then_resumed_on_two_nodes(in_tmp: Path, tiny_digits: Path) ->
     # a run trained on several machines is resumed with torchrun, not --nproc
     bad = invoke("run", "dcgan", "--resume", "run")
     assert bad.exit_code == 2 and "trained on 2 machines" in bad.output
+
+
+def test_bad_nproc_settings_are_one_line_errors(in_tmp: Path, tiny_digits: Path) -> None:
+    data = ["--data", str(tiny_digits)]
+    for args, fragment in (
+        (["--nproc", "0"], "--nproc must be at least 1"),
+        (["--nproc", "2", "--device", "mps"], "runs on CPU or CUDA, not mps"),
+        (["--nproc", "2", "--data", "missing.npz"], "missing.npz"),
+    ):
+        result = invoke("run", "dcgan", *data, *args)
+        assert result.exit_code == 2, result.output
+        assert fragment in result.output and "Traceback" not in result.output, result.output
+    assert not (in_tmp / "runs").exists()  # nothing was started
