@@ -16,7 +16,8 @@ environment: ``--nproc N`` gives each process cores / N threads):
 - ``2 procs, B``     two processes of batch B: twice the global batch per step (weak scaling);
 - ``2 procs, B/2 sync-bn``  as the second, batch norm over the global batch (--sync-bn).
 
-    python bench/ddp_scaling.py --apps dcgan --steps 150 --rounds 2
+    python bench/ddp_scaling.py --apps dcgan --steps 100 --rounds 2
+    python bench/ddp_scaling.py --procs 2 4 8        # on a machine with 8 GPUs (one per process)
 
 Apps are a list that grows: add an entry to ``APPS`` (the CLI arguments of a fixed workload) when
 an app lands; apps not installed are skipped with a note.
@@ -64,15 +65,12 @@ class Config:
     threads: int | None = None  # OMP_NUM_THREADS; None: torch's default (1 proc) or cores / N (--nproc N)
 
 
-def configs(w: Workload) -> list[Config]:
-    out = [
-        Config("1 proc", 1, w.batch),
-        Config("1 proc, 1 thread", 1, w.batch, threads=1),
-        Config("2 procs, B/2", 2, w.batch // 2),
-        Config("2 procs, B", 2, w.batch),
-    ]
-    if w.sync_bn:
-        out.append(Config("2 procs, B/2 sync-bn", 2, w.batch // 2, sync_bn=True))
+def configs(w: Workload, procs: list[int]) -> list[Config]:
+    out = [Config("1 proc", 1, w.batch), Config("1 proc, 1 thread", 1, w.batch, threads=1)]
+    for n in procs:
+        out += [Config(f"{n} procs, B/{n}", n, w.batch // n), Config(f"{n} procs, B", n, w.batch)]
+        if w.sync_bn:
+            out.append(Config(f"{n} procs, B/{n} sync-bn", n, w.batch // n, sync_bn=True))
     return out
 
 
@@ -115,6 +113,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=150, help="training steps per run")
     parser.add_argument("--warmup", type=int, default=20, help="steps left out of the timing")
     parser.add_argument("--rounds", type=int, default=2, help="runs of every configuration, alternating")
+    parser.add_argument("--procs", type=int, nargs="+", default=[2], help="process counts besides 1 (GPUs: 2 4 8)")
     args = parser.parse_args()
 
     import torch
@@ -131,9 +130,9 @@ def main() -> None:
                 print(f"{app}: not installed; skipped")
                 continue
             w = APPS[app]
-            results: dict[str, list[dict]] = {c.name: [] for c in configs(w)}
+            results: dict[str, list[dict]] = {c.name: [] for c in configs(w, args.procs)}
             for r in range(args.rounds):
-                for c in configs(w):
+                for c in configs(w, args.procs):
                     m = measure(app, w, c, args.steps, args.warmup, Path(tmp))
                     results[c.name].append(m)
                     print(
@@ -142,7 +141,7 @@ def main() -> None:
                         flush=True,
                     )
             base = statistics.median(m["samples_per_s"] for m in results["1 proc"])
-            for c in configs(w):
+            for c in configs(w, args.procs):
                 rates = [m["samples_per_s"] for m in results[c.name]]
                 steps = [m["ms_per_step"] for m in results[c.name]]
                 med = statistics.median(rates)
