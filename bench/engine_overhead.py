@@ -73,29 +73,22 @@ def plain_loop(steps: int, batch_size: int, seed: int) -> float:
 
 def trainer_loop(steps: int, batch_size: int, seed: int, run_dir: Path | None, freeze: bool) -> float:
     """The Trainer on the same app; seconds for ``steps`` iterations after 20 warm-up ones."""
-    times: list[float] = []
-
-    class Clock:
-        def __init__(self) -> None:
-            self.t0 = 0.0
-
     app, data = make_app()
     cfg = TrainConfig(epochs=1000, batch_size=batch_size, seed=seed, max_steps=steps + 20, deterministic=False)
     trainer = Trainer(app, cfg, run_dir=RunDir(run_dir) if run_dir else None, progress=False)
     if not freeze:
         trainer._train_only = lambda optimizer: None  # type: ignore[method-assign]
-    clock = Clock()
+    start = [0.0]
     original = trainer._iteration
 
     def timed(phase, batch, logging_step):  # type: ignore[no-untyped-def]
-        if trainer.global_step == 20:
-            clock.t0 = time.perf_counter()
+        if trainer.global_step == 20:  # warm-up done: start the clock
+            start[0] = time.perf_counter()
         return original(phase, batch, logging_step)
 
     trainer._iteration = timed  # type: ignore[method-assign]
     trainer.fit(data)
-    times.append(time.perf_counter() - clock.t0)
-    return times[0]
+    return time.perf_counter() - start[0]
 
 
 def main() -> None:
@@ -104,28 +97,41 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
-    results: dict[str, list[float]] = {"plain": [], "trainer": [], "trainer_nofreeze": [], "trainer_rundir": []}
+    variants = {
+        "plain": lambda r, tmp: plain_loop(args.steps, args.batch_size, r),
+        "trainer": lambda r, tmp: trainer_loop(args.steps, args.batch_size, r, None, True),
+        "trainer_nofreeze": lambda r, tmp: trainer_loop(args.steps, args.batch_size, r, None, False),
+        "trainer_rundir": lambda r, tmp: trainer_loop(args.steps, args.batch_size, r, tmp, True),
+    }
+    wall: dict[str, list[float]] = {k: [] for k in variants}
+    cpu: dict[str, list[float]] = {k: [] for k in variants}
+    names = list(variants)
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            results["plain"].append(plain_loop(args.steps, args.batch_size, r))
-            results["trainer"].append(trainer_loop(args.steps, args.batch_size, r, None, True))
-            results["trainer_nofreeze"].append(trainer_loop(args.steps, args.batch_size, r, None, False))
-            rd = Path(tmp) / f"run{r}"
-            rd.mkdir()
-            results["trainer_rundir"].append(trainer_loop(args.steps, args.batch_size, r, rd, True))
-            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in results.items()), file=sys.stderr)
-    med = {k: statistics.median(v) / args.steps * 1000 for k, v in results.items()}
+            order = names[r % len(names) :] + names[: r % len(names)]  # rotate: no variant always runs first
+            for name in order:
+                rd = Path(tmp) / f"{name}{r}"
+                rd.mkdir()
+                c0 = time.process_time()
+                wall[name].append(variants[name](r, rd))
+                cpu[name].append(time.process_time() - c0)
+            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in wall.items()), file=sys.stderr)
+    med = {k: statistics.median(v) / args.steps * 1000 for k, v in wall.items()}
+    medc = {k: statistics.median(v) for k, v in cpu.items()}
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, {args.steps} steps x {args.rounds} rounds"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, "
+        f"{args.steps} timed steps x {args.rounds} rounds (median)"
     )
-    print(f"plain loop                      {med['plain']:.2f} ms/step")
+    print(f"{'plain loop':<36}{med['plain']:7.2f} ms/step")
     for key, label in (
         ("trainer", "Trainer (default)"),
         ("trainer_nofreeze", "Trainer, freezing off"),
         ("trainer_rundir", "Trainer + JSONL log + checkpoints"),
     ):
-        print(f"{label:<32}{med[key]:.2f} ms/step  ratio {med[key] / med['plain']:.3f}")
+        print(
+            f"{label:<36}{med[key]:7.2f} ms/step  wall ratio {med[key] / med['plain']:.3f}"
+            f"  (process CPU ratio {medc[key] / medc['plain']:.3f})"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``python -m ganapps.cli`` (also what ``torchrun -m ganapps.cli`` starts)."""
+"""``python -m ganapps.cli``, the same as ``python -m ganapps`` (what ``ganapps run --nproc`` starts)."""
 
 from ganapps.cli.main import main
 

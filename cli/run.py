@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ganapps.cli.options import dataclass_options, given
+from ganapps.core import distributed
 from ganapps.core.config import TrainConfig, read_toml
-from ganapps.core.errors import PluginError
+from ganapps.core.errors import ConfigError, GanappsError, PluginError, RunInterrupted
 from ganapps.core.plugins import get_registry
 from ganapps.core.registry import AppInfo
 
@@ -23,9 +26,15 @@ COMMON = [
     ),
     click.Option(["--resume"], type=click.Path(), help="Resume the run in this directory from its last checkpoint."),
     click.Option(["--samples"], type=int, help="Number of synthetic samples to generate and evaluate."),
+    click.Option(
+        ["--nproc"],
+        type=int,
+        help="Train with N processes on this machine (one per GPU, or CPU processes) under torchrun; "
+        "--batch-size is per process. Across machines start torchrun yourself (docs/distributed.md).",
+    ),
 ]
 TRAIN_NAMES = [f.name for f in dataclasses.fields(TrainConfig)]
-COMMON_NAMES = {"data", "out", "config", "resume", "samples", *TRAIN_NAMES}
+COMMON_NAMES = {"data", "out", "config", "resume", "samples", "nproc", *TRAIN_NAMES}
 
 
 def make_command(info: AppInfo) -> click.Command:
@@ -44,18 +53,36 @@ def make_command(info: AppInfo) -> click.Command:
         from ganapps.core.pipeline import run
 
         quiet = (ctx.find_root().obj or {}).get("quiet", False)
-        result = run(
-            cls.name,
-            kw["data"],
-            options=given(kw, option_names),
-            train=given(kw, TRAIN_NAMES),
-            config_file=read_toml(kw["config"]) if kw["config"] else None,
-            out=kw["out"],
-            resume=kw["resume"],
-            samples=kw["samples"],
-            progress=not quiet,
-            command="ganapps " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-        )
+        if distributed.launched_rank() > 0:  # rank 0 speaks for a distributed run; the others report errors only
+            logging.getLogger("ganapps").setLevel(logging.ERROR)
+        if not distributed.launched():
+            nproc = _processes(kw["nproc"], kw["resume"])
+            if nproc > 1:  # start N copies of this command under torchrun; they train together
+                ctx.exit(_launch(ctx, cls.name, kw, option_names, nproc))
+        elif kw["nproc"] is not None and kw["nproc"] < 1:
+            raise ConfigError("option --nproc must be at least 1")
+        try:
+            result = run(
+                cls.name,
+                kw["data"],
+                options=given(kw, option_names),
+                train=given(kw, TRAIN_NAMES),
+                config_file=read_toml(kw["config"]) if kw["config"] else None,
+                out=kw["out"],
+                resume=kw["resume"],
+                samples=kw["samples"],
+                progress=not quiet,
+                command="ganapps " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            )
+        except GanappsError as exc:
+            rank = distributed.launched_rank()
+            if rank > 0 and isinstance(exc, RunInterrupted):
+                ctx.exit(exc.exit_code)  # rank 0 says how to resume
+            if rank > 0:  # every process of a distributed run reports; say which one this is
+                raise type(exc)(f"process {rank}: {exc}") from None
+            raise
+        if not result.main:
+            return
         click.echo(f"run directory: {result.run_dir.path}")
         click.echo(f"  bundle:   {result.run_dir.bundle}")
         click.echo(f"  samples:  {result.samples_path}")
@@ -72,6 +99,87 @@ def make_command(info: AppInfo) -> click.Command:
     return click.Command(
         cls.name, params=params, callback=callback, help=cls.description, epilog=epilog, no_args_is_help=False
     )
+
+
+def _processes(nproc: int | None, resume: str | None) -> int:
+    """Processes to start: --nproc, or for --resume the number the run was trained with."""
+    if nproc is not None:
+        if nproc < 1:
+            raise ConfigError("option --nproc must be at least 1")
+        return nproc
+    if resume is None:
+        return 1
+    from ganapps.core.rundir import RunDir
+
+    info = RunDir.open(resume).read_info().get("distributed") or {}
+    if int(info.get("nodes", 1)) > 1:
+        raise ConfigError(
+            f"--resume: {resume} was trained on {info['nodes']} machines; resume it with the same torchrun "
+            f"command on each machine, adding --resume {resume}"
+        )
+    return int(info.get("processes", 1))
+
+
+def _launch(ctx: click.Context, app: str, kw: dict[str, Any], option_names: list[str], nproc: int) -> int:
+    """Check the command, then run it in ``nproc`` processes under torchrun; their exit status."""
+    from ganapps.core.pipeline import prepare
+    from ganapps.core.rundir import RunDir
+
+    logger = logging.getLogger("ganapps")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # rank 0 repeats any warning about the settings
+    try:
+        prep = prepare(
+            app,
+            kw["data"],
+            options=given(kw, option_names),
+            train=given(kw, TRAIN_NAMES),
+            config_file=read_toml(kw["config"]) if kw["config"] else None,
+            resume=kw["resume"],
+        )
+    finally:
+        logger.setLevel(level)
+    prep.check_processes(nproc)
+    device = distributed.training_device(prep.config.device, 0)
+    if device.type == "cuda":
+        import torch
+
+        if nproc > torch.cuda.device_count():
+            raise ConfigError(
+                f"option --nproc: {nproc} processes need {nproc} GPUs, {torch.cuda.device_count()} visible"
+            )
+    created = None
+    if kw["out"] is not None and kw["resume"] is None:  # refuse a used --out now, not in N processes
+        fresh = not Path(kw["out"]).exists()
+        path = RunDir.create(kw["out"], app).path
+        created = path if fresh else None
+    code = 1
+    try:
+        code = distributed.launch(nproc, _argv(ctx))
+    finally:
+        if code and created is not None and created.exists() and not any(created.iterdir()):
+            created.rmdir()  # nothing was written: leave no empty run directory behind
+    return code
+
+
+def _argv(ctx: click.Context) -> list[str]:
+    """This command's arguments, rebuilt from the parsed values (what each process runs again)."""
+    root = ctx.find_root().params
+    args = ["-q"] if root.get("quiet") else []
+    args += ["-v"] * int(root.get("verbose") or 0)
+    args += ["run", str(ctx.info_name)]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if not isinstance(param, click.Option) or value is None or value == ():
+            continue
+        if param.is_flag:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        elif param.multiple:
+            for v in value:
+                args += [param.opts[0], str(v)]
+        else:
+            args += [param.opts[0], str(value)]
+    return args
 
 
 class RunGroup(click.Group):

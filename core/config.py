@@ -50,6 +50,10 @@ class TrainConfig:
     deterministic: bool = field(
         default=True, metadata={"help": "Use deterministic algorithms (bit-for-bit repeatable on one device)."}
     )
+    sync_bn: bool = field(
+        default=False,
+        metadata={"help": "Distributed runs: batch norm uses the statistics of the global batch (SyncBatchNorm)."},
+    )
 
 
 def field_types(cls: type) -> dict[str, Any]:

@@ -21,3 +21,9 @@ class BundleError(GanappsError):
 
 class PluginError(GanappsError):
     """Plugins conflict or register invalid objects."""
+
+
+class RunInterrupted(GanappsError):
+    """Training was interrupted (Ctrl-C); a checkpoint was saved and the run can be resumed."""
+
+    exit_code = 130

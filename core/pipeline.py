@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -14,12 +15,13 @@ from typing import Any
 
 import torch
 
+from ganapps.core import distributed
 from ganapps.core.app import App, Diagnostic, Evaluation
 from ganapps.core.bundle import bundle_config, load_bundle, save_bundle
 from ganapps.core.config import TrainConfig, build, validate_train
 from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
-from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.errors import ConfigError, DataError, RunInterrupted
 from ganapps.core.io import write_json
 from ganapps.core.plugins import get_registry
 from ganapps.core.report import write_report
@@ -40,6 +42,8 @@ class RunResult:
     diagnostics: list[Diagnostic]
     train: TrainResult
     samples_path: Path | None
+    #: False in the processes of a distributed run other than rank 0 (they only train)
+    main: bool = True
 
 
 def resolve_data(data: Any, app_cls: type[App]) -> tuple[Any, str]:
@@ -102,24 +106,54 @@ def _sample_count(app: App, n_train: int, n_holdout: int, requested: int | None)
     return int(app.default_num_samples(n_train, n_holdout))
 
 
-def run(
+@dataclass
+class Prepared:
+    """What a run needs before it reads any data: the app class, its settings, where it goes."""
+
+    app_cls: type[App]
+    options: Any
+    config: TrainConfig
+    info: dict[str, Any]
+    run_dir: RunDir | None
+    source: Any
+    label: str
+
+    @property
+    def processes(self) -> int:
+        """How many processes trained the run being resumed (1 for a new run)."""
+        return int((self.info.get("distributed") or {}).get("processes", 1))
+
+    def check_processes(self, world: int) -> None:
+        """A resumed run continues with as many processes as it started with."""
+        if self.run_dir is not None and self.processes != world:
+            raise ConfigError(
+                f"--resume: {self.run_dir.path} was trained by {self.processes} process(es), this run has {world}; "
+                f"resume it with the same number (--nproc {self.processes}, or the same torchrun command)"
+            )
+
+
+def prepare(
     app: str,
     data: Any = None,
     *,
     options: dict[str, Any] | None = None,
     train: dict[str, Any] | None = None,
     config_file: dict[str, Any] | None = None,
-    out: str | Path | None = None,
     resume: str | Path | None = None,
-    samples: int | None = None,
-    progress: bool = True,
-    command: str | None = None,
-) -> RunResult:
-    """Train ``app`` on ``data``, save the bundle, generate a sample, evaluate it and write the report."""
+) -> Prepared:
+    """Resolve the app, merge its settings, open a run to resume and find the data (cheap checks only)."""
     registry = get_registry()
     app_cls = registry.app(app)
     if resume is not None:
-        run_dir = RunDir.open(resume)
+        try:
+            run_dir = RunDir.open(resume)
+        except ConfigError as exc:
+            if distributed.launched_rank() > 0:
+                raise ConfigError(
+                    f"{exc} (process {distributed.launched_rank()} on {socket.gethostname()}: every machine of a "
+                    "distributed run must read the run directory, so keep runs on a shared filesystem)"
+                ) from None
+            raise
         info = run_dir.read_info()
         if info.get("app") != app:
             raise ConfigError(f"--resume: {run_dir.path} is a run of {info.get('app')!r}, not {app!r}")
@@ -139,7 +173,52 @@ def run(
         run_dir = None
 
     source, label = resolve_data(data, app_cls)
-    print_ = log.info
+    return Prepared(app_cls, opts, cfg, info, run_dir, source, label)
+
+
+def run(
+    app: str,
+    data: Any = None,
+    *,
+    options: dict[str, Any] | None = None,
+    train: dict[str, Any] | None = None,
+    config_file: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    samples: int | None = None,
+    progress: bool = True,
+    command: str | None = None,
+) -> RunResult:
+    """Train ``app`` on ``data``, save the bundle, generate a sample, evaluate it and write the report.
+
+    Started by torchrun (one process per device), the processes train together: each trains on
+    its shard of every batch, and rank 0 alone writes the run directory, evaluates and reports.
+    """
+    prep = prepare(app, data, options=options, train=train, config_file=config_file, resume=resume)
+    joined = distributed.init(prep.config.device)
+    try:
+        return _run(prep, app, out=out, resume=resume, samples=samples, progress=progress, command=command)
+    finally:
+        if joined:  # error paths; a finished run has left the group already
+            distributed.leave(barrier=False)
+
+
+def _run(
+    prep: Prepared,
+    app: str,
+    *,
+    out: str | Path | None,
+    resume: str | Path | None,
+    samples: int | None,
+    progress: bool,
+    command: str | None,
+) -> RunResult:
+    app_cls, opts, cfg, info, run_dir = prep.app_cls, prep.options, prep.config, prep.info, prep.run_dir
+    source, label = prep.source, prep.label
+    world = distributed.current()
+    prep.check_processes(world.world)
+    main = world.is_main
+    print_ = log.info if main else log.debug
     instance = app_cls(opts)
     instance.train_config = cfg
     real = instance.load_data(source)
@@ -147,15 +226,19 @@ def run(
     if len(train_split) == 0:
         raise DataError(f"--data {label}: no training rows left after the {cfg.holdout:.0%} holdout split")
     instance.fit(train_split)
+    if world.enabled:
+        distributed.check_same(f"app {app}'s fit()", *instance.export_state())
 
     fp = fingerprint(source)
     if resume is not None:
         if info.get("data_fingerprint") and fp and info["data_fingerprint"] != fp:
             raise DataError(f"--resume: the data at {label} changed since the run started; start a new run instead")
+    elif world.enabled:  # rank 0 makes the directory and tells the others
+        run_dir = RunDir(Path(distributed.on_main(lambda: str(RunDir.create(out, app).path))))
     else:
         run_dir = RunDir.create(out, app)
     assert run_dir is not None
-    plugin = registry.apps[app].plugin
+    plugin = get_registry().apps[app].plugin
     info = {
         **info,
         "app": app,
@@ -171,7 +254,15 @@ def run(
         "torch_version": torch.__version__,
         "started": info.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    run_dir.write_info(info)
+    if world.enabled:
+        info["distributed"] = {
+            "processes": world.world,
+            "nodes": distributed.nodes(),
+            "backend": distributed.backend(),
+            "global_batch": cfg.batch_size * world.world,
+        }
+    if main:
+        run_dir.write_info(info)
     print_("writing the run to %s", run_dir.path)
 
     callbacks = []
@@ -187,12 +278,21 @@ def run(
     try:
         result = trainer.fit(instance.dataset(train_split), resume=str(run_dir.last_checkpoint) if resume else None)
     except KeyboardInterrupt:
-        run_dir.write_info({**info, "status": "interrupted"})
-        raise
+        if main:
+            run_dir.write_info({**info, "status": "interrupted"})
+        raise RunInterrupted(
+            f"interrupted at step {trainer.global_step}; checkpoint saved. Resume with: "
+            f"ganapps run {app} --resume {run_dir.path}"
+        ) from None
     except BaseException:
-        run_dir.write_info({**info, "status": "failed"})
+        if main:
+            run_dir.write_info({**info, "status": "failed"})
         raise
     trainer.finalize()
+    if world.enabled:  # training is over: rank 0 goes on alone, the others are done
+        distributed.leave()
+        if not main:
+            return RunResult(run_dir, instance, {}, [], result, None, main=False)
     save_bundle(instance, run_dir.bundle, plugin=plugin)
 
     n = _sample_count(instance, len(train_split), len(holdout), samples)
@@ -211,6 +311,7 @@ def run(
             "seconds": round(result.seconds, 3),
             "stopped_early": result.stopped_early,
             "stop_reason": trainer.stop_reason,
+            "processes": world.world,
         },
         "samples": {"n": n, "path": samples_path.name},
         "notes": evaluation.notes,
@@ -223,7 +324,7 @@ def run(
             "app": f"{app} ({plugin})",
             "data": label,
             "rows (train / holdout)": f"{len(train_split)} / {len(holdout)}",
-            "device": str(trainer.device),
+            "device": _device_text(trainer.device, info.get("distributed")),
             "seed": cfg.seed,
             "epochs": cfg.epochs,
             "steps": result.steps,
@@ -245,6 +346,16 @@ def run(
     for d in diagnostics:
         log.warning("%s: %s Remedy: %s", d.code, d.message, d.remedy)
     return RunResult(run_dir, instance, metrics, diagnostics, result, samples_path)
+
+
+def _device_text(device: torch.device, dist_info: dict[str, Any] | None) -> str:
+    if not dist_info:
+        return str(device)
+    d = dist_info
+    return (
+        f"{device.type} × {d['processes']} processes on {d['nodes']} node(s) ({d['backend']}), "
+        f"global batch {d['global_batch']}"
+    )
 
 
 def evaluate_samples(app: App, real: Any, synthetic: Any, train: Any = None) -> tuple[Evaluation, list[Diagnostic]]:

@@ -52,8 +52,13 @@ class RingApp(App):
     monitor = ("frechet_distance", "min")
 
     def load_data(self, source: Any) -> TensorData:
+        """A tensor, a CSV/Parquet file with numeric columns, or None for a fresh ring."""
         if isinstance(source, Tensor):
             return TensorData(source.float())
+        if source is not None:
+            from ganapps.core.io import read_table
+
+            return TensorData(torch.from_numpy(read_table(source).to_numpy()).float())
         return TensorData(ring_data(self.options.rows, seed=0))
 
     def fit(self, train: TensorData) -> None:

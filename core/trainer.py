@@ -3,7 +3,8 @@
 The app says *what* to compute (losses per step); the Trainer does everything around it:
 device placement, mixed precision, freezing the networks a step does not update, backward,
 gradient clipping, optimizer and scheduler steps, generator EMA, step logging, checkpoints that
-resume bit-for-bit, evaluation callbacks, early stopping, and loss-based diagnostics.
+resume bit-for-bit, evaluation callbacks, early stopping, and loss-based diagnostics. Started by
+torchrun, the same loop trains data-parallel (core/distributed.py explains how and why it is exact).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +36,16 @@ from ganapps.core.devices import (
     set_rng_state,
 )
 from ganapps.core.diagnostics import check_training
-from ganapps.core.distributed import DistInfo, current
+from ganapps.core.distributed import (
+    DistInfo,
+    Replicas,
+    broadcast_flag,
+    current,
+    gather_rng,
+    mean_values,
+    rank_seed,
+    training_device,
+)
 from ganapps.core.ema import EMA
 from ganapps.core.errors import ConfigError, GanappsError
 from ganapps.core.rundir import MetricsLog, RunDir
@@ -110,6 +122,8 @@ class Trainer:
         self._active: str | None = None
         self._elapsed_before = 0.0
         self._nonfinite = 0
+        self._sigint = False
+        self.replicas: Replicas | None = None  # DDP wrappers of a distributed run
         is_writer = run_dir is not None and self.dist.is_main
         self.log = MetricsLog(run_dir.log_path if is_writer else None)
 
@@ -117,7 +131,9 @@ class Trainer:
     def setup(self) -> None:
         """Seed, pick the device, build networks, optimizers, scalers, schedulers and EMA."""
         cfg, app = self.config, self.app
-        self.device = resolve_device(cfg.device)
+        self.device = (
+            training_device(cfg.device, self.dist.local_rank) if self.dist.enabled else resolve_device(cfg.device)
+        )
         self.amp = amp_dtype(self.device, cfg.amp)
         seed_everything(cfg.seed, cfg.deterministic)
         app.device = self.device
@@ -162,11 +178,21 @@ class Trainer:
                 if step.optimizer not in self.optimizers:
                     raise ConfigError(f"step {step.name!r} of app {app.name} uses unknown optimizer {step.optimizer!r}")
         self.roles = {s.name: s.role for p in self.phases for s in p.steps}
+        if self.dist.enabled:
+            # Same networks in every process (same seed above), wrapped for gradient averaging;
+            # then each process draws its own noise (core/distributed.py).
+            trained = {n for names in self.owned.values() for n in names}
+            self.replicas = Replicas(app.nets, trained, self.device, cfg.sync_bn)
+            seed_everything(rank_seed(cfg.seed, self.dist.rank), cfg.deterministic)
 
     # ------------------------------------------------------------------- train
     def fit(self, data: TensorData | torch.utils.data.Dataset, resume: str | None = None) -> TrainResult:
         """Run every phase to its last epoch (or until stopped); resume from a checkpoint path."""
         self.setup()
+        with self._deferred_sigint():
+            return self._fit(data, resume)
+
+    def _fit(self, data: TensorData | torch.utils.data.Dataset, resume: str | None) -> TrainResult:
         cfg = self.config
         batches = Batches(data, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.dist.rank, self.dist.world)
         if resume:
@@ -188,7 +214,6 @@ class Trainer:
         )
         start = time.perf_counter()
         last_postfix = 0.0
-        interrupted = False
         try:
             p0, e0, b0 = self.position
             for pi in range(p0, len(self.phases)):
@@ -218,6 +243,11 @@ class Trainer:
                         if cfg.max_steps and self.global_step >= cfg.max_steps:
                             self.should_stop, self.stop_reason = True, f"reached --max-steps {cfg.max_steps}"
                             break
+                        if self._interrupted():
+                            # Ctrl-C arrived during this iteration: it is complete, so the
+                            # checkpoint is consistent and a resume continues exactly here.
+                            self.save_checkpoint(start)
+                            raise _Interrupted
                     else:
                         self._end_epoch(pi, epoch, start)
                     if self.should_stop:
@@ -225,15 +255,17 @@ class Trainer:
                 if self.should_stop:
                     break
             self.save_checkpoint(start)
+        except _Interrupted:
+            log.warning("interrupted after step %d; checkpoint saved", self.global_step)
+            raise KeyboardInterrupt from None
         except KeyboardInterrupt:
-            interrupted = True
-            self.save_checkpoint(start)
+            # interrupted in the middle of an iteration: its state is half-updated, so the
+            # last checkpoint (end of the previous epoch, or --checkpoint-every) stands
+            log.warning("interrupted during step %d; resuming starts from the last checkpoint", self.global_step + 1)
             raise
         finally:
             bar.close()
             self.log.close()
-            if interrupted:
-                log.warning("interrupted at step %d; the last checkpoint can be resumed", self.global_step)
         seconds = self._elapsed_before + time.perf_counter() - start
         return TrainResult(
             steps=self.global_step,
@@ -243,6 +275,33 @@ class Trainer:
             stopped_early=self.should_stop and not self.stop_reason.startswith("reached --max-steps"),
         )
 
+    @contextlib.contextmanager
+    def _deferred_sigint(self) -> Iterator[None]:
+        """Let a first Ctrl-C finish the current iteration (then checkpoint and stop); a second aborts."""
+        self._sigint = False
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._sigint:
+                signal.signal(signal.SIGINT, previous)
+                raise KeyboardInterrupt
+            self._sigint = True
+            log.warning("stopping after this step to save a checkpoint (Ctrl-C again to abort at once)")
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _interrupted(self) -> bool:
+        # Ctrl-C reaches the processes of a distributed run at slightly different moments: all of
+        # them stop together, after the iteration that follows the first one in which any saw it.
+        return self.replicas.anyone(self._sigint) if self.replicas is not None else self._sigint
+
     def _iteration(self, phase: Phase, batch: Any, logging_step: bool) -> dict[str, float]:
         self.phase_step += 1
         self.app.progress.phase_step = self.phase_step
@@ -251,6 +310,8 @@ class Trainer:
         for step in phase.steps:
             if self.phase_step % step.every == 0:
                 out.update(self._update(step, batch, logging_step))
+        if self.replicas is not None:
+            self.replicas.sync_buffers()
         return out
 
     def _update(self, step: Step, batch: Any, logging_step: bool) -> dict[str, float]:
@@ -258,7 +319,7 @@ class Trainer:
         cfg = self.config
         opt = self.optimizers[step.optimizer]
         self._train_only(step.optimizer)
-        with autocast(self.device, self.amp):
+        with autocast(self.device, self.amp), self._replicated(step.optimizer):
             losses = step.fn(batch)
         loss = losses["loss"]
         opt.zero_grad(set_to_none=True)
@@ -284,10 +345,16 @@ class Trainer:
         if not logging_step:
             return {}
         record = {f"{step.name}/{k}": _scalar(v) for k, v in losses.items()}
+        if self.dist.enabled:  # each process computed its losses on its own shard: log their mean
+            record = mean_values(record)
         if norm is not None:
             record[f"grad_norm/{step.name}"] = float(norm)
         self._check_finite(step, record[f"{step.name}/loss"])
         return record
+
+    def _replicated(self, optimizer: str) -> contextlib.AbstractContextManager:
+        # In a distributed run the networks this optimizer updates are DDP wrappers during the step.
+        return self.replicas.step(self.owned[optimizer]) if self.replicas is not None else contextlib.nullcontext()
 
     def _train_only(self, optimizer: str) -> None:
         # Freeze the networks this optimizer does not own: no wasted gradients for D during the
@@ -338,6 +405,8 @@ class Trainer:
                     write_bytes(self.run_dir.samples / f"{name}_epoch{epoch + 1:03d}.png", png)
         for cb in self.callbacks:
             cb.on_epoch_end(self, pi, epoch)
+        if self.dist.enabled:  # rank 0 alone evaluates; every process stops when it says so
+            self.should_stop = broadcast_flag(self.should_stop)
         self.log.flush()
         self.save_checkpoint(start)
 
@@ -347,8 +416,9 @@ class Trainer:
         """EMA weights, eval mode, no grad, and a forked RNG so training randomness is unchanged."""
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         ema = self.ema.swapped() if self.ema is not None else contextlib.nullcontext()
+        plain = self.replicas.plain() if self.replicas is not None else contextlib.nullcontext()
         was = self.app.nets.training
-        with torch.random.fork_rng(devices=devices), ema, torch.no_grad():
+        with torch.random.fork_rng(devices=devices), plain, ema, torch.no_grad():
             self.app.nets.eval()
             try:
                 yield
@@ -359,6 +429,9 @@ class Trainer:
         """Leave the averaged weights in the networks for saving and generation."""
         if self.ema is not None:
             self.ema.copy_to_live()
+        if self.replicas is not None:
+            self.replicas.release()
+            self.replicas = None
         self.app.nets.eval()
         for net in self.app.nets.values():
             net.requires_grad_(True)
@@ -366,6 +439,8 @@ class Trainer:
 
     # ------------------------------------------------------------- checkpoints
     def save_checkpoint(self, start: float | None = None) -> None:
+        # every process's random state, so a resumed distributed run draws the same noise
+        ranks = gather_rng(rng_state()) if self.dist.enabled else None
         if self.run_dir is None or not self.dist.is_main:
             return
         elapsed = self._elapsed_before + (time.perf_counter() - start if start else 0.0)
@@ -380,13 +455,22 @@ class Trainer:
             "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "rng": rng_state(),
+            "world": self.dist.world,
             "callbacks": [cb.state_dict() for cb in self.callbacks],
             "should_stop": self.should_stop,
             "stop_reason": self.stop_reason,
         }
+        if ranks is not None:
+            state["rng_ranks"] = ranks
         save_checkpoint(self.run_dir.last_checkpoint, state)
 
     def _restore(self, state: dict[str, Any]) -> None:
+        world = int(state.get("world", 1))
+        if world != self.dist.world:
+            raise ConfigError(
+                f"--resume: the checkpoint was written by {world} process(es); resume it with as many "
+                f"(this run has {self.dist.world})"
+            )
         for name, sd in state["nets"].items():
             getattr(self.app.nets[name], "module", self.app.nets[name]).load_state_dict(sd)
         for name, sd in state["optimizers"].items():
@@ -411,7 +495,11 @@ class Trainer:
             self.should_stop, self.stop_reason = False, ""
         kept = self.log.truncate_after(self.global_step)
         self.history = kept if kept else []
-        set_rng_state(state["rng"])
+        set_rng_state(state["rng_ranks"][self.dist.rank] if "rng_ranks" in state else state["rng"])
+
+
+class _Interrupted(Exception):
+    """Raised by the loop itself after a deferred Ctrl-C and a consistent checkpoint."""
 
 
 def _scalar(v: Any) -> float:

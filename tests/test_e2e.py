@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +83,40 @@ def test_resume_an_interrupted_run_from_the_cli(in_tmp: Path, tiny_digits: Path)
         assert k == k2 and torch.equal(v, v2), k
     log = [json.loads(line) for line in (in_tmp / "part" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == list(range(1, len(log) + 1))
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_run_resumes(in_tmp: Path, plugin) -> None:
+    import polars as pl
+
+    from ganapps.core import hookimpl
+    from ganapps.core.testing import RingApp, ring_data
+
+    class Interrupted(RingApp):
+        name = "ring-ctrl-c"
+        stop_at = 11
+
+        def generator_step(self, real):
+            if self.progress.global_step == self.stop_at:
+                os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C mid-iteration
+            return super().generator_step(real)
+
+    class Plugin:
+        @hookimpl
+        def register_apps(self, register):
+            register(Interrupted)
+            register(RingApp)
+
+    plugin(Plugin(), "ctrl-c-plugin")
+    pl.DataFrame(ring_data(320).numpy(), schema=["x", "y"]).write_csv(in_tmp / "ring.csv")
+    args = ["--data", "ring.csv", "--epochs", "3", "--batch-size", "32", "--seed", "5"]
+    result = CliRunner().invoke(cli, ["-q", "run", "ring-ctrl-c", *args, "--out", "part"])
+    assert result.exit_code == 130, result.output
+    assert "--resume part" in result.output and "Traceback" not in result.output
+    assert json.loads((in_tmp / "part" / "run.json").read_text())["status"] == "interrupted"
+    Interrupted.stop_at = -1  # the user does not press Ctrl-C again
+    invoke("run", "ring-ctrl-c", "--resume", "part")
+    invoke("run", "ring", *args, "--out", "full")
+    a, b = load_bundle(in_tmp / "part"), load_bundle(in_tmp / "full")
+    for (k, v), (_, w) in zip(a.nets.state_dict().items(), b.nets.state_dict().items(), strict=True):
+        assert torch.equal(v, w), k
+    assert json.loads((in_tmp / "part" / "run.json").read_text())["status"] == "finished"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 
 
 def test_no_root_package_files() -> None:
@@ -38,5 +40,19 @@ def test_wheel_contains_only_the_ganapps_namespace(tmp_path: Path) -> None:
         assert expected in names, expected
     assert not any(n.startswith(("ganapps/tests", "ganapps/bench", "ganapps/examples")) for n in names)
     assert "ganapps/__init__.py" not in names  # ganapps is a namespace of subpackages
+    assert "ganapps/__main__.py" in names  # ... that `python -m ganapps` runs
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: torch==2.14.1" in meta and "Requires-Dist: torchvision==0.29.1" in meta
+
+    # `python -m ganapps` from the unpacked wheel (no site: the editable install stays out of the
+    # way) and from this editable install, side by side
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    wheel_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *filter(None, sys.path)])}
+    runs = [
+        subprocess.Popen([sys.executable, "-S", "-m", "ganapps", "--version"], env=wheel_env, cwd=tmp_path, **PIPES),
+        subprocess.Popen([sys.executable, "-m", "ganapps", "--version"], cwd=tmp_path, **PIPES),
+    ]
+    for proc in runs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and "ganapps, version" in out, err
