@@ -139,7 +139,9 @@ def write_table(table: Any, path: str | Path) -> Path:
     path = Path(path)
     fmt = table_format(path)
     if isinstance(table, pd.DataFrame):
-        table = pl.from_pandas(table)
+        from ganapps.core.tabular.frames import pandas_to_polars
+
+        table = pandas_to_polars(table, str(path))  # column by column: no pyarrow needed
     if not isinstance(table, pl.DataFrame):
         raise TypeError(f"cannot write {type(table).__name__} as a table")
     with atomic_path(path) as tmp:

@@ -1,0 +1,37 @@
+"""Tabular data plumbing shared by tabular apps (tabular GAN, fraud, e-commerce, medGAN).
+
+- :func:`detect_columns` / :class:`ColumnSpec`: what each column is (continuous, categorical,
+  boolean, datetime, id, constant), with user overrides and clear errors;
+- :class:`TabularTransformer` / :class:`Span`: reversible table ↔ matrix encoding with per-column
+  span metadata, fitted state as JSON + tensors;
+- :class:`SpanActivation`: output activations and the conditional loss, batched over spans;
+- :class:`ConditionalSampler`: CTGAN's training-by-sampling, vectorised and seeded;
+- ``ganapps.core.tabular.evaluate``: SDMetrics reports, column-shape plots, ML efficacy, privacy;
+- ``ganapps.core.tabular.sdv_metadata``: read and write SDV ``Metadata`` JSON.
+
+See docs/tabular.md ("API for app authors").
+"""
+
+from ganapps.core.tabular.activation import SpanActivation
+from ganapps.core.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
+from ganapps.core.tabular.frames import as_polars, pandas_to_polars, polars_to_pandas
+from ganapps.core.tabular.sampler import CondBatch, ConditionalSampler
+from ganapps.core.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
+
+__all__ = [
+    "KINDS",
+    "ColumnSpec",
+    "CondBatch",
+    "Condition",
+    "ConditionalSampler",
+    "Span",
+    "SpanActivation",
+    "TabularTransformer",
+    "TransformerOptions",
+    "as_polars",
+    "describe_columns",
+    "detect_columns",
+    "pandas_to_polars",
+    "polars_to_pandas",
+    "primary_key_of",
+]
