@@ -13,7 +13,9 @@ import pytest
 os.environ.setdefault("GANAPPS_LOAD_PLUGINS", "")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+#: the shared real datasets (../shared/data beside the checkout, or $GANAPPS_SHARED_DATA);
+#: tests that need them skip when absent
+SHARED = Path(os.environ.get("GANAPPS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture
@@ -54,3 +56,11 @@ def plugin() -> Iterator:
         if pm.has_plugin(name):
             pm.unregister(name=name)
     reset_registry()
+
+
+@pytest.fixture
+def shared() -> Path:
+    """The shared real datasets; the test skips when they are not on this machine."""
+    if not SHARED.exists():
+        pytest.skip(f"needs the shared datasets at {SHARED} (set GANAPPS_SHARED_DATA)")
+    return SHARED
