@@ -23,6 +23,15 @@ SAMPLES = [
         description="5,000 MNIST digits (500 per class), 28×28",
         source="MNIST (LeCun, Cortes, Burges), t10k subset",
     ),
+    DatasetInfo(
+        name="online-retail-sample",
+        path=HERE / "ecommerce" / "online_retail_sample.csv.gz",
+        apps=("ecommerce",),
+        rows=4613,
+        licence="CC BY 4.0",
+        description="4,613 order lines of UCI Online Retail (60 customers, 264 invoices, returns included)",
+        source="UCI Online Retail (Chen, Sain & Guo 2012)",
+    ),
 ]
 
 

@@ -1,0 +1,13 @@
+"""Built-in plugin: the ``ecommerce`` app (eCommerceGAN / ec²GAN synthetic orders)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ganapps.core.hookspecs import hookimpl
+from ganapps.plugins.ecommerce.app import ECommerceGAN
+
+
+@hookimpl
+def register_apps(register: Callable[[type], None]) -> None:
+    register(ECommerceGAN)
