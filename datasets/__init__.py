@@ -32,6 +32,24 @@ SAMPLES = [
         description="4,613 order lines of UCI Online Retail (60 customers, 264 invoices, returns included)",
         source="UCI Online Retail (Chen, Sain & Guo 2012)",
     ),
+    DatasetInfo(
+        name="facades-pix2pix-sample",
+        path=HERE / "facades" / "pix2pix",
+        apps=("pix2pix",),
+        rows=32,
+        licence="CC BY-SA",
+        description="32 aligned facade photo|label pairs (CMP Facade Database), 128×64 (two 64×64 halves)",
+        source="CMP Facade Database (Tyleček & Šára, GCPR 2013), pix2pix facades train 1–32, downscaled",
+    ),
+    DatasetInfo(
+        name="facades-cyclegan-sample",
+        path=HERE / "facades" / "cyclegan",
+        apps=("cyclegan",),
+        rows=48,
+        licence="CC BY-SA",
+        description="unpaired facades: 24 photos (trainA/) and 24 label maps (trainB/), 64×64",
+        source="CMP Facade Database (Tyleček & Šára, GCPR 2013), pix2pix facades train halves, downscaled",
+    ),
 ]
 
 

@@ -4,4 +4,5 @@
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "ganapps.datasets",
     "ganapps.plugins.dcgan",
+    "ganapps.plugins.translation",
 )

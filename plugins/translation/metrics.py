@@ -1,0 +1,171 @@
+"""Image-translation metrics: paired L1/PSNR/SSIM, and FID/KID-style distances with a pluggable extractor.
+
+Feature extractors (``--features``):
+
+- ``inception``: torchvision's InceptionV3 pool features (2048-d), the network of FID/KID. Its
+  weights are never downloaded: they are read from ``$GANAPPS_INCEPTION_WEIGHTS`` or from torch's
+  hub cache (``<torch hub dir>/checkpoints/inception_v3_google-0cc3c7bd.pth``, the file
+  ``torchvision.models.inception_v3(weights="DEFAULT")`` downloads). Values are reported as
+  ``fid``/``kid``; torchvision's port differs slightly from the TF-Inception of published FIDs.
+- ``random-cnn``: an offline stand-in, a fixed convolutional network with seeded random weights
+  (no training, no download; random conv features track colour and texture statistics).
+  Reported as ``fd_random_cnn``/``kd_random_cnn`` — Fréchet/kernel distances, *not* FID/KID.
+- ``auto`` (default): inception when its weights are on this machine, else random-cnn.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganapps.core.data import batched
+from ganapps.core.errors import ConfigError
+from ganapps.core.metrics import frechet_distance, kernel_distance
+
+FeatureKind = Literal["auto", "inception", "random-cnn"]
+INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"
+
+
+# ------------------------------------------------------------------ paired metrics
+def l1(output: Tensor, target: Tensor) -> float:
+    """Mean absolute error in [0, 1] pixel units."""
+    return float((output.float() - target.float()).abs().mean() / 2)
+
+
+def psnr(output: Tensor, target: Tensor) -> float:
+    """Peak signal-to-noise ratio in dB (pixels in [0, 1]), averaged over images."""
+    x, y = (output.float() + 1) / 2, (target.float() + 1) / 2
+    mse = ((x - y) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return float((10 * torch.log10(1.0 / mse)).mean())
+
+
+def _gaussian(size: int = 11, sigma: float = 1.5) -> Tensor:
+    t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    return (g / g.sum()).float()
+
+
+def ssim(output: Tensor, target: Tensor) -> float:
+    """Structural similarity (Wang et al. 2004): 11×11 Gaussian window σ=1.5, K1=0.01, K2=0.03,
+    pixels in [0, 1], per channel, averaged over the valid window positions and the images."""
+    x, y = (output.float() + 1) / 2, (target.float() + 1) / 2
+    c = x.shape[1]
+    g = _gaussian(min(11, x.shape[-1], x.shape[-2]))
+    w = (g[:, None] * g[None, :]).to(x.device).expand(c, 1, -1, -1)
+
+    def blur(t: Tensor) -> Tensor:
+        return F.conv2d(t, w, groups=c)
+
+    mx, my = blur(x), blur(y)
+    sxx, syy, sxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
+    return float(s.mean())
+
+
+def paired_metrics(output: Tensor, target: Tensor) -> dict[str, float]:
+    return {"l1": l1(output, target), "psnr": psnr(output, target), "ssim": ssim(output, target)}
+
+
+# --------------------------------------------------------------- feature extractors
+class RandomCNN(nn.Module):
+    """The offline extractor: 4 stride-2 conv layers with fixed seeded random weights, then the
+    mean and standard deviation of each of the last 128 feature maps (256-d). Images are resized to 64×64."""
+
+    def __init__(self, seed: int = 20170101) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        widths = [3, 32, 64, 128, 128]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, 2, 1) for a, b in zip(widths, widths[1:], strict=False))
+        with torch.no_grad():
+            for conv in self.convs:
+                fan_in = conv.in_channels * 9
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+                conv.bias.zero_()
+        self.requires_grad_(False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.interpolate(x.float(), size=(64, 64), mode="bilinear", align_corners=False, antialias=True)
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), 0.2)
+        return torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)
+
+
+class InceptionFeatures(nn.Module):
+    """torchvision InceptionV3 with local weights; 2048-d pool features of 299×299 inputs."""
+
+    def __init__(self, weights: Path) -> None:
+        super().__init__()
+        from torchvision.models import inception_v3
+
+        net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+        net.fc = nn.Identity()
+        self.net = net.eval().requires_grad_(False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        # torchvision's weights expect ImageNet-normalised input; transform_input maps it to [-1, 1] scaling
+        mean = torch.tensor([0.485, 0.456, 0.406], device=x.device)[:, None, None]
+        std = torch.tensor([0.229, 0.224, 0.225], device=x.device)[:, None, None]
+        x = F.interpolate((x.float() + 1) / 2, size=(299, 299), mode="bilinear", align_corners=False)
+        return self.net((x - mean) / std)
+
+
+def inception_weights() -> Path:
+    """Where InceptionV3 weights are looked for (they may not exist)."""
+    env = os.environ.get("GANAPPS_INCEPTION_WEIGHTS")
+    if env:
+        return Path(env).expanduser()
+    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
+
+
+def check_features(kind: FeatureKind) -> None:
+    """Refuse ``inception`` at once (before training) when its weights are not on this machine."""
+    path = inception_weights()
+    if kind == "inception" and not path.is_file():
+        raise ConfigError(
+            f"option --features inception: no InceptionV3 weights at {path}; ganapps never downloads them. "
+            f"Copy torchvision's {INCEPTION_FILE} there or set GANAPPS_INCEPTION_WEIGHTS=FILE, "
+            "or use --features random-cnn"
+        )
+
+
+class Extractor:
+    """A feature extractor with the names its distances are reported under."""
+
+    def __init__(self, kind: FeatureKind) -> None:
+        check_features(kind)
+        path = inception_weights()
+        self.kind = "inception" if kind == "inception" or (kind == "auto" and path.is_file()) else "random-cnn"
+        self.net: nn.Module = InceptionFeatures(path) if self.kind == "inception" else RandomCNN()
+        self.fd, self.kd = ("fid", "kid") if self.kind == "inception" else ("fd_random_cnn", "kd_random_cnn")
+
+    @property
+    def note(self) -> str:
+        if self.kind == "inception":
+            return (
+                f"fid/kid use torchvision's InceptionV3 ({inception_weights()}); close to, but not identical with, "
+                "the TF-Inception FID of published tables; few held-out images make them noisy."
+            )
+        return (
+            "fd_random_cnn/kd_random_cnn are Fréchet/kernel distances in the features of a fixed random CNN: an "
+            "offline stand-in, NOT FID/KID (no InceptionV3 weights on this machine; see docs/translation.md). "
+            "Compare them only with each other, e.g. with the untrained generator's and the real-vs-real floor."
+        )
+
+    @torch.no_grad()
+    def features(self, images: Tensor, device: torch.device) -> Tensor:
+        self.net.to(device).eval()
+        out = [self.net(images[a:b].to(device)).float().cpu() for a, b in batched(len(images), 64)]
+        return torch.cat(out)
+
+    def distances(self, fake: Tensor, real: Tensor, device: torch.device) -> dict[str, float]:
+        """Fréchet and kernel distances between two image sets (in [-1, 1])."""
+        f, r = self.features(fake, device), self.features(real, device)
+        return {self.fd: frechet_distance(f, r), self.kd: kernel_distance(f, r, subset_size=min(1000, len(f), len(r)))}
