@@ -4,5 +4,6 @@
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "ganapps.datasets",
     "ganapps.plugins.dcgan",
+    "ganapps.plugins.ecommerce",
     "ganapps.plugins.translation",
 )
