@@ -242,9 +242,23 @@ class App:
         """PNG figures to keep after each epoch of the last phase (e.g. a sample grid)."""
         return {}
 
-    def score(self, data: Any) -> Any:
-        """Score records (anomaly/fraud apps); apps that only generate leave this alone."""
+    def calibrate(self, train: Any) -> None:
+        """Fit what needs the trained networks (score statistics, decision thresholds) on the
+        training split; called after training, before the bundle is saved. Default: nothing."""
+
+    def score(self, data: Any, row_offset: int = 0) -> Any:
+        """Score records (anomaly/fraud apps); apps that only generate leave this alone.
+
+        ``data`` is one chunk of rows (a polars or pandas frame); ``row_offset`` is the number of
+        rows before it in the file, for row numbers. ``ganapps score`` streams a file through it.
+        """
         raise NotImplementedError(f"app {self.name} does not score data")
+
+    def score_columns(self) -> dict[str, str] | None:
+        """Input columns :meth:`score` needs, each with the polars dtype name it is read as
+        (``"Float64"``, ``"String"``...): ``ganapps score`` reads only these, checks they exist
+        and reads unparsable values as missing. None: every column, types inferred."""
+        return None
 
     # --------------------------------------------------------------- state
     def export_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

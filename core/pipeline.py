@@ -293,6 +293,7 @@ def _run(
         distributed.leave()
         if not main:
             return RunResult(run_dir, instance, {}, [], result, None, main=False)
+    instance.calibrate(train_split)
     save_bundle(instance, run_dir.bundle, plugin=plugin)
 
     n = _sample_count(instance, len(train_split), len(holdout), samples)

@@ -15,6 +15,15 @@ HERE = Path(__file__).parent
 
 SAMPLES = [
     DatasetInfo(
+        name="creditcard-sample",
+        path=HERE / "creditcard" / "creditcard_sample.csv",
+        apps=("fraud",),
+        rows=1000,
+        licence="ODbL 1.0 / DbCL 1.0",
+        description="1,000 card transactions (109 frauds), Time, V1-V28 (PCA), Amount, Class",
+        source="Credit Card Fraud Detection (ULB Machine Learning Group and Worldline; Kaggle mlg-ulb/creditcardfraud)",
+    ),
+    DatasetInfo(
         name="mnist-sample",
         path=HERE / "mnist" / "mnist_sample.npz",
         apps=("dcgan", "cgan"),

@@ -1,0 +1,35 @@
+"""``ganapps score RUN --data FILE --out FILE``: score a table with a scoring app's bundle."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("score")
+@click.argument("run", type=click.Path())
+@click.option("--data", "-d", required=True, help="Table to score (.csv, .tsv, .parquet); any size.")
+@click.option("--out", "-o", required=True, type=click.Path(), help="Scores file (.csv, .tsv or .parquet).")
+@click.option(
+    "--chunk-size", type=int, default=100_000, show_default=True, help="Rows per chunk (memory grows with it)."
+)
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda or mps.")
+@click.pass_context
+def command(ctx: click.Context, run: str, data: str, out: str, chunk_size: int, device: str) -> None:
+    """Score every row of --data with RUN (a run directory or bundle of a scoring app, e.g. fraud).
+
+    Streams the file in chunks (bounded memory), reads columns by name (extra ones are
+    ignored), writes one row per input row; rows with unparsable values get an `error`.
+    """
+    from ganapps.core.bundle import load_bundle
+    from ganapps.core.errors import ConfigError
+    from ganapps.core.scoring import score_file
+
+    app = load_bundle(run, device=device)
+    if "score" not in type(app).capabilities():
+        raise ConfigError(f"{run}: app {app.name} does not score data (scoring apps: see `ganapps apps`)")
+    quiet = (ctx.find_root().obj or {}).get("quiet", False)
+    s = score_file(app, data, out, chunk_rows=chunk_size, progress=not quiet)
+    rate = s.rows / s.seconds if s.seconds > 0 else float("inf")
+    counts = "".join(f", {v:,} {k}" for k, v in s.counts.items())
+    errors = f", {s.errors:,} with errors" if s.errors else ""
+    click.echo(f"scored {s.rows:,} rows in {s.seconds:.1f} s ({rate:,.0f} rows/s){counts}{errors} -> {s.out}")
