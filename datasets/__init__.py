@@ -33,6 +33,15 @@ SAMPLES = [
         source="MNIST (LeCun, Cortes, Burges), t10k subset",
     ),
     DatasetInfo(
+        name="mimic3-demo-diagnoses",
+        path=HERE / "mimic3_demo" / "DIAGNOSES_ICD.csv",
+        apps=("medgan",),
+        rows=1484,
+        licence="ODbL 1.0",
+        description="ICD-9 diagnoses (long format) of 80 MIMIC-III demo patients, 528 codes",
+        source="MIMIC-III Clinical Database Demo v1.4 (Johnson, Pollard, Mark; PhysioNet, doi:10.13026/C2HM2Q)",
+    ),
+    DatasetInfo(
         name="online-retail-sample",
         path=HERE / "ecommerce" / "online_retail_sample.csv.gz",
         apps=("ecommerce",),

@@ -1,0 +1,13 @@
+"""Built-in plugin: the ``medgan`` app (synthetic EHR diagnosis codes, Choi et al. 2017)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ganapps.core.hookspecs import hookimpl
+from ganapps.plugins.medgan.app import MedGAN
+
+
+@hookimpl
+def register_apps(register: Callable[[type], None]) -> None:
+    register(MedGAN)

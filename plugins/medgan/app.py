@@ -1,0 +1,305 @@
+"""The ``medgan`` app: synthetic patient records of diagnosis codes (Choi et al., 2017).
+
+medGAN in three moves, as in the paper:
+
+1. **pre-train an autoencoder** on the real patients' code vectors x:
+   ``x̂ = Dec(Enc(x))``, loss ``−Σ x log x̂ + (1−x) log(1−x̂)`` (binary) or ``‖x − x̂‖²`` (counts);
+2. **generate through the decoder**: ``G(z)`` is a code *embedding* and ``Dec(G(z))`` a patient,
+   so the generator works in the autoencoder's continuous space while the decoder keeps learning
+   with it (one optimizer owns G and Dec);
+3. **adversarial training** with a discriminator that sees each record beside its batch's mean
+   (minibatch averaging against mode collapse): ``L_D = −log D(x) − log(1 − D(Dec(G(z))))``,
+   ``L_G = −log D(Dec(G(z)))``, with two D updates per G update and L2 weight decay 1e-3.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganapps.core import losses as L
+from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
+from ganapps.core.data import TensorData, batched
+from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.io import read_table, write_table
+from ganapps.plugins.medgan import metrics as M
+from ganapps.plugins.medgan.data import CodeMatrix, load_codes, split_by_patient, synthetic_ids, to_frame
+from ganapps.plugins.medgan.model import Decoder, Discriminator, Encoder, Generator
+
+log = logging.getLogger("ganapps.medgan")
+
+
+@dataclass
+class MedGANOptions:
+    mode: Literal["binary", "count"] = field(
+        default="binary",
+        metadata={"help": "binary: code present or not (sigmoid, BCE); count: code counts (ReLU, MSE)."},
+    )
+    format: Literal["auto", "long", "wide"] = field(
+        default="auto", metadata={"help": "Data layout: long (patient, code rows), wide (a column per code) or auto."}
+    )
+    patient_col: str | None = field(default=None, metadata={"help": "Patient id column (detected: subject_id, ...)."})
+    code_col: str | None = field(
+        default=None, metadata={"help": "Code column of long data (detected: icd9_code, ...)."}
+    )
+    visit_col: str | None = field(
+        default=None, metadata={"help": "Visit column of long data: one record per visit instead of per patient."}
+    )
+    group_codes: Literal["none", "icd9-3digit"] = field(
+        default="none", metadata={"help": "Group codes before training: icd9-3digit maps 4019 → 401."}
+    )
+    min_count: int = field(
+        default=1, metadata={"help": "Drop codes seen in fewer training patients than this (a note says how many)."}
+    )
+    embed_dim: int = field(default=128, metadata={"help": "Autoencoder embedding = noise size = generator width."})
+    generator_layers: int = field(default=2, metadata={"help": "Residual blocks in the generator."})
+    discriminator_dims: list[int] = field(
+        default_factory=lambda: [256, 128], metadata={"help": "Hidden widths of the discriminator."}
+    )
+    minibatch_average: bool = field(default=True, metadata={"help": "Minibatch averaging in the discriminator."})
+    ae_epochs: int | None = field(
+        default=None,
+        metadata={"help": "Epochs of autoencoder pre-training (default: 100, or more to make at least 1,000 steps)."},
+    )
+    weight_decay: float = field(default=1e-3, metadata={"help": "L2 weight decay of every network (paper: 1e-3)."})
+    binarize: Literal["round", "sample"] = field(
+        default="round", metadata={"help": "Binary mode: round the decoder's probabilities (paper) or sample them."}
+    )
+    top_k: int = field(default=20, metadata={"help": "Dimension-wise prediction: the K most frequent codes."})
+
+
+class MedGAN(App):
+    name = "medgan"
+    kind = "codes"
+    description = "medGAN (Choi et al. 2017): synthetic patients' diagnosis codes (binary or counts)"
+    Options = MedGANOptions
+    train_defaults = {"epochs": 1000, "batch_size": 1000, "n_critic": 2}
+    default_dataset = "mimic3-demo-diagnoses"
+    ema_networks = ("generator", "decoder")
+    monitor = ("dim_prob_r", "max")
+
+    # ---------------------------------------------------------------- data
+    def load_data(self, source: Any) -> CodeMatrix:
+        o = self.options
+        if o.min_count < 1:
+            raise ConfigError("option --min-count must be at least 1")
+        matrix, layout, notes = load_codes(source, o.format, o.patient_col, o.code_col, o.visit_col, o.group_codes)
+        self._layout, self._load_notes = layout.to_dict(), notes
+        return matrix
+
+    def split(self, data: CodeMatrix, holdout: float, seed: int) -> tuple[CodeMatrix, CodeMatrix]:
+        return split_by_patient(data, holdout, seed)
+
+    def fit(self, train: CodeMatrix) -> None:
+        seen = (train.x > 0).sum(0)
+        keep = (seen >= self.options.min_count).nonzero().flatten().tolist()
+        if not keep:
+            raise DataError(
+                f"no code occurs in {self.options.min_count}+ training patients; lower --min-count "
+                f"(the most frequent code occurs in {int(seen.max())})"
+            )
+        notes = list(getattr(self, "_load_notes", []))
+        in_train = int((seen > 0).sum())
+        dropped = in_train - len(keep)
+        if dropped:
+            msg = (
+                f"{dropped} of the {in_train} codes of the training patients occur in fewer than "
+                f"{self.options.min_count} of them and were dropped (--min-count); {len(keep)} codes remain."
+            )
+            log.info(msg)
+            notes.append(msg)
+        if self.options.mode == "binary" and float(train.x.max()) > 1:
+            notes.append("binary mode: codes occurring several times per patient count once (use --mode count).")
+        self.schema = {
+            "codes": [train.codes[j] for j in keep],
+            "layout": self._layout,
+            "notes": notes,
+        }
+
+    @property
+    def codes(self) -> list[str]:
+        return self.schema["codes"]
+
+    def as_matrix(self, data: CodeMatrix) -> Tensor:
+        """Training-space matrix: columns = the model's codes, presence (binary) or counts."""
+        x = data.align(self.codes)
+        return (x > 0).float() if self.options.mode == "binary" else x
+
+    def dataset(self, train: CodeMatrix) -> TensorData:
+        self._steps_per_epoch = max(1, len(train) // max(1, self.train_config.batch_size))
+        return TensorData(self.as_matrix(train))
+
+    def autoencoder_epochs(self) -> int:
+        """The paper's 100 epochs, raised on small data so pre-training makes at least 1,000 steps."""
+        if self.options.ae_epochs is not None:
+            if self.options.ae_epochs < 0:
+                raise ConfigError("option --ae-epochs must be 0 or more")
+            return self.options.ae_epochs
+        return max(100, -(-1000 // getattr(self, "_steps_per_epoch", 1)))
+
+    def default_num_samples(self, n_train: int, n_holdout: int) -> int:
+        return max(n_train, 1000)
+
+    # ------------------------------------------------------------ networks
+    def build(self) -> dict[str, torch.nn.Module]:
+        o, d = self.options, len(self.codes)
+        if o.embed_dim < 1 or o.generator_layers < 1 or any(w < 1 for w in o.discriminator_dims):
+            raise ConfigError("options --embed-dim, --generator-layers and --discriminator-dims must be positive")
+        return {
+            "encoder": Encoder(d, o.embed_dim),
+            "decoder": Decoder(o.embed_dim, d),
+            "generator": Generator(o.embed_dim, o.generator_layers, o.mode),
+            "discriminator": Discriminator(d, o.discriminator_dims, o.minibatch_average),
+        }
+
+    def configure_optimizers(self) -> list[OptimizerSpec]:
+        # the paper's reference code: Adam(1e-3) everywhere, L2 1e-3 on all weights;
+        # the generator's optimizer fine-tunes the decoder too
+        wd = self.options.weight_decay
+        return [
+            OptimizerSpec("autoencoder", ("encoder", "decoder"), lr=1e-3, betas=(0.9, 0.999), weight_decay=wd),
+            OptimizerSpec("discriminator", ("discriminator",), lr=1e-3, betas=(0.9, 0.999), weight_decay=wd),
+            OptimizerSpec("generator", ("generator", "decoder"), lr=1e-3, betas=(0.9, 0.999), weight_decay=wd),
+        ]
+
+    def phases(self) -> list[Phase]:
+        pretrain = Phase(
+            "autoencoder", [Step("autoencoder", self.autoencoder_step, "autoencoder")], self.autoencoder_epochs()
+        )
+        return [pretrain, *super().phases()]
+
+    # --------------------------------------------------------------- steps
+    def decode(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        """Decoder output before and after its activation (sigmoid: probabilities; ReLU: counts)."""
+        raw = self.nets.decoder(h)
+        return raw, (torch.sigmoid(raw) if self.options.mode == "binary" else F.relu(raw))
+
+    def fake(self, n: int) -> Tensor:
+        """Dec(G(z)): synthetic patients, z ~ N(0, I)."""
+        z = torch.randn(n, self.options.embed_dim, device=self.device)
+        return self.decode(self.nets.generator(z))[1]
+
+    def autoencoder_step(self, x: Tensor) -> dict[str, Tensor]:
+        raw, x_hat = self.decode(self.nets.encoder(x))
+        if self.options.mode == "binary":  # −Σ_codes [x log x̂ + (1−x) log(1−x̂)], mean over patients
+            loss = F.binary_cross_entropy_with_logits(raw, x, reduction="none").sum(1).mean()
+        else:
+            loss = F.mse_loss(x_hat, x)
+        return {"loss": loss}
+
+    def discriminator_step(self, x: Tensor) -> dict[str, Tensor]:
+        d_real = self.nets.discriminator(x)
+        d_fake = self.nets.discriminator(self.fake(len(x)).detach())
+        loss = L.d_bce(d_real, d_fake)  # −log D(x) − log(1 − D(Dec(G(z))))
+        return {"loss": loss, "d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
+
+    def generator_step(self, x: Tensor) -> dict[str, Tensor]:
+        return {"loss": L.g_nonsaturating(self.nets.discriminator(self.fake(len(x))))}  # −log D(Dec(G(z)))
+
+    # ------------------------------------------------------------- outputs
+    def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> CodeMatrix:
+        """``n`` synthetic patients (binary: decoder probabilities rounded, or sampled with --binarize sample)."""
+        if condition:
+            raise ConfigError("--condition: medgan is unconditional")
+        nets = [self.nets.generator, self.nets.decoder]
+        was = [m.training for m in nets]
+        for m in nets:
+            m.eval()  # batch norm uses its running statistics, as the reference code does
+        parts = []
+        with torch.no_grad():
+            for a, b in batched(n, 1000):
+                p = self.fake(b - a).float().cpu()
+                if self.options.mode == "count":
+                    parts.append(p.round())
+                elif self.options.binarize == "sample":
+                    parts.append(torch.bernoulli(p))
+                else:
+                    parts.append((p > 0.5).float())
+        for m, w in zip(nets, was, strict=True):
+            m.train(w)
+        x = torch.cat(parts) if parts else torch.zeros(0, len(self.codes))
+        return CodeMatrix(x, list(self.codes), synthetic_ids(n), np.arange(n, dtype=np.int64))
+
+    def save_samples(self, samples: CodeMatrix, path: Path) -> Path:
+        return write_table(to_frame(samples, self.schema["layout"], self.options.mode), path)
+
+    def load_samples(self, path: Path) -> CodeMatrix:
+        lay = self.schema["layout"]
+        frame = read_table(path, infer_schema_length=0) if not str(path).lower().endswith((".parquet", ".pq")) else None
+        matrix, _, _ = load_codes(
+            frame if frame is not None else path,
+            lay["format"],
+            lay["patient_col"],
+            lay["code_col"],
+            None,
+        )
+        return matrix
+
+    def sample_vectors(self, samples: Any) -> Tensor:
+        return self.as_matrix(samples)
+
+    # ---------------------------------------------------------- evaluation
+    def evaluate(self, real: CodeMatrix, synthetic: CodeMatrix, train: CodeMatrix | None = None) -> Evaluation:
+        """The paper's metrics against the real training split (its protocol) and the held-out one."""
+        seed = self.train_config.seed
+        hold, syn = M.presence(real.align(self.codes)), M.presence(synthetic.align(self.codes))
+        ref = M.presence(train.align(self.codes)) if train is not None and len(train) else hold
+        label = "train" if train is not None and len(train) else "holdout"
+        notes = list(self.schema.get("notes", []))
+        m: dict[str, Any] = {}
+        figures: dict[str, bytes] = {}
+
+        dwp = M.dimension_wise_probability(ref, syn)
+        m["dim_prob_r"] = dwp["pearson_r"]  # headline (and --patience monitor): r of code prevalences
+        m["dimension_wise_probability"] = {"pearson_r": dwp["pearson_r"], "rmse": dwp["rmse"], "reference": label}
+        if len(hold) and label == "train":
+            on_hold = M.dimension_wise_probability(hold, syn)
+            floor = M.dimension_wise_probability(ref, hold)
+            m["dimension_wise_probability"].update(
+                pearson_r_holdout=on_hold["pearson_r"],
+                rmse_holdout=on_hold["rmse"],
+                pearson_r_real_train_vs_holdout=floor["pearson_r"],
+            )
+            notes.append(
+                "dimension_wise_probability compares code prevalences with the real training patients (the paper's "
+                f"protocol); pearson_r_holdout uses the {len(hold)} held-out patients, and "
+                "pearson_r_real_train_vs_holdout (real vs real) shows how far sampling noise alone takes r there."
+            )
+        figures["dimension-wise probability"] = M.probability_plot(
+            dwp["real"], dwp["synthetic"], dwp["pearson_r"], label
+        )
+
+        if len(hold) and label == "train":
+            dwpred = M.dimension_wise_prediction(ref, syn, hold, self.codes, top_k=self.options.top_k, seed=seed)
+            m["dimension_wise_prediction"] = dwpred
+            figures["dimension-wise prediction"] = M.prediction_plot(dwpred)
+            if len(hold) < 200:
+                notes.append(
+                    f"dimension_wise_prediction is tested on only {len(hold)} held-out patients: its F1 values are noisy."
+                )
+            m["privacy"] = M.privacy(ref, hold, syn, seed=seed)
+            notes.append(
+                "privacy: dcr_ratio near 1 and membership_auc near 0.5 mean synthetic patients are no closer to "
+                "training patients than to unseen ones; presence_disclosure gives, per Hamming distance h, the share "
+                "of training members an attacker finds (sensitivity) and how often a claim is right (precision ~0.5 "
+                "= guessing)."
+            )
+        else:
+            notes.append("no held-out patients (--holdout 0): dimension-wise prediction and privacy were skipped.")
+
+        m["cooccurrence"] = {"pearson_r": M.cooccurrence(ref, syn)}
+        if len(hold) and label == "train":
+            m["cooccurrence"]["pearson_r_real_train_vs_holdout"] = M.cooccurrence(ref, hold)
+        stats, diagnostics = M.collapse(ref, syn)
+        m["collapse"] = stats
+        m["codes"] = len(self.codes)
+        m["patients"] = {"train": len(ref), "holdout": len(hold), "synthetic": len(syn)}
+        return Evaluation(metrics=m, figures=figures, diagnostics=diagnostics, notes=notes)
