@@ -32,6 +32,8 @@ def command(
     sub = click.Command(f"generate ({cls.name})", params=extra)
     sub_ctx = sub.make_context(f"ganapps generate RUN [{cls.name} options]", list(ctx.args), parent=ctx)
     options = given(sub_ctx.params, [p.name for p in extra if p.name])
+    if cls.count_option and options.get(cls.count_option) is not None:
+        n = int(options[cls.count_option])  # the app's own count flag (e.g. --scenarios) wins over -n
     path = generate(
         run, n, out, condition=parse_pairs(condition, "--condition"), options=options, seed=seed, device=device
     )

@@ -125,6 +125,9 @@ class App:
     Options: ClassVar[type] = NoOptions
     #: dataclass of extra ``ganapps generate`` options
     GenerateOptions: ClassVar[type] = NoOptions
+    #: a GenerateOptions field that, when given, sets the sample count instead of ``-n``
+    #: (e.g. fints' ``--scenarios``)
+    count_option: ClassVar[str | None] = None
     #: engine settings this app changes by default, e.g. ``{"epochs": 20, "batch_size": 500}``
     train_defaults: ClassVar[dict[str, Any]] = {}
     #: registered dataset used when ``--data`` is not given

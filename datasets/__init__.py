@@ -33,6 +33,15 @@ SAMPLES = [
         source="MNIST (LeCun, Cortes, Burges), t10k subset",
     ),
     DatasetInfo(
+        name="oil-sample",
+        path=HERE / "oil" / "oil_prices.csv",
+        apps=("fints",),
+        rows=2732,
+        licence="Public domain (U.S. EIA)",
+        description="Brent and WTI daily spot prices 2008-01-02 … 2018-10-04, wide form with exchange-specific gaps",
+        source="Source: U.S. EIA, via the datahub datasets/oil-prices package (PDDL / Unlicense)",
+    ),
+    DatasetInfo(
         name="mimic3-demo-diagnoses",
         path=HERE / "mimic3_demo" / "DIAGNOSES_ICD.csv",
         apps=("medgan",),

@@ -4,6 +4,7 @@
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "ganapps.datasets",
     "ganapps.plugins.dcgan",
+    "ganapps.plugins.fints",
     "ganapps.plugins.medgan",
     "ganapps.plugins.fraud",
     "ganapps.plugins.ecommerce",

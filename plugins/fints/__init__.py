@@ -1,0 +1,13 @@
+"""Built-in plugin: the ``fints`` app (conditional GAN for financial return series)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ganapps.core.hookspecs import hookimpl
+from ganapps.plugins.fints.app import FinTS
+
+
+@hookimpl
+def register_apps(register: Callable[[type], None]) -> None:
+    register(FinTS)

@@ -1,0 +1,267 @@
+"""Price tables → aligned price matrices → log returns, windows and volatility regimes.
+
+Two layouts are read:
+
+- **wide**: an optional date column and one price column per ticker (``date,AAPL,GOOG``), or a
+  single asset's OHLCV table (``Open,High,Low,Close,Adj_Close,Volume``), where the price column
+  (``--price-col``, default ``Adj_Close``/``Close``/``Price`` if present) is the one series;
+- **long**: ``date, symbol, price`` rows (``--symbol-col``, ``--price-col``), pivoted to wide.
+
+Rows are trading days in time order; weekends and holidays are not invented, so a return spans
+whatever calendar gap separates two rows. A ticker missing on a date (another exchange's
+holiday, a later listing) is handled by ``--missing drop`` (drop the date for all tickers, so
+the next return covers the gap) or ``ffill`` (carry the last price: a zero return that day).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganapps.core.errors import ConfigError, DataError
+
+DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
+SYMBOL_NAMES = ("symbol", "ticker", "asset", "name")
+PRICE_NAMES = ("adj_close", "adj close", "adj.close", "adjclose", "adjusted", "close", "price")
+INDEX_NAMES = ("rownames", "", "index", "unnamed: 0")
+REGIMES = ("low", "mid", "high")
+
+
+@dataclass
+class Prices:
+    """Aligned prices of ``len(tickers)`` assets on ``len(self)`` trading days, oldest first."""
+
+    prices: np.ndarray  # (T, A) float64, all > 0
+    tickers: list[str]
+    dates: list[str] | None  # ISO dates, or None when the file has no date column
+    conds: np.ndarray  # (T, C) float64 user condition columns (C may be 0)
+    cond_names: list[str]
+    where: str = "data"
+
+    def __len__(self) -> int:
+        return int(self.prices.shape[0])
+
+    def rows(self, a: int, b: int) -> Prices:
+        return Prices(
+            self.prices[a:b],
+            self.tickers,
+            self.dates[a:b] if self.dates is not None else None,
+            self.conds[a:b],
+            self.cond_names,
+            self.where,
+        )
+
+    def returns(self) -> np.ndarray:
+        """Log returns ``log(p_t / p_{t-1})``, shape (T-1, A)."""
+        return np.diff(np.log(self.prices), axis=0)
+
+
+def _split_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else []
+
+
+def _find(columns: list[str], given: str, names: tuple[str, ...], option: str, where: str) -> str | None:
+    if given:
+        if given not in columns:
+            raise DataError(f"{where}: option {option} names column {given!r}, which is not in {columns}")
+        return given
+    lower = {c.lower().strip(): c for c in columns}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    return None
+
+
+def _parse_dates(df: Any, col: str, where: str) -> list[str]:
+    import polars as pl
+
+    s = df.get_column(col)
+    if s.null_count():
+        row = int(s.is_null().arg_max())
+        raise DataError(f"{where}: column {col!r} has an empty date at row {row + 1}")
+    if s.dtype == pl.Utf8:
+        parsed = s.str.strip_chars().str.to_date(strict=False)
+        if parsed.null_count():
+            parsed2 = s.str.strip_chars().str.to_datetime(strict=False)
+            if parsed2.null_count():
+                row = int(parsed2.is_null().arg_max())
+                raise DataError(f"{where}: column {col!r} has {s[row]!r} at row {row + 1}, which is not a date")
+            parsed = parsed2.dt.date()
+        s = parsed
+    elif s.dtype == pl.Datetime:
+        s = s.dt.date()
+    elif s.dtype != pl.Date:
+        raise DataError(f"{where}: column {col!r} holds {s.dtype}, not dates (name the date column with --date-col)")
+    return [d.isoformat() for d in s.to_list()]
+
+
+def _check_increasing(dates: list[str], where: str, col: str, label: str = "") -> None:
+    for i in range(1, len(dates)):
+        if dates[i] <= dates[i - 1]:
+            what = "repeats" if dates[i] == dates[i - 1] else "goes back in time"
+            raise DataError(
+                f"{where}: dates in column {col!r}{label} are not increasing: {dates[i]} after {dates[i - 1]} "
+                f"(row {i + 1}) {what}; sort the file by date"
+            )
+
+
+def _numeric(df: Any, col: str, where: str) -> np.ndarray:
+    import polars as pl
+
+    s = df.get_column(col)
+    if s.dtype == pl.Utf8:
+        cast = s.str.strip_chars().cast(pl.Float64, strict=False)
+        bad = cast.is_null() & s.is_not_null() & (s.str.strip_chars() != "")
+        if bad.any():
+            row = int(bad.arg_max())
+            raise DataError(f"{where}: column {col!r} has {s[row]!r} at row {row + 1}, which is not a number")
+        s = cast
+    elif not s.dtype.is_numeric():
+        raise DataError(f"{where}: column {col!r} holds {s.dtype}, not numbers")
+    return s.cast(pl.Float64).to_numpy().astype(np.float64)
+
+
+def load_prices(
+    source: Any,
+    *,
+    price_col: str = "",
+    date_col: str = "",
+    symbol_col: str = "",
+    tickers: str = "",
+    condition_cols: str = "",
+    missing: str = "drop",
+) -> Prices:
+    """Read a wide or long price table (CSV/Parquet path or DataFrame) into aligned :class:`Prices`."""
+    import polars as pl
+
+    from ganapps.core.io import read_table
+    from ganapps.core.tabular import as_polars
+
+    if isinstance(source, str | Path):
+        where = str(source)
+        df = read_table(source)
+    else:
+        where = "data"
+        df = as_polars(source, where=where)
+    if missing not in ("drop", "ffill"):
+        raise ConfigError(f"option --missing must be drop or ffill, not {missing!r}")
+    columns = df.columns
+    dcol = _find(columns, date_col, DATE_NAMES, "--date-col", where)
+    scol = _find(columns, symbol_col, SYMBOL_NAMES, "--symbol-col", where)
+    conds = _split_list(condition_cols)
+    for c in conds:
+        if c not in columns:
+            raise DataError(f"{where}: option --condition-cols names column {c!r}, which is not in {columns}")
+    wanted = _split_list(tickers)
+
+    if scol is not None:  # long form: date, symbol, price
+        if dcol is None:
+            raise DataError(f"{where}: long-form prices (column {scol!r}) need a date column (--date-col)")
+        pcol = _find(columns, price_col, PRICE_NAMES, "--price-col", where)
+        if pcol is None:
+            raise DataError(f"{where}: no price column found among {columns}; name it with --price-col")
+        sym = df.get_column(scol).cast(pl.Utf8)
+        if sym.null_count():
+            raise DataError(f"{where}: column {scol!r} has an empty symbol at row {int(sym.is_null().arg_max()) + 1}")
+        dates = _parse_dates(df, dcol, where)
+        values = _numeric(df, pcol, where)
+        cond_values = {c: _numeric(df, c, where) for c in conds}
+        symbols = sym.to_list()
+        present = list(dict.fromkeys(symbols))
+        for t in wanted:
+            if t not in present:
+                raise DataError(f"{where}: option --tickers: unknown ticker {t!r} (column {scol!r} has {present})")
+        chosen = wanted or present
+        by_sym: dict[str, dict[str, float]] = {t: {} for t in chosen}
+        order: dict[str, list[str]] = {t: [] for t in chosen}
+        cond_by_date: dict[str, list[float]] = {}
+        for i, (d, s) in enumerate(zip(dates, symbols, strict=True)):
+            if s not in by_sym:
+                continue
+            if d in by_sym[s]:
+                raise DataError(f"{where}: ticker {s!r} has two rows for date {d} (row {i + 1})")
+            by_sym[s][d] = values[i]
+            order[s].append(d)
+            if conds:
+                cond_by_date.setdefault(d, [cond_values[c][i] for c in conds])
+        for s in chosen:
+            _check_increasing(order[s], where, dcol, f" for ticker {s!r}")
+        all_dates = sorted({d for s in chosen for d in by_sym[s]})
+        mat = np.array([[by_sym[s].get(d, np.nan) for s in chosen] for d in all_dates], dtype=np.float64)
+        cmat = np.array([cond_by_date.get(d, [np.nan] * len(conds)) for d in all_dates], dtype=np.float64)
+        cmat = cmat.reshape(len(all_dates), len(conds))
+        names, date_list = chosen, all_dates
+    else:  # wide form
+        date_list = _parse_dates(df, dcol, where) if dcol is not None else None
+        if date_list is not None:
+            _check_increasing(date_list, where, dcol)  # type: ignore[arg-type]
+        skip = {dcol, *conds}
+        numeric = [
+            c
+            for c in columns
+            if c not in skip and c.lower().strip() not in INDEX_NAMES and df.get_column(c).dtype.is_numeric()
+        ]
+        if price_col:
+            if price_col not in columns:
+                raise DataError(f"{where}: option --price-col names column {price_col!r}, which is not in {columns}")
+            names = [price_col]
+        elif wanted:
+            for t in wanted:
+                if t not in columns:
+                    raise DataError(f"{where}: option --tickers: unknown ticker {t!r} (columns: {columns})")
+            names = wanted
+        else:
+            single = _find([c for c in columns if c not in skip], "", PRICE_NAMES, "--price-col", where)
+            names = [single] if single is not None else numeric
+        if not names:
+            raise DataError(f"{where}: no numeric price column found among {columns}")
+        mat = np.stack([_numeric(df, c, where) for c in names], axis=1)
+        cmat = np.stack([_numeric(df, c, where) for c in conds], axis=1) if conds else np.zeros((len(mat), 0))
+
+    # non-positive prices are errors; missing ones are handled by --missing
+    bad = np.argwhere(np.nan_to_num(mat, nan=1.0) <= 0)
+    if len(bad):
+        r, c = bad[0]
+        when = f"on {date_list[r]}" if date_list is not None else f"at row {r + 1}"
+        raise DataError(
+            f"{where}: ticker {names[c]!r} has a non-positive price ({mat[r, c]:g}) {when}; log returns need prices > 0"
+        )
+    if missing == "ffill":
+        mat = _ffill(mat)
+    if conds:
+        cmat = _ffill(cmat)
+    keep = ~np.isnan(mat).any(axis=1) & ~np.isnan(cmat).any(axis=1)
+    mat, cmat = mat[keep], cmat[keep]
+    if date_list is not None:
+        date_list = [d for d, k in zip(date_list, keep, strict=True) if k]
+    if len(mat) < 2:
+        raise DataError(
+            f"{where}: only {len(mat)} row(s) with a price for every ticker; at least two are needed for a return"
+        )
+    return Prices(mat, [str(n) for n in names], date_list, cmat, conds, where)
+
+
+def _ffill(a: np.ndarray) -> np.ndarray:
+    out = a.copy()
+    for j in range(out.shape[1]):
+        col = out[:, j]
+        idx = np.where(~np.isnan(col), np.arange(len(col)), 0)
+        np.maximum.accumulate(idx, out=idx)
+        filled = col[idx]
+        filled[np.isnan(col) & (np.cumsum(~np.isnan(col)) == 0)] = np.nan  # nothing to carry yet
+        out[:, j] = filled
+    return out
+
+
+def realised_vol(returns: np.ndarray) -> np.ndarray:
+    """Realised volatility of the equal-weight portfolio over the second-to-last axis: √mean(r_p²)."""
+    port = returns.mean(axis=-1)
+    return np.sqrt((port**2).mean(axis=-1))
+
+
+def regime_of(vol: np.ndarray, thresholds: list[float]) -> np.ndarray:
+    """0 (low), 1 (mid) or 2 (high) from the training terciles of realised volatility."""
+    return np.searchsorted(np.asarray(thresholds), vol, side="right")

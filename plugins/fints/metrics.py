@@ -1,0 +1,243 @@
+"""Scenario quality: stylized facts, risk figures, TimeGAN's discriminative and predictive scores,
+a copy check, and the two classical baselines (GBM Monte Carlo, block bootstrap).
+
+Paths are arrays (n, L, A) of log returns; the realised path is (L, A).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+LAGS = 20
+
+
+# ------------------------------------------------------------------ stylized facts
+def acf(x: np.ndarray, lags: int = LAGS) -> np.ndarray:
+    """Autocorrelation of each path over lags 1..``lags``: (n, L) → (n, lags)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    var = (x**2).sum(axis=1)
+    var = np.where(var > 0, var, np.nan)
+    out = np.stack([(x[:, :-k] * x[:, k:]).sum(axis=1) / var for k in range(1, lags + 1)], axis=1)
+    return np.nan_to_num(out)
+
+
+def leverage(x: np.ndarray, lags: int = 10) -> np.ndarray:
+    """Leverage effect corr(r_t, r²_{t+k}) for k = 1..``lags`` per path: (n, L) → (n, lags)."""
+    out = []
+    for k in range(1, lags + 1):
+        a, b = x[:, :-k], x[:, k:] ** 2
+        a = a - a.mean(1, keepdims=True)
+        b = b - b.mean(1, keepdims=True)
+        den = np.sqrt((a**2).sum(1) * (b**2).sum(1))
+        out.append(np.where(den > 0, (a * b).sum(1) / np.where(den > 0, den, 1), 0.0))
+    return np.stack(out, axis=1)
+
+
+def excess_kurtosis(x: np.ndarray) -> np.ndarray:
+    """Excess kurtosis of each path: (n, L) → (n,)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    m2 = (x**2).mean(axis=1)
+    return np.where(m2 > 0, (x**4).mean(axis=1) / np.where(m2 > 0, m2, 1) ** 2 - 3.0, 0.0)
+
+
+def wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
+    """W1 between two 1-D samples (quantile functions on a common grid)."""
+    q = np.linspace(0.0005, 0.9995, 2000)
+    return float(np.abs(np.quantile(a, q) - np.quantile(b, q)).mean())
+
+
+def stylized_facts(paths: np.ndarray) -> dict[str, Any]:
+    """Per-asset facts averaged over paths (each path is compared like with like: one history)."""
+    n, length, assets = paths.shape
+    facts: dict[str, Any] = {
+        "kurtosis": [float(excess_kurtosis(paths[:, :, a]).mean()) for a in range(assets)],
+        "acf_returns": [acf(paths[:, :, a]).mean(0).tolist() for a in range(assets)],
+        "acf_abs_returns": [acf(np.abs(paths[:, :, a])).mean(0).tolist() for a in range(assets)],
+        "leverage": [leverage(paths[:, :, a]).mean(0).tolist() for a in range(assets)],
+        "q01": [float(np.quantile(paths[:, :, a], 0.01)) for a in range(assets)],
+        "q99": [float(np.quantile(paths[:, :, a], 0.99)) for a in range(assets)],
+        "vol": [float(paths[:, :, a].std(axis=1).mean()) for a in range(assets)],
+    }
+    if assets > 1:
+        cors = [np.corrcoef(p.T)[np.triu_indices(assets, 1)] for p in paths]
+        facts["cross_corr"] = np.nanmean(np.stack(cors), axis=0).tolist()
+    return facts
+
+
+def fact_errors(paths: np.ndarray, real: np.ndarray) -> dict[str, float]:
+    """Mean absolute error of each stylized fact of ``paths`` against the realised path."""
+    g, r = stylized_facts(paths), stylized_facts(real[None])
+    assets = real.shape[1]
+
+    def mae(key: str) -> float:
+        return float(np.mean(np.abs(np.asarray(g[key]) - np.asarray(r[key]))))
+
+    out = {
+        "w1_returns": float(np.mean([wasserstein1(paths[:, :, a].ravel(), real[:, a]) for a in range(assets)])),
+        "kurtosis_error": mae("kurtosis"),
+        "tail_error": float(
+            np.mean(
+                np.abs(np.asarray(g["q01"]) - np.asarray(r["q01"])) / np.abs(np.asarray(r["q01"]))
+                + np.abs(np.asarray(g["q99"]) - np.asarray(r["q99"])) / np.abs(np.asarray(r["q99"]))
+            )
+            / 2
+        ),
+        "acf_returns_error": mae("acf_returns"),
+        "acf_abs_returns_error": mae("acf_abs_returns"),
+        "leverage_error": mae("leverage"),
+        "vol_error": float(np.mean(np.abs(np.asarray(g["vol"]) - np.asarray(r["vol"])) / np.asarray(r["vol"]))),
+    }
+    if assets > 1:
+        out["cross_corr_error"] = mae("cross_corr")
+    return out
+
+
+FACTS = (
+    "w1_returns",
+    "kurtosis_error",
+    "tail_error",
+    "acf_returns_error",
+    "acf_abs_returns_error",
+    "leverage_error",
+    "cross_corr_error",
+)
+
+
+# ------------------------------------------------------------------------ risk
+def var_es(returns: np.ndarray, level: float) -> tuple[float, float]:
+    """Value at risk and expected shortfall (as positive losses) of a 1-D return sample."""
+    q = float(np.quantile(returns, 1 - level))
+    tail = returns[returns <= q]
+    return -q, -float(tail.mean()) if len(tail) else -q
+
+
+def risk(paths: np.ndarray, real: np.ndarray) -> dict[str, float]:
+    """One-day VaR/ES 95/99% of the equal-weight portfolio: scenarios vs the realised period.
+
+    ``exceed_*`` is the share of realised days losing more than the scenarios' VaR (ideal: 5%, 1%).
+    """
+    gen = paths.mean(axis=2).ravel()
+    act = real.mean(axis=1)
+    out = {}
+    for level in (0.95, 0.99):
+        tag = int(round(level * 100))
+        v, e = var_es(gen, level)
+        rv, re = var_es(act, level)
+        out[f"var{tag}"] = v
+        out[f"var{tag}_realised"] = rv
+        out[f"es{tag}"] = e
+        out[f"es{tag}_realised"] = re
+        out[f"var{tag}_error"] = abs(v - rv) / rv if rv else float("nan")
+        out[f"es{tag}_error"] = abs(e - re) / re if re else float("nan")
+        out[f"exceed{tag}"] = float((act < -v).mean())
+    return out
+
+
+# ------------------------------------------------------------------- baselines
+def gbm_paths(train: np.ndarray, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    """Geometric Brownian motion: i.i.d. Gaussian log returns with the training mean and covariance."""
+    mu = train.mean(axis=0)
+    cov = np.atleast_2d(np.cov(train.T))
+    return rng.multivariate_normal(mu, cov, size=(n, length))
+
+
+def bootstrap_paths(train: np.ndarray, n: int, length: int, rng: np.random.Generator, block: int = 5) -> np.ndarray:
+    """Moving-block bootstrap: training blocks of ``block`` days (all assets together), concatenated."""
+    k = -(-length // block)
+    starts = rng.integers(0, len(train) - block + 1, size=(n, k))
+    idx = (starts[:, :, None] + np.arange(block)).reshape(n, -1)[:, :length]
+    return train[idx]
+
+
+# -------------------------------------------------------- TimeGAN's two scores
+class _GRUHead(nn.Module):
+    def __init__(self, d_in: int, hidden: int, d_out: int) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(d_in, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.rnn(x)
+        return self.head(y[:, -1])
+
+
+def discriminative_score(
+    real: np.ndarray, fake: np.ndarray, steps: int = 2000, seed: int = 0, hidden: int = 12, batch: int = 128
+) -> float:
+    """TimeGAN's post-hoc discriminative score: a GRU classifier learns real vs synthetic windows on
+    80% of each, and |accuracy − 0.5| on the other 20% is reported (0 = indistinguishable)."""
+    g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    n = min(len(real), len(fake))
+    real = real[rng.permutation(len(real))[:n]]
+    fake = fake[rng.permutation(len(fake))[:n]]
+    x = torch.tensor(np.concatenate([real, fake]), dtype=torch.float32)
+    y = torch.cat([torch.ones(n), torch.zeros(n)])
+    perm = torch.randperm(2 * n, generator=g)
+    cut = int(0.8 * 2 * n)
+    tr, te = perm[:cut], perm[cut:]
+    torch.manual_seed(seed)
+    clf = _GRUHead(x.shape[2], hidden, 1)
+    opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
+    for _ in range(steps):
+        b = tr[torch.randint(len(tr), (min(batch, len(tr)),), generator=g)]
+        loss = nn.functional.binary_cross_entropy_with_logits(clf(x[b]).squeeze(1), y[b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        acc = ((clf(x[te]).squeeze(1) > 0).float() == y[te]).float().mean().item()
+    return abs(acc - 0.5)
+
+
+def _lagged(paths: np.ndarray, lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features (last ``lags`` returns and absolute returns, all assets) → next returns."""
+    n, length, a = paths.shape
+    xs, ys = [], []
+    for t in range(lags, length):
+        win = paths[:, t - lags : t].reshape(n, -1)
+        xs.append(np.concatenate([win, np.abs(win), np.ones((n, 1))], 1))
+        ys.append(paths[:, t])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def predictive_score(train_paths: np.ndarray, real: np.ndarray, lags: int = 10, ridge: float = 1.0) -> dict[str, float]:
+    """Train-on-synthetic, test-on-real: a ridge one-step predictor of the next return and of the
+    next absolute return (volatility) fitted on ``train_paths``, its MAE on the realised path."""
+    x, y = _lagged(train_paths, lags)
+    xt, yt = _lagged(real[None], lags)
+    scale = np.abs(x).mean(0) + 1e-12
+    x, xt = x / scale, xt / scale
+    a = x.T @ x + ridge * np.eye(x.shape[1])
+    out = {}
+    for name, target, test in (("mae_return", y, yt), ("mae_abs_return", np.abs(y), np.abs(yt))):
+        w = np.linalg.solve(a, x.T @ target)
+        out[name] = float(np.abs(xt @ w - test).mean())
+    return out
+
+
+# ------------------------------------------------------------------- copy check
+def copy_check(fake: np.ndarray, train: np.ndarray, horizon: int) -> dict[str, float]:
+    """Nearest-neighbour distance of synthetic windows to training windows, against the distance of
+    each training window to its nearest non-overlapping training window (real-to-real).
+
+    ``nn_ratio`` ≈ 1 means synthetic windows sit as far from the training data as real windows sit
+    from each other; ≪ 1 means copies. ``copy_share`` is the share of synthetic windows closer to a
+    training window than 99% of the real-to-real distances.
+    """
+    tr = torch.tensor(train.reshape(len(train), -1), dtype=torch.float32)
+    fk = torch.tensor(fake.reshape(len(fake), -1), dtype=torch.float32)
+    d_ff = torch.cdist(fk, tr).min(1).values.numpy()
+    d_rr = torch.cdist(tr, tr)
+    idx = torch.arange(len(tr))
+    d_rr[(idx[:, None] - idx[None, :]).abs() < horizon] = float("inf")
+    rr = d_rr.min(1).values.numpy()
+    rr = rr[np.isfinite(rr)]
+    return {
+        "nn_ratio": float(np.median(d_ff) / np.median(rr)),
+        "copy_share": float((d_ff < np.quantile(rr, 0.01)).mean()),
+    }

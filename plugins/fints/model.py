@@ -1,0 +1,127 @@
+"""Generators and critics over return windows: recurrent (GRU) or temporal-convolution (TCN).
+
+Shapes: ``past`` (B, W, A) standardised log returns, ``future`` (B, H, A), ``cond`` (B, C),
+``noise`` (B, H, nz) — one noise vector per generated step, so shocks arrive day by day.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class ConditionScale(nn.Module):
+    """Scale each asset's output by exp(linear(condition)): a regime sets the volatility level directly.
+
+    Starts as the identity (zero weights), so an unconditional model is unchanged.
+    """
+
+    def __init__(self, cond: int, assets: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(cond, assets)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        return x * torch.exp(self.linear(cond))[:, None, :]
+
+
+class GRUGenerator(nn.Module):
+    """Encode the past window with a GRU; decode H steps from per-step noise and the condition."""
+
+    def __init__(self, assets: int, cond: int, nz: int, hidden: int, layers: int = 2) -> None:
+        super().__init__()
+        self.encoder = nn.GRU(assets, hidden, num_layers=layers, batch_first=True)
+        self.decoder = nn.GRU(nz + cond, hidden, num_layers=layers, batch_first=True)
+        self.mix = nn.Linear(hidden + cond, hidden * layers)
+        self.out = nn.Linear(hidden, assets)
+        self.scale = ConditionScale(cond, assets)
+        self.layers, self.hidden = layers, hidden
+
+    def forward(self, past: Tensor, cond: Tensor, noise: Tensor) -> Tensor:
+        _, h = self.encoder(past)  # (layers, B, hidden)
+        h0 = torch.tanh(self.mix(torch.cat([h[-1], cond], 1)))
+        h0 = h0.reshape(-1, self.layers, self.hidden).transpose(0, 1).contiguous()
+        c = cond[:, None, :].expand(-1, noise.shape[1], -1)
+        y, _ = self.decoder(torch.cat([noise, c], 2), h0)
+        return self.scale(self.out(y), cond)
+
+
+class GRUCritic(nn.Module):
+    """Read the whole path (past then future) with the condition on every step; score it."""
+
+    def __init__(self, assets: int, cond: int, hidden: int, layers: int = 2) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(assets + cond + 1, hidden, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(2 * hidden, 1)
+
+    def forward(self, past: Tensor, future: Tensor, cond: Tensor) -> Tensor:
+        x = torch.cat([past, future], 1)
+        flag = torch.zeros(x.shape[0], x.shape[1], 1, device=x.device, dtype=x.dtype)
+        flag[:, past.shape[1] :] = 1.0  # which steps are to be judged
+        c = cond[:, None, :].expand(-1, x.shape[1], -1)
+        y, _ = self.rnn(torch.cat([x, c, flag], 2))
+        return self.head(torch.cat([y[:, -1], y[:, past.shape[1] :].mean(1)], 1))
+
+
+class TemporalBlock(nn.Module):
+    """Residual dilated 1-D convolution; causal (left-padded) when ``causal``."""
+
+    def __init__(self, channels: int, dilation: int, causal: bool, kernel: int = 3) -> None:
+        super().__init__()
+        self.pad = (kernel - 1) * dilation
+        self.causal = causal
+        self.conv1 = nn.Conv1d(channels, channels, kernel, dilation=dilation)
+        self.conv2 = nn.Conv1d(channels, channels, 1)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.causal:
+            h = nn.functional.pad(x, (self.pad, 0))
+        else:
+            h = nn.functional.pad(x, (self.pad // 2, self.pad - self.pad // 2))
+        return x + self.conv2(self.act(self.conv1(h)))
+
+
+def _tcn(channels: int, depth: int, causal: bool) -> nn.Sequential:
+    return nn.Sequential(*[TemporalBlock(channels, 2**i, causal) for i in range(depth)])
+
+
+class TCNGenerator(nn.Module):
+    """Quant-GAN-style causal TCN over [past returns | noise] with the condition on every step."""
+
+    def __init__(self, assets: int, cond: int, nz: int, hidden: int, depth: int = 5) -> None:
+        super().__init__()
+        self.inp = nn.Conv1d(assets + nz + cond + 1, hidden, 1)
+        self.body = _tcn(hidden, depth, causal=True)
+        self.out = nn.Conv1d(hidden, assets, 1)
+        self.scale = ConditionScale(cond, assets)
+
+    def forward(self, past: Tensor, cond: Tensor, noise: Tensor) -> Tensor:
+        b, w, _ = past.shape
+        h = noise.shape[1]
+        x = torch.cat([past, torch.zeros(b, h, past.shape[2], device=past.device, dtype=past.dtype)], 1)
+        z = torch.cat([torch.zeros(b, w, noise.shape[2], device=past.device, dtype=past.dtype), noise], 1)
+        flag = torch.zeros(b, w + h, 1, device=past.device, dtype=past.dtype)
+        flag[:, w:] = 1.0
+        c = cond[:, None, :].expand(-1, w + h, -1)
+        y = self.body(self.inp(torch.cat([x, z, c, flag], 2).transpose(1, 2)))
+        return self.scale(self.out(y[:, :, w:]).transpose(1, 2), cond)
+
+
+class TCNCritic(nn.Module):
+    """Dilated convolutions over the whole path, pooled over the judged steps."""
+
+    def __init__(self, assets: int, cond: int, hidden: int, depth: int = 5) -> None:
+        super().__init__()
+        self.inp = nn.Conv1d(assets + cond + 1, hidden, 1)
+        self.body = _tcn(hidden, depth, causal=False)
+        self.head = nn.Linear(2 * hidden, 1)
+
+    def forward(self, past: Tensor, future: Tensor, cond: Tensor) -> Tensor:
+        x = torch.cat([past, future], 1)
+        flag = torch.zeros(x.shape[0], x.shape[1], 1, device=x.device, dtype=x.dtype)
+        flag[:, past.shape[1] :] = 1.0
+        c = cond[:, None, :].expand(-1, x.shape[1], -1)
+        y = self.body(self.inp(torch.cat([x, c, flag], 2).transpose(1, 2)))[:, :, past.shape[1] :]
+        return self.head(torch.cat([y.mean(2), y.abs().amax(2)], 1))
