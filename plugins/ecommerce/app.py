@@ -176,18 +176,18 @@ class ECommerceGAN(App):
             lines.filter(pl.col("cust").is_null() & pl.col("country").is_not_null())
             .group_by("country").agg(pl.len().alias("n")).sort(["n", "country"], descending=[True, False])
         )  # fmt: skip
-        p_idx = lines["prod"].replace_strict(pindex, return_dtype=pl.Int64).to_numpy()
-        c_idx = lines["cust"].fill_null(GUEST).replace_strict(cindex, return_dtype=pl.Int64).to_numpy()
+        p_idx = lines["prod"].replace_strict(pindex, return_dtype=pl.Int64).to_numpy().copy()
+        c_idx = lines["cust"].fill_null(GUEST).replace_strict(cindex, return_dtype=pl.Int64).to_numpy().copy()
         inv_codes = lines["inv"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
         pe = O.product_embeddings(inv_codes, p_idx, len(products), o.product_dim, seed)
         ce = O.customer_embeddings(c_idx, p_idx, len(customers), len(products), o.customer_dim, seed)
         # products bought only alone sit at their category's centroid
         lonely = pe.norm(dim=1) == 0
         for k in range(len(categories)):
-            members = torch.from_numpy(cat_of == k)
+            members = _t(cat_of == k)
             centre = pe[members & ~lonely].mean(0) if (members & ~lonely).any() else torch.zeros(pe.shape[1])
             pe[members & lonely] = centre / centre.norm().clamp_min(1e-8)
-        counts = torch.from_numpy(np.bincount(p_idx, minlength=len(products))).float()
+        counts = _t(np.bincount(p_idx, minlength=len(products))).float()
         prices, quantities, ref = self._value_tables(lines, pindex, len(products))
         ts = lines["ts"]
         tod = (ts.dt.hour().cast(pl.Float64) + ts.dt.minute().cast(pl.Float64) / 60).to_numpy()
@@ -204,6 +204,7 @@ class ECommerceGAN(App):
             "guest_countries": guest_countries["country"].to_list(),
             "dims": {"customer": int(ce.shape[1]), "product": int(pe.shape[1]), "categories": len(categories)},
             "dates": {"first": str(ts.min().date()), "last": str(ts.max().date()),  # type: ignore[union-attr]
+                      "open_days": sorted(ts.dt.date().cast(pl.String).unique().to_list()),
                       "tod_min": float(tod.min()), "tod_max": float(tod.max())},
             "invoice_format": _invoice_format(lines["inv"]),
             "customer_numeric": bool(cstats["cust"].str.contains(r"^\d+$").all()) if cstats.height else False,
@@ -238,17 +239,15 @@ class ECommerceGAN(App):
                 .group_by("prod", maintain_order=True).head(TOP_VALUES)
                 .with_columns(pl.col(col).cum_count().over("prod").alias("rank"))
             )  # fmt: skip
-            out = torch.full((n, TOP_VALUES), float("nan"))
-            rows = torch.from_numpy(top["prod"].replace_strict(pindex, return_dtype=pl.Int64).to_numpy())
-            ranks = torch.from_numpy(top["rank"].cast(pl.Int64).to_numpy() - 1)
-            out[rows, ranks] = torch.from_numpy(top[col].cast(pl.Float64).to_numpy()).float()
+            out = torch.full((n, TOP_VALUES), float("nan"), dtype=torch.float64)
+            rows = _t(top["prod"].replace_strict(pindex, return_dtype=pl.Int64).to_numpy())
+            ranks = _t(top["rank"].cast(pl.Int64).to_numpy() - 1)
+            out[rows, ranks] = _t(top[col].cast(pl.Float64).to_numpy())
             return out
 
         med = lines.group_by("prod").agg(pl.col("price").median().alias("m"))
-        ref = torch.ones(n)
-        ref[torch.from_numpy(med["prod"].replace_strict(pindex, return_dtype=pl.Int64).to_numpy())] = torch.from_numpy(
-            med["m"].to_numpy()
-        ).float()
+        ref = torch.ones(n, dtype=torch.float64)
+        ref[_t(med["prod"].replace_strict(pindex, return_dtype=pl.Int64).to_numpy())] = _t(med["m"].to_numpy())
         return table("price"), table("qty"), ref
 
     # ---------------------------------------------------------------- order vectors
@@ -275,8 +274,8 @@ class ECommerceGAN(App):
     def _line_features(self, lines: pl.DataFrame, p_idx: np.ndarray, c_idx: np.ndarray) -> dict[str, Any]:
         """Raw per-line features and their standardisation (fitted on the training lines)."""
         pe, ce = self.tensors["product_emb"], self.tensors["customer_emb"]
-        p = torch.from_numpy(p_idx)
-        inv = torch.from_numpy(lines["inv"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64))
+        p = _t(p_idx)
+        inv = _t(lines["inv"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64))
         _, inv = torch.unique(inv, return_inverse=True)
         sums = torch.zeros(int(inv.max()) + 1, pe.shape[1]).index_add_(0, inv, pe[p])
         size = torch.bincount(inv).float()
@@ -284,29 +283,25 @@ class ECommerceGAN(App):
         basket = basket / basket.norm(dim=1, keepdim=True).clamp_min(1e-8)
         ts = lines["ts"]
         raw = {
-            "log_qty": torch.from_numpy(np.log(lines["qty"].to_numpy())).float(),
-            "price": torch.log(
-                torch.from_numpy(lines["price"].to_numpy()).float() / self.tensors["product_ref_price"][p]
-            ),
+            "log_qty": _t(np.log(lines["qty"].to_numpy())).float(),
+            "price": torch.log(_t(lines["price"].to_numpy()) / self.tensors["product_ref_price"][p]).float(),
             "log_size": torch.log(size[inv]),
-            "tod": torch.from_numpy(
-                (ts.dt.hour().cast(pl.Float64) + ts.dt.minute().cast(pl.Float64) / 60).to_numpy()
-            ).float(),
+            "tod": _t((ts.dt.hour().cast(pl.Float64) + ts.dt.minute().cast(pl.Float64) / 60).to_numpy()).float(),
         }
         scales = self.schema.get("scales") or {
             k: (float(v.mean()), float(v.std().clamp_min(1e-3))) for k, v in raw.items()
         }
-        angle = torch.from_numpy(O.circular_doy(ts)).float()
-        dow = torch.from_numpy(ts.dt.weekday().to_numpy().astype(np.int64) - 1)
+        angle = _t(O.circular_doy(ts)).float()
+        dow = _t(ts.dt.weekday().to_numpy().astype(np.int64) - 1)
         return {
-            "customer": ce[torch.from_numpy(c_idx)] * math.sqrt(ce.shape[1]),
+            "customer": ce[_t(c_idx)] * math.sqrt(ce.shape[1]),
             "product": pe[p] * math.sqrt(pe.shape[1]),
             "basket": basket * math.sqrt(pe.shape[1]),
             **{k: ((v - scales[k][0]) / scales[k][1]).clamp(-5, 5)[:, None] for k, v in raw.items()},
             "doy": torch.stack([angle.sin(), angle.cos()], 1),
             "dow": F.one_hot(dow, 7).float(),
             "category": F.one_hot(
-                torch.from_numpy(np.asarray(self.schema["product_category"]))[p], self.schema["dims"]["categories"]
+                _t(np.asarray(self.schema["product_category"]))[p], self.schema["dims"]["categories"]
             ).float(),
             "scales": scales,
         }
@@ -316,7 +311,7 @@ class ECommerceGAN(App):
             self.fit(train)
         f = self._line_features(self._lines, self._p_idx, self._c_idx)
         x = torch.cat([f[k] for k in self.layout], 1).float()
-        p = torch.from_numpy(self._p_idx)
+        p = _t(self._p_idx)
         cat = torch.as_tensor(self.schema["product_category"])[p]
         return TensorData(x, p, cat)
 
@@ -327,7 +322,7 @@ class ECommerceGAN(App):
         Sampled: mean cosine of products drawn by :meth:`_complete` to the same centres.
         """
         pe = self.tensors["product_emb"]
-        inv = torch.from_numpy(lines["inv"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64))
+        inv = _t(lines["inv"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64))
         _, inv = torch.unique(inv, return_inverse=True)
         size = torch.bincount(inv)
         g = torch.Generator().manual_seed(seed)
@@ -336,7 +331,7 @@ class ECommerceGAN(App):
             return 0.1
         pick = multi[torch.randperm(len(multi), generator=g)[:1500]]
         keep = torch.isin(inv, pick)
-        p = torch.from_numpy(p_idx)[keep]
+        p = _t(p_idx)[keep]
         iv = inv[keep]
         sums = torch.zeros(int(inv.max()) + 1, pe.shape[1]).index_add_(0, iv, pe[p])
         loo = sums[iv] - pe[p]
@@ -437,27 +432,30 @@ class ECommerceGAN(App):
         G.train(was)
         return torch.cat(out) if out else torch.zeros(0, self.width)
 
-    def _nearest(self, query: Tensor, table: Tensor, allowed: Tensor | None = None) -> Tensor:
-        """Index of the most cosine-similar row of ``table`` (optionally only rows where allowed[i] holds)."""
+    def _nearest(
+        self, query: Tensor, table: Tensor, group: Tensor | None = None, table_group: Tensor | None = None
+    ) -> Tensor:
+        """Index of the most cosine-similar row of ``table``; with groups, only rows of the query's group."""
         q = query / query.norm(dim=1, keepdim=True).clamp_min(1e-8)
         out = []
-        for a, b in batched(len(q), 4096):
+        for a, b in batched(len(q), 2048):
             sim = q[a:b] @ table.t()
-            if allowed is not None:
-                sim = sim.masked_fill(~allowed[a:b], float("-inf"))
+            if group is not None and table_group is not None:
+                sim = sim.masked_fill(table_group[None, :] != group[a:b, None], float("-inf"))
             out.append(sim.argmax(1))
         return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
 
-    def decode(self, x: Tensor, category: Tensor | None = None) -> dict[str, Tensor]:
-        """Order vectors → customer, product (inside the generated category), values and time features."""
+    def decode(self, x: Tensor, category: Tensor | None = None, nearest: bool = True) -> dict[str, Tensor]:
+        """Order vectors → customer, product (inside the generated category), values and time features.
+
+        ``nearest=False`` skips the nearest-neighbour look-ups (lines whose product is already known).
+        """
         lay, s = self.layout, self.schema["scales"]
         cat = x[:, lay["category"]].argmax(1) if category is None else category
         pcat = torch.as_tensor(self.schema["product_category"])
-        allowed = None
-        if len(x):
-            allowed = pcat[None, :] == cat[:, None]
-        product = self._nearest(x[:, lay["product"]], self.tensors["product_emb"], allowed)
-        customer = self._nearest(x[:, lay["customer"]], self.tensors["customer_emb"])
+        empty = torch.zeros(len(x), dtype=torch.long)
+        product = self._nearest(x[:, lay["product"]], self.tensors["product_emb"], cat, pcat) if nearest else empty
+        customer = self._nearest(x[:, lay["customer"]], self.tensors["customer_emb"]) if nearest else empty
 
         def unscale(name: str) -> Tensor:
             return x[:, lay[name]][:, 0] * s[name][1] + s[name][0]
@@ -504,7 +502,7 @@ class ECommerceGAN(App):
     def _snap(self, table: Tensor, product: Tensor, value: Tensor) -> Tensor:
         """The observed value of each product closest (in log scale) to the generated one."""
         cand = table[product]
-        dist = (cand.clamp_min(1e-6).log() - value.clamp_min(1e-6).log()[:, None]).abs()
+        dist = (cand.clamp_min(1e-6).log() - value.double().clamp_min(1e-6).log()[:, None]).abs()
         dist = torch.where(torch.isnan(cand), torch.full_like(dist, float("inf")), dist)
         return cand.gather(1, dist.argmin(1, keepdim=True))[:, 0]
 
@@ -534,6 +532,8 @@ class ECommerceGAN(App):
 
     def _window(self, start: str | None, end: str | None) -> np.ndarray:
         d = self.schema["dates"]
+        if start is None and end is None:  # the days the shop took orders in training
+            return np.array(d["open_days"], dtype="datetime64[D]")
         try:
             first = np.datetime64(start or d["first"], "D")
             last = np.datetime64(end or d["last"], "D")
@@ -570,7 +570,7 @@ class ECommerceGAN(App):
         counts = self.tensors["product_counts"]
         seeds: list[dict[str, Any]] = []
         total, rounds = 0, 0
-        batch = max(2048, 4 * n)
+        batch = min(max(2048, n + n // 2), 200_000)
         while total < n:
             rounds += 1
             if rounds > 60:
@@ -598,10 +598,10 @@ class ECommerceGAN(App):
                 dec["product"] = product
             keep = torch.rand(batch, generator=g) < 1.0 / dec["size"].float()
             day = self._place_dates(dec["doy"].numpy(), dec["dow"].numpy(), window)
-            keep &= torch.from_numpy(day >= 0)
+            keep &= _t(day >= 0)
             idx = torch.nonzero(keep).flatten()
             part = {k: v[idx] for k, v in dec.items()}
-            part["day"] = torch.from_numpy(day)[idx]
+            part["day"] = _t(day)[idx]
             sizes = part["size"]
             cum = torch.cumsum(sizes, 0)
             need = int((cum < (n - total)).sum()) + 1
@@ -646,7 +646,7 @@ class ECommerceGAN(App):
         # quantity and price of every line: the generator conditioned on the line's product
         pcat = torch.as_tensor(s["product_category"])
         lines = self.decode(
-            self._generate_vectors(product, pcat[product], torch.ones(len(product), dtype=torch.long)), pcat[product]
+            self._generate_vectors(product, pcat[product], torch.ones(len(product), dtype=torch.long)), nearest=False
         )
         ref = self.tensors["product_ref_price"][product]
         price = self._snap(self.tensors["product_prices"], product, ref * lines["price"].exp())
@@ -762,3 +762,8 @@ def _invoice_format(inv: pl.Series) -> dict[str, Any]:
         width = int(digits.str.len_chars().min() or 1)
         return {"prefix": top, "start": int(nums.max()) + 1, "width": width}  # type: ignore[arg-type]
     return {"prefix": "SYN", "start": 1, "width": 6}
+
+
+def _t(a: Any) -> Tensor:
+    """A writable copy of a NumPy array (polars hands out read-only views) as a tensor."""
+    return torch.from_numpy(np.array(a))

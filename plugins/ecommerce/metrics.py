@@ -130,7 +130,7 @@ def copurchase(
         sub = lines.filter(pl.col("prod").is_in(products)).select("inv", "prod").unique()
         n_inv = lines["inv"].n_unique()
         x = np.zeros((max(n_inv, 1), len(products)))
-        inv_index = {v: i for i, v in enumerate(lines["inv"].unique().to_list())}
+        inv_index = {v: i for i, v in enumerate(lines["inv"].unique(maintain_order=True).to_list())}
         p_index = {p: j for j, p in enumerate(products)}
         for inv, prod in sub.iter_rows():
             x[inv_index[inv], p_index[prod]] = 1.0
@@ -313,25 +313,23 @@ def conditional_accuracy(app: ECommerceGAN, n: int = 300, products: int = 3, cat
     return out
 
 
+def learned_columns(lines: pl.DataFrame) -> list[str]:
+    """Canonical columns compared by SDMetrics: product, quantity, price, timestamp, and customer and
+    country when the table has them."""
+    return ["prod", "qty", "price", "ts"] + [c for c in ("cust", "country") if lines[c].null_count() < lines.height]
+
+
 def sdmetrics_quality(real: pl.DataFrame, synth: pl.DataFrame, max_rows: int = 20_000) -> dict[str, Any]:
     """SDMetrics QualityReport on the order-line table (product, customer, country, quantity, price, timestamp)."""
     from ganapps.core.tabular import detect_columns
     from ganapps.core.tabular.evaluate import quality_report
 
-    cols = ["prod", "qty", "price", "ts", "cust", "country"]
+    cols = learned_columns(real)
     r = real.select(cols)
     s = synth.select(cols)
-    specs = detect_columns(
-        r,
-        {
-            "prod": "categorical",
-            "cust": "categorical",
-            "country": "categorical",
-            "qty": "continuous",
-            "price": "continuous",
-            "ts": "datetime",
-        },
-    )
+    kinds = {"prod": "categorical", "cust": "categorical", "country": "categorical", "qty": "continuous",
+             "price": "continuous", "ts": "datetime"}  # fmt: skip
+    specs = detect_columns(r, {c: k for c, k in kinds.items() if c in cols})
     q = quality_report(r, s, specs, max_rows=max_rows)
     q["column_shapes_by_column"] = {c: q["column_shapes_by_column"].get(c) for c in cols}
     return q
@@ -386,8 +384,9 @@ def evaluate_orders(app: ECommerceGAN, real: Any, synthetic: Any, train: Any = N
     ev.figures["price per product"] = _price_figure(tr if tr is not None else ho, sy)
     _, r_phi, s_phi, _ = copurchase(ho, sy)
     ev.figures["co-purchase"] = _copurchase_figure(r_phi, s_phi)
-    cols = ["prod", "qty", "price", "ts", "cust", "country"]
-    specs = detect_columns(ho.select(cols), {"prod": "categorical", "cust": "categorical", "country": "categorical"})
+    cols = learned_columns(ho)
+    kinds = {"prod": "categorical", "cust": "categorical", "country": "categorical"}
+    specs = detect_columns(ho.select(cols), {c: k for c, k in kinds.items() if c in cols})
     ev.figures.update(column_shape_plots(ho.select(cols), sy.select(cols), specs))
     c = app.schema["cleaning"]
     ev.notes += [

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         "itemid",
         "item",
         "itemcode",
-        "articleid",
+        "articleid", "articlecode",
         "article",
     ),
     "description": ("description", "productname", "itemname", "productdescription", "name", "title"),
@@ -439,11 +440,13 @@ def _svd_embed(m: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
 def product_embeddings(inv_idx: np.ndarray, prod_idx: np.ndarray, n_prod: int, dim: int, seed: int) -> torch.Tensor:
     """Products bought together are close: SVD of the PPMI of same-invoice product pairs."""
     _, inv = np.unique(inv_idx, return_inverse=True)
-    x = torch.sparse_coo_tensor(
-        torch.from_numpy(np.stack([inv, prod_idx])), torch.ones(len(inv)), (int(inv.max()) + 1, n_prod)
-    ).coalesce()
-    x = torch.sparse_coo_tensor(x.indices(), torch.ones_like(x.values()), x.shape)  # binary: bought or not
-    co = torch.sparse.mm(x.t(), x).to_dense()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's notes on sparse tensors being beta
+        x = torch.sparse_coo_tensor(
+            torch.from_numpy(np.stack([inv, prod_idx])), torch.ones(len(inv)), (int(inv.max()) + 1, n_prod)
+        ).coalesce()
+        x = torch.sparse_coo_tensor(x.indices(), torch.ones_like(x.values()), x.shape)  # binary: bought or not
+        co = torch.sparse.mm(x.t(), x).to_dense()
     co.fill_diagonal_(0.0)
     emb = _svd_embed(_ppmi(co), dim, seed)
     lonely = co.sum(1) == 0  # only ever bought alone: no co-occurrence to learn from
@@ -457,7 +460,9 @@ def customer_embeddings(
     """Customers who buy alike are close: SVD of the customer × product PPMI."""
     counts = torch.zeros(n_cust, n_prod)
     counts.index_put_(
-        (torch.from_numpy(cust_idx), torch.from_numpy(prod_idx)), torch.ones(len(cust_idx)), accumulate=True
+        (torch.as_tensor(np.array(cust_idx)), torch.as_tensor(np.array(prod_idx))),
+        torch.ones(len(cust_idx)),
+        accumulate=True,
     )
     return _svd_embed(_ppmi(counts), dim, seed)
 
