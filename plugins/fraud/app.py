@@ -37,7 +37,7 @@ from ganapps.core.nn import mlp
 from ganapps.core.report import figure_png, new_figure
 from ganapps.core.tabular import as_polars, detect_columns
 from ganapps.plugins.fraud import metrics as M
-from ganapps.plugins.fraud.scoring import components, feature_matrix, score_frame, standardise
+from ganapps.plugins.fraud.scoring import components, feature_matrix, score_frame, score_matrix, standardise
 
 log = logging.getLogger("ganapps")
 
@@ -256,6 +256,9 @@ class Fraud(App):
         with torch.no_grad():
             xw = self._whitened(x_fit)
             z = self.nets.encoder(xw.to(self.device)).double().cpu()
+            residual = (self.nets.decoder(z.float().to(self.device)) - xw.to(self.device)).double().cpu()
+        # p(x | z) = N(D(z), diag(σ²)) with σ the residual spread of normal rows: what generate() draws
+        self.tensors["residual_std"] = residual.std(0).float()
         cov = torch.cov(z.T) + 1e-6 * torch.eye(z.shape[1], dtype=torch.float64)
         self.tensors["latent_mean"] = z.mean(0).float()
         self.tensors["latent_prec"] = torch.linalg.inv(cov).float()
@@ -302,13 +305,14 @@ class Fraud(App):
 
     # ------------------------------------------------------------- outputs
     def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> pl.DataFrame:
-        """Synthetic *normal* transactions: the decoder applied to draws of the latent prior."""
+        """Synthetic *normal* transactions: x = D(z) + σε, z ~ N(0, I) (the prior the latent
+        discriminator enforces), σ the per-dimension residual of normal rows; back to raw units."""
         if condition:
             raise ConfigError("--condition: the fraud app generates normal transactions only")
         t = {k: v.to(self.device) for k, v in self.tensors.items()}
         with torch.no_grad():
             z = torch.randn(n, self.options.latent_dim, device=self.device)
-            xw = self.nets.decoder(z)
+            xw = self.nets.decoder(z) + t["residual_std"] * torch.randn(n, len(t["mean"]), device=self.device)
             x = (xw @ t["unwhiten"]) * t["scale"] + t["mean"]
             x = torch.where(t["log_mask"].bool(), torch.sign(x) * torch.expm1(x.abs()), x)
         x = x.double().cpu().numpy()
@@ -348,7 +352,7 @@ class Fraud(App):
         ]
         figures: dict[str, bytes] = {}
         if isinstance(synthetic, pl.DataFrame) and len(synthetic):
-            syn = score_frame(self, synthetic)["score"].to_numpy()
+            syn = score_matrix(self, feature_matrix(synthetic, features)[0])
             m["synthetic_flag_rate"] = float(np.nanmean(syn >= th))
             notes.append(
                 "synthetic_flag_rate: share of decoded prior draws (synthetic normal transactions) the scorer flags; "

@@ -1,0 +1,178 @@
+"""The fraud app: train on normal rows, calibrate, score files in chunks, bad rows, bundles, metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from ganapps.cli.main import cli
+from ganapps.core import load_bundle, run
+from ganapps.core.io import read_json
+from ganapps.datasets import HERE
+from ganapps.plugins.fraud import metrics as M
+from ganapps.plugins.fraud.scoring import score_frame
+
+SAMPLE = HERE / "creditcard" / "creditcard_sample.csv"
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(cli, ["-q", *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def fails(*args: str, code: int = 2) -> str:
+    result = CliRunner().invoke(cli, ["-q", *args])
+    assert result.exit_code == code, result.output
+    lines = [x for x in result.output.strip().splitlines() if x.strip()]
+    assert len(lines) == 1, result.output  # one line, no traceback
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One short CLI run on the shipped sample (labelled), shared by the tests of this module."""
+    path = tmp_path_factory.mktemp("fraud") / "run"
+    invoke("run", "fraud", "--epochs", "3", "--out", str(path), "--samples", "200")
+    return path
+
+
+def test_run_metrics_and_bundle(trained: Path) -> None:
+    m = read_json(trained / "metrics.json")["metrics"]
+    for key in ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "precision_at_threshold", "confusion", "at_0_5pct_share"):
+        assert key in m
+    assert m["roc_auc"] > 0.85  # even 3 epochs separate frauds on the sample
+    assert set(m["baselines"]) == {"isolation_forest", "mahalanobis", "knn5", "lof", "logistic_regression_supervised"}
+    assert sum(m["confusion"].values()) == m["holdout_rows"] == 200
+    app = load_bundle(trained)
+    s = app.schema
+    assert s["label"] == "Class" and "Class" not in s["features"] and len(s["features"]) == 30
+    assert s["calibration"]["target_fpr"] == 0.01 and np.isfinite(s["threshold"])
+    synthetic = pl.read_csv(trained / "synthetic.csv")
+    assert synthetic.height == 200 and (synthetic["Class"] == 0).all()
+    assert (trained / "report.html").stat().st_size > 10_000
+
+
+def test_score_cli_csv_parquet_chunks(trained: Path, in_tmp: Path) -> None:
+    result = CliRunner().invoke(cli, ["score", str(trained), "--data", str(SAMPLE), "--out", "whole.csv"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "ignoring 1 column(s)" in out and "Class" in out  # the label is extra when scoring
+    invoke("score", str(trained), "--data", str(SAMPLE), "--out", "chunked.csv", "--chunk-size", "7")
+    whole, chunked = pl.read_csv("whole.csv"), pl.read_csv("chunked.csv")
+    assert whole.columns == ["row", "score", "fraud", "error"] and whole.height == 1000
+    assert whole["row"].to_list() == list(range(1000))
+    assert whole.equals(chunked)  # bit for bit, whatever the chunking
+    pl.read_csv(SAMPLE).write_parquet("in.parquet")
+    invoke("score", str(trained), "--data", "in.parquet", "--out", "out.parquet", "--chunk-size", "333")
+    assert pl.read_parquet("out.parquet").equals(whole)
+    app = load_bundle(trained)
+    flagged = whole["fraud"].sum()
+    assert 0 < flagged < 1000 and whole["error"].null_count() == 1000
+    assert np.array_equal(whole["fraud"].to_numpy(), whole["score"].to_numpy() >= app.schema["threshold"])
+
+
+def test_bad_rows_are_flagged_not_fatal(trained: Path, in_tmp: Path) -> None:
+    text = SAMPLE.read_text().splitlines()
+    header, rows = text[0], text[1:6]
+    cols = header.split(",")
+    bad = rows[1].split(",")
+    bad[cols.index("V3")] = "abc"
+    empty = rows[3].split(",")
+    empty[cols.index("Amount")] = ""
+    Path("bad.csv").write_text("\n".join([header, rows[0], ",".join(bad), rows[2], ",".join(empty), rows[4]]) + "\n")
+    Path("good.csv").write_text("\n".join([header, *rows]) + "\n")
+    out = invoke("score", str(trained), "--data", "bad.csv", "--out", "bad_scores.csv").output
+    assert "2 with errors" in out
+    got, ref = pl.read_csv("bad_scores.csv"), None
+    invoke("score", str(trained), "--data", "good.csv", "--out", "good_scores.csv")
+    ref = pl.read_csv("good_scores.csv")
+    assert got["error"].to_list() == [
+        None,
+        "column 'V3': missing or not a number",
+        None,
+        "column 'Amount': missing or not a number",
+        None,
+    ]
+    assert got["score"].null_count() == 2 and got["fraud"].null_count() == 2
+    ok = [0, 2, 4]
+    assert got["score"].gather(ok).equals(ref["score"].gather(ok))
+
+
+def test_score_errors(trained: Path, in_tmp: Path) -> None:
+    pl.read_csv(SAMPLE).drop("V7").write_csv("short.csv")
+    line = fails("score", str(trained), "--data", "short.csv", "--out", "s.csv")
+    assert "short.csv" in line and "'V7'" in line
+    assert not Path("s.csv").exists()  # nothing half-written
+    assert "nope.csv" in fails("score", str(trained), "--data", "nope.csv", "--out", "s.csv")
+    assert ".xlsx" in fails("score", str(trained), "--data", str(SAMPLE), "--out", "s.xlsx")
+
+
+def test_bundle_round_trip_pandas_and_polars(trained: Path) -> None:
+    """score_frame is the per-batch function a Spark mapInPandas UDF calls: same numbers for pandas."""
+    app = load_bundle(trained)
+    frame = pl.read_csv(SAMPLE).head(300)
+    polars_scores = score_frame(app, frame)
+    pandas_scores = score_frame(app, _to_pandas(frame))
+    assert list(pandas_scores.columns) == ["row", "score", "fraud", "error"]
+    assert np.array_equal(pandas_scores["score"].to_numpy(dtype=float), polars_scores["score"].to_numpy())
+    # a batch of one row scores the same as inside the whole frame
+    one = score_frame(app, frame.slice(123, 1), row_offset=123)
+    assert one["row"][0] == 123 and one["score"][0] == polars_scores["score"][123]
+    samples = app.generate(50)
+    assert samples.columns[:1] == ["Time"] and samples.height == 50
+
+
+def _to_pandas(frame: pl.DataFrame):
+    import pandas as pd
+
+    return pd.DataFrame({c: frame[c].to_numpy() for c in frame.columns})
+
+
+def test_unlabelled_id_column_and_determinism(in_tmp: Path) -> None:
+    frame = pl.read_csv(SAMPLE).drop("Class").head(400).with_row_index("TxID", offset=1000)
+    frame.write_csv("tx.csv")
+    opts = {"id_col": "TxID", "hidden": 16}
+    a = run("fraud", "tx.csv", options=opts, train={"epochs": 2}, out="a", progress=False, samples=50)
+    b = run("fraud", frame, options=opts, train={"epochs": 2}, out="b", progress=False, samples=50)
+    assert a.app.schema["label"] is None and "TxID" not in a.app.schema["features"]
+    assert "roc_auc" not in a.metrics["metrics"] and 0 <= a.metrics["metrics"]["flag_rate"] <= 1
+    assert a.app.schema["threshold"] == b.app.schema["threshold"]  # same seed and data → same model
+    invoke("score", "a", "--data", "tx.csv", "--out", "s.csv")
+    s = pl.read_csv("s.csv")
+    assert s.columns[0] == "TxID" and s["TxID"].to_list() == list(range(1000, 1400))
+    # unflagged rows on unlabelled validation rows: about the target FPR of 1%
+    assert s["fraud"].mean() < 0.05
+
+
+def test_run_option_errors(in_tmp: Path) -> None:
+    assert "'Klass'" in fails("run", "fraud", "--label", "Klass", "--epochs", "1")
+    pl.read_csv(SAMPLE).drop("Class").head(100).write_csv("nolabel.csv")
+    assert "--target-precision" in fails("run", "fraud", "--data", "nolabel.csv", "--target-precision", "0.9")
+    pl.read_csv(SAMPLE).head(100).with_columns(pl.Series("Merchant", ["shop", "cafe"] * 50)).write_csv("text.csv")
+    line = fails("run", "fraud", "--data", "text.csv", "--epochs", "1")
+    assert "'Merchant'" in line and "--exclude" in line
+    pl.read_csv(SAMPLE).head(100).with_columns(pl.col("Class") * 2).write_csv("badlabel.csv")
+    assert "'Class'" in fails("run", "fraud", "--data", "badlabel.csv", "--epochs", "1")
+
+
+def test_target_precision_threshold(in_tmp: Path) -> None:
+    r = run("fraud", str(SAMPLE), options={"target_precision": 0.9, "hidden": 16}, train={"epochs": 2}, progress=False)
+    c = r.app.schema["calibration"]
+    assert c["target_precision"] == 0.9 and c["precision"] >= 0.9
+
+
+def test_metric_helpers() -> None:
+    y = np.array([0, 0, 0, 0, 1, 1])
+    s = np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.95])
+    assert M.recall_at_fpr(y, s, 0.0) == 0.5  # only the 0.95 fraud is above every normal row
+    r = M.at_threshold(y, s, 0.5)
+    assert r["confusion"] == {"tp": 2, "fp": 1, "tn": 3, "fn": 0}
+    assert r["precision_at_threshold"] == pytest.approx(2 / 3) and r["fpr_at_threshold"] == 0.25
+    y = np.r_[np.zeros(995, int), np.ones(50, int)]
+    subsets = M.low_share_draws(y, 0.005, draws=3, seed=0)
+    assert all(len(i) == 1000 and y[i].sum() == 5 for i in subsets)
