@@ -92,6 +92,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         items = [_coerce(v, inner, where) for v in value]
         return tuple(items) if origin is tuple else items
     if origin is dict:
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):  # CLI: KEY=VALUE ...
+            pairs = [v.partition("=") for v in value]
+            bad = [v for v, (k, sep, _) in zip(value, pairs, strict=True) if not sep or not k.strip()]
+            if bad:
+                raise ConfigError(f"{where}: {bad[0]!r} is not NAME=VALUE")
+            value = {k.strip(): v.strip() for k, _, v in pairs}
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table of NAME = VALUE, got {value!r}")
         vt = args[1] if len(args) > 1 else Any

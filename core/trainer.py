@@ -194,6 +194,8 @@ class Trainer:
 
     def _fit(self, data: TensorData | torch.utils.data.Dataset, resume: str | None) -> TrainResult:
         cfg = self.config
+        if not self.phases:  # an app that learns in fit() (e.g. a wrapped external synthesizer)
+            return TrainResult(steps=0, seconds=0.0, history=[])
         batches = Batches(data, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.dist.rank, self.dist.world)
         if resume:
             self._restore(load_checkpoint(resume))

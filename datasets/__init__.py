@@ -51,6 +51,15 @@ SAMPLES = [
         source="MIMIC-III Clinical Database Demo v1.4 (Johnson, Pollard, Mark; PhysioNet, doi:10.13026/C2HM2Q)",
     ),
     DatasetInfo(
+        name="mimic-admissions",
+        path=HERE / "mimic_admissions" / "ADMISSIONS.csv",
+        apps=("tabular", "sdv-ctgan", "sdv-gaussiancopula", "sdv-tvae"),
+        rows=106,
+        licence="ODbL 1.0",
+        description="MIMIC-III demo ADMISSIONS: 106 admissions, ids, datetimes, categories, missing values",
+        source="MIMIC-III Clinical Database Demo v1.4 (PhysioNet, doi:10.13026/C2HM2Q)",
+    ),
+    DatasetInfo(
         name="online-retail-sample",
         path=HERE / "ecommerce" / "online_retail_sample.csv.gz",
         apps=("ecommerce",),

@@ -4,9 +4,11 @@
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "ganapps.datasets",
     "ganapps.plugins.dcgan",
-    "ganapps.plugins.fints",
-    "ganapps.plugins.medgan",
     "ganapps.plugins.fraud",
     "ganapps.plugins.ecommerce",
     "ganapps.plugins.translation",
+    "ganapps.plugins.fints",
+    "ganapps.plugins.medgan",
+    "ganapps.plugins.tabular",
+    "ganapps.plugins.sdv_bridge",
 )

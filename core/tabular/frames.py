@@ -160,10 +160,8 @@ def _object_series(name: str, s: Any, where: str) -> pl.Series:
     kind = pd.api.types.infer_dtype(s, skipna=True)
     values = s.to_numpy(dtype=object)
     mask = pd.isna(s).to_numpy()
-    if kind in ("string", "empty"):
-        values = values.copy()
-        values[mask] = None
-        return pl.Series(name, values, dtype=pl.String)
+    if kind in ("string", "empty"):  # str() also takes numpy.str_ items (SDV's samples hold them)
+        return pl.Series(name, [None if m else str(v) for v, m in zip(values, mask, strict=True)], dtype=pl.String)
     if kind == "boolean":
         values = values.copy()
         values[mask] = None

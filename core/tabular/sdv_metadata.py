@@ -47,7 +47,13 @@ _SDTYPE_TO_KIND = {
 
 
 def sdtype_of(spec: ColumnSpec) -> str:
-    """The SDV/SDMetrics sdtype of a column spec."""
+    """The SDV/SDMetrics sdtype of a column spec.
+
+    SDV's ``boolean`` accepts only true/false values, so a 0/1 integer (or text) flag is written
+    as ``categorical``, which SDV validates and reproduces exactly.
+    """
+    if spec.kind == "boolean" and spec.dtype.get("name") != "Boolean":
+        return "categorical"
     return _KIND_TO_SDTYPE[spec.kind]
 
 

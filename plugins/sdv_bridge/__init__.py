@@ -1,0 +1,18 @@
+"""Built-in plugin: SDV's synthesizers (``sdv-ctgan``, ``sdv-tvae``, ``sdv-gaussiancopula``) as apps.
+
+SDV is imported only when one of these apps fits, never by ganapps' own apps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ganapps.core.hookspecs import hookimpl
+from ganapps.plugins.sdv_bridge.app import SDVCTGAN, SDVTVAE, SDVGaussianCopula
+
+
+@hookimpl
+def register_apps(register: Callable[[type], None]) -> None:
+    register(SDVCTGAN)
+    register(SDVTVAE)
+    register(SDVGaussianCopula)

@@ -1,0 +1,182 @@
+"""SDV's single-table synthesizers as ganapps apps, so they can be compared in one tool.
+
+``sdv-ctgan``, ``sdv-tvae`` and ``sdv-gaussiancopula`` wrap ``sdv.single_table`` synthesizers:
+the same data loading, holdout split, evaluation (SDMetrics, privacy, ML efficacy) and report as
+the ``tabular`` app, with SDV doing the learning. SDV (Business Source License) is imported only
+here, when one of these apps runs; no ganapps app depends on it.
+
+SDV saves a synthesizer by pickling it (cloudpickle), and ganapps never unpickles, so these apps
+write no model weights: their run directory holds the synthetic sample (``--samples N``), the
+metrics and the report, and ``ganapps generate`` on their runs explains that. SDV fits the
+synthesizer in ``fit()`` (its own training loop, with SDV's progress output), so the engine's
+training loop has no phases to run for these apps.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import polars as pl
+from torch import nn
+
+from ganapps.core.app import App, Evaluation, Phase
+from ganapps.core.errors import BundleError, ConfigError, DataError
+from ganapps.core.io import read_table
+from ganapps.core.tabular import TabularTransformer, as_polars
+from ganapps.core.tabular.evaluate import evaluate_table
+from ganapps.core.tabular.frames import polars_to_pandas
+from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, to_sdv_metadata
+
+log = logging.getLogger("ganapps.sdv")
+TABLE = "table"
+
+
+@dataclass
+class SDVOptions:
+    metadata: str | None = field(default=None, metadata={"help": "SDV Metadata JSON (else ganapps detects the types)."})
+    target: str | None = field(default=None, metadata={"help": "Column to predict for the ML-efficacy metric."})
+    verbose: bool = field(default=False, metadata={"help": "Show SDV's own training progress."})
+
+
+class SDVApp(App):
+    """Base of the bridge apps: SDV learns in ``fit``; ganapps loads, splits, evaluates and reports."""
+
+    kind = "tabular"
+    Options = SDVOptions
+    default_dataset = "mimic-admissions"
+    output_suffix = ".csv"
+    #: ``sdv.single_table`` class name
+    synthesizer: ClassVar[str] = ""
+    #: whether the synthesizer takes epochs / batch_size (the neural ones)
+    neural: ClassVar[bool] = True
+
+    def load_data(self, source: Any) -> pl.DataFrame:
+        where = str(source) if isinstance(source, str | Path) else "data"
+        frame = as_polars(source, where=where)
+        if frame.height == 0:
+            raise DataError(f"{where}: the table has no rows")
+        self._where = where
+        return frame
+
+    def fit(self, train: pl.DataFrame) -> None:
+        try:
+            import sdv.single_table as single_table
+            from sdv.metadata import Metadata
+        except ImportError:  # pragma: no cover - sdv is a dependency, but may be removed by a user
+            raise ConfigError(f"app {self.name} needs SDV: pip install sdv") from None
+        where = getattr(self, "_where", "data")
+        overrides, primary_key = None, None
+        if self.options.metadata:
+            table = read_sdv_metadata(self.options.metadata)
+            table.check(train.columns)
+            overrides, primary_key = table.overrides, table.primary_key
+        if self.options.target and self.options.target not in train.columns:
+            raise ConfigError(f"{where}: no column {self.options.target!r} for --target")
+        # our column typing drives evaluation and the metadata SDV gets, so both systems see the same types
+        t = TabularTransformer().fit(train, overrides=overrides, primary_key=primary_key, where=where)
+        t.save_to(self.schema, self.tensors)
+        self._tt = t
+        metadata = Metadata.load_from_dict(to_sdv_metadata(t.specs, table=TABLE))
+        kwargs: dict[str, Any] = {}
+        if self.neural:
+            cfg = self.train_config
+            kwargs = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "verbose": self.options.verbose}
+            kwargs["enable_gpu"] = cfg.device != "cpu"
+        synth = getattr(single_table, self.synthesizer)(metadata, **kwargs)
+        frame = polars_to_pandas(train)
+        log.info("fitting SDV %s on %d rows%s", self.synthesizer, len(frame), "" if self.neural else "")
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SDV's FutureWarnings and its CTGAN "not recommended" note
+            synth.fit({TABLE: frame})
+        self.schema["sdv_fit_seconds"] = round(time.perf_counter() - start, 3)
+        self._synth = synth
+
+    @property
+    def tt(self) -> TabularTransformer:
+        if getattr(self, "_tt", None) is None:
+            self._tt = TabularTransformer.load_from(self.schema, self.tensors)
+        return self._tt
+
+    def dataset(self, train: pl.DataFrame) -> list[Any]:
+        return []  # SDV trained in fit(); the engine has nothing to iterate
+
+    def build(self) -> dict[str, nn.Module]:
+        return {}
+
+    def configure_optimizers(self) -> list:
+        return []
+
+    def phases(self) -> list[Phase]:
+        return []
+
+    def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> pl.DataFrame:
+        synth = getattr(self, "_synth", None)
+        if synth is None:
+            raise BundleError(
+                f"{self.name} runs keep no model: SDV can only save a synthesizer by pickling it, which ganapps "
+                f"never loads. Re-run `ganapps run {self.name} --samples {n}` to get more rows."
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if condition:
+                from sdv.sampling import Condition
+
+                for column, value in condition.items():
+                    self.tt.condition(column, value)  # ConfigError for an unknown column or value
+                values = {c: self.tt.condition(c, v).value for c, v in condition.items()}
+                frame = synth.sample_from_conditions([Condition(num_rows=n, column_values=values)])
+            else:
+                frame = synth.sample(n)
+        if isinstance(frame, dict):
+            frame = frame[TABLE]
+        return as_polars(frame, where=f"{self.name} sample")
+
+    def default_num_samples(self, n_train: int, n_holdout: int) -> int:
+        return max(1, min(n_train, 20_000))
+
+    def load_samples(self, path: Path) -> pl.DataFrame:
+        return read_table(path)
+
+    def sample_vectors(self, samples: Any) -> Any:
+        return self.tt.encode_for_distance(samples)
+
+    def evaluate(self, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
+        ev = evaluate_table(real, synthetic, self.tt, train=train, target=self.options.target)
+        quality = ev.metrics.get("quality", {})
+        head = {"quality_score": quality["quality_score"]} if "quality_score" in quality else {}
+        if "sdv_fit_seconds" in self.schema:
+            head["sdv_fit_seconds"] = self.schema["sdv_fit_seconds"]
+        ev.metrics = {**head, **ev.metrics}
+        ev.notes.append(
+            f"Synthesizer: SDV {self.synthesizer} (Business Source License), fitted by SDV in "
+            f"{self.schema.get('sdv_fit_seconds', '?')} s; no model is saved (SDV pickles its models)."
+        )
+        return ev
+
+
+class SDVCTGAN(SDVApp):
+    name = "sdv-ctgan"
+    description = "SDV's CTGANSynthesizer, for comparison (no saved model: SDV pickles)"
+    synthesizer = "CTGANSynthesizer"
+    train_defaults = {"epochs": 300, "batch_size": 500}
+
+
+class SDVTVAE(SDVApp):
+    name = "sdv-tvae"
+    description = "SDV's TVAESynthesizer, for comparison (no saved model: SDV pickles)"
+    synthesizer = "TVAESynthesizer"
+    train_defaults = {"epochs": 300, "batch_size": 500}
+
+
+class SDVGaussianCopula(SDVApp):
+    name = "sdv-gaussiancopula"
+    description = "SDV's GaussianCopulaSynthesizer, for comparison (no saved model: SDV pickles)"
+    synthesizer = "GaussianCopulaSynthesizer"
+    neural = False

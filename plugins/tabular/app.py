@@ -1,0 +1,278 @@
+"""``tabular``: a conditional tabular GAN in the manner of CTGAN (Xu et al., NeurIPS 2019).
+
+The table goes through the core transformer (mode-specific normalisation of numbers, capped
+one-hots of categories, datetimes as numbers, missing-value indicators, ids regenerated). Then,
+as in the paper:
+
+- **conditional vector + training-by-sampling**: each step picks a discrete column uniformly and
+  one of its categories with probability ∝ log(frequency), feeds that one-hot to G and D, and
+  shows D real rows that hold the category — so rare categories are learned too;
+- **generator loss** = −D(fake) + cross-entropy between the conditioned span's logits and the
+  asked category (G must honour its condition);
+- **critic** WGAN-GP (λ=10) over packs of ``pac`` rows (PacGAN), LeakyReLU + dropout;
+- **output activations** per span from the transformer's metadata: tanh for values, Gumbel-
+  softmax (τ=0.2) for modes and categories, sigmoid for missing flags.
+
+Two defaults differ from CTGAN, each measured (bench/RESULTS.md, issue 4): numbers are encoded as
+one quantile-mapped value (``--continuous quantile``; CTGAN's mode-specific normalisation is
+``--continuous gmm``), and the learning rate is 1e-3 instead of 2e-4.
+
+Conditional generation feeds the wanted category's one-hot: no rejection sampling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+import torch
+from torch import Tensor, nn
+
+from ganapps.core import losses as L
+from ganapps.core.app import App, Evaluation, OptimizerSpec
+from ganapps.core.data import TensorData
+from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.io import read_table, write_table
+from ganapps.core.regularizers import gradient_penalty
+from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, as_polars
+from ganapps.core.tabular.evaluate import evaluate_table
+from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, write_sdv_metadata
+from ganapps.plugins.tabular.model import Critic, Generator
+
+#: rows decoded at a time when generating (bounds memory for ``generate -n 10000000``)
+GENERATE_CHUNK = 50_000
+
+
+@dataclass
+class TabularOptions:
+    metadata: str | None = field(
+        default=None, metadata={"help": "SDV Metadata JSON giving column types and the primary key."}
+    )
+    column_types: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "Override a column's kind: COL=continuous|categorical|boolean|datetime|id (repeatable)."},
+    )
+    primary_key: str | None = field(default=None, metadata={"help": "Primary-key column (regenerated, not learned)."})
+    target: str | None = field(
+        default=None, metadata={"help": "Column to predict for the ML-efficacy metric (train synthetic, test real)."}
+    )
+    continuous: Literal["quantile", "gmm"] = field(
+        default="quantile",
+        metadata={"help": "Numbers: one quantile-mapped value (quantile) or mode-specific normalisation (gmm, CTGAN)."},
+    )
+    max_categories: int = field(default=100, metadata={"help": "One-hot cap per categorical; rarer levels share one."})
+    embedding_dim: int = field(default=128, metadata={"help": "Noise size fed to the generator."})
+    generator_dim: list[int] = field(
+        default_factory=lambda: [256, 256], metadata={"help": "Generator residual widths."}
+    )
+    discriminator_dim: list[int] = field(default_factory=lambda: [256, 256], metadata={"help": "Critic layer widths."})
+    pac: int = field(default=10, metadata={"help": "Rows judged together by the critic (PacGAN)."})
+    loss: Literal["wgan-gp", "hinge"] = field(default="wgan-gp", metadata={"help": "Adversarial loss."})
+    gp_weight: float = field(default=10.0, metadata={"help": "Gradient-penalty weight λ (wgan-gp)."})
+    tau: float = field(default=0.2, metadata={"help": "Gumbel-softmax temperature of discrete outputs."})
+    log_frequency: bool = field(
+        default=True, metadata={"help": "Sample training conditions by log-frequency (CTGAN) rather than frequency."}
+    )
+
+
+class TabularGAN(App):
+    """CTGAN-class conditional GAN for mixed-type tables."""
+
+    name = "tabular"
+    kind = "tabular"
+    description = "Conditional tabular GAN (CTGAN-style): mixed-type tables, conditional generation"
+    Options = TabularOptions
+    # CTGAN's optimiser settings (Adam 2e-4, β=(0.5, 0.9)), its batch of 500; fewer epochs than its
+    # 300 because each epoch here costs a fraction of CTGAN's (see bench/RESULTS.md)
+    train_defaults = {"epochs": 100, "batch_size": 500}
+    default_dataset = "mimic-admissions"
+    output_suffix = ".csv"
+    monitor = ("quality_score", "max")
+
+    # ------------------------------------------------------------------ data
+    def load_data(self, source: Any) -> pl.DataFrame:
+        where = str(source) if isinstance(source, str | Path) else "data"
+        frame = as_polars(source, where=where)
+        if frame.height == 0:
+            raise DataError(f"{where}: the table has no rows")
+        if frame.width == 0:
+            raise DataError(f"{where}: the table has no columns")
+        self._where = where
+        return frame
+
+    def fit(self, train: pl.DataFrame) -> None:
+        o = self.options
+        if o.pac < 1:
+            raise ConfigError("option --pac must be at least 1")
+        overrides: dict[str, Any] = {}
+        primary_key = o.primary_key
+        if o.metadata:
+            table = read_sdv_metadata(o.metadata)
+            table.check(train.columns)
+            overrides.update(table.overrides)
+            primary_key = primary_key or table.primary_key
+        overrides.update(o.column_types)
+        where = getattr(self, "_where", "data")
+        for col in [*o.column_types, *([primary_key] if primary_key else []), *([o.target] if o.target else [])]:
+            if col not in train.columns:
+                raise ConfigError(f"{where}: no column {col!r} (columns: {', '.join(train.columns)})")
+        t = TabularTransformer(continuous=o.continuous, max_categories=o.max_categories)
+        t.fit(train, overrides=overrides or None, primary_key=primary_key, where=where)
+        if t.width == 0:
+            raise DataError(f"{where}: nothing to learn — every column is an id or a constant")
+        t.save_to(self.schema, self.tensors)
+        self._tt = t
+
+    @property
+    def tt(self) -> TabularTransformer:
+        """The fitted transformer, rebuilt from the bundle's schema/tensors when loaded."""
+        if getattr(self, "_tt", None) is None:
+            self._tt = TabularTransformer.load_from(self.schema, self.tensors)
+        return self._tt
+
+    def dataset(self, train: pl.DataFrame) -> TensorData:
+        self.x = self.tt.transform(train, seed=self.train_config.seed)
+        # training-by-sampling needs at least one discrete column; a numeric table trains unconditionally
+        self.sampler = ConditionalSampler.from_encoded(self.x, self.tt.spans) if self.tt.discrete_spans else None
+        return TensorData(self.x)
+
+    # -------------------------------------------------------------- networks
+    def build(self) -> dict[str, nn.Module]:
+        o = self.options
+        self.act = SpanActivation(self.tt.spans)
+        self.cond_width = self.act.cond_width
+        width = self.tt.width
+        return {
+            "generator": Generator(o.embedding_dim + self.cond_width, o.generator_dim, width),
+            "discriminator": Critic(width + self.cond_width, o.discriminator_dim, pac=o.pac),
+        }
+
+    def configure_optimizers(self) -> list[OptimizerSpec]:
+        # CTGAN's Adam(β=(0.5, 0.9), weight decay 1e-6), but lr 1e-3 rather than its 2e-4: at equal
+        # epochs it reached a higher SDMetrics quality on both benchmark tables (bench/RESULTS.md)
+        return [
+            OptimizerSpec("discriminator", ("discriminator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6),
+            OptimizerSpec("generator", ("generator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6),
+        ]
+
+    # ------------------------------------------------------------------ steps
+    def _n(self, batch: Tensor) -> int:
+        """Rows per step: the batch, rounded down to whole packs."""
+        pac = self.options.pac
+        return max(pac, len(batch) // pac * pac)
+
+    def _conditions(self, n: int) -> tuple[Tensor, Tensor, Tensor]:
+        """(conditional vectors, chosen-column masks, real rows holding those categories)."""
+        if self.sampler is None:  # no discrete column: plain unconditional GAN on random real rows
+            rows = torch.randint(len(self.x), (n,))
+            empty = torch.zeros(n, 0, device=self.device)
+            return empty, empty, self.x[rows].to(self.device)
+        c = self.sampler.sample(n, log_frequency=self.options.log_frequency)
+        return c.cond.to(self.device), c.mask.to(self.device), self.x[c.rows].to(self.device)
+
+    def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
+        """Raw generator output and its span activations (Gumbel-softmax on discrete spans)."""
+        z = torch.randn(len(cond), self.options.embedding_dim, device=self.device)
+        raw = self.nets.generator(torch.cat([z, cond], dim=1))
+        return raw, self.act.to(self.device)(raw, tau=self.options.tau)
+
+    def discriminator_step(self, batch: Tensor) -> dict[str, Tensor]:
+        cond, _, real = self._conditions(self._n(batch))
+        _, fake = self._fake(cond)
+        D = self.nets.discriminator
+        real_in, fake_in = torch.cat([real, cond], 1), torch.cat([fake.detach(), cond], 1)
+        d_real, d_fake = D(real_in), D(fake_in)
+        if self.options.loss == "hinge":
+            return {"loss": L.d_hinge(d_real, d_fake), "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+        wasserstein = L.d_wgan(d_real, d_fake)  # E[D(fake)] − E[D(real)]
+        # the penalty on packed interpolates: one gradient norm per pack, as the critic sees it
+        pac = self.options.pac
+        gp = gradient_penalty(
+            D, real_in.reshape(-1, pac * real_in.shape[1]), fake_in.reshape(-1, pac * fake_in.shape[1])
+        )
+        return {"loss": wasserstein + self.options.gp_weight * gp, "wasserstein": -wasserstein, "gp": gp}
+
+    def generator_step(self, batch: Tensor) -> dict[str, Tensor]:
+        cond, mask, _ = self._conditions(self._n(batch))
+        raw, fake = self._fake(cond)
+        d_fake = self.nets.discriminator(torch.cat([fake, cond], 1))
+        adv = L.g_hinge(d_fake) if self.options.loss == "hinge" else L.g_wgan(d_fake)
+        if self.cond_width == 0:
+            return {"loss": adv}
+        cond_loss = self.act.cond_loss(raw, cond, mask)  # honour the condition
+        return {"loss": adv + cond_loss, "adversarial": adv, "cond_loss": cond_loss}
+
+    # ----------------------------------------------------------------- output
+    def _condition_vectors(self, n: int, condition: Mapping[str, Any] | None) -> tuple[Tensor, dict[str, Any] | None]:
+        if self.cond_width == 0:
+            if condition:
+                raise ConfigError("--condition: this table has no categorical or boolean column to condition on")
+            return torch.zeros(n, 0), None
+        sampler = ConditionalSampler.from_transformer(self.tt)
+        if not condition:  # categories at their real frequencies
+            return sampler.sample_original(n).cond, None
+        if len(condition) > 1:
+            raise ConfigError(
+                f"--condition: the tabular app conditions on one column at a time, got {', '.join(condition)}"
+            )
+        ((column, value),) = condition.items()
+        c = self.tt.condition(column, value)  # ConfigError naming an unknown column or value
+        # a level pooled into "<other>" is generated as "<other>" and then pinned to the asked value
+        return sampler.fixed(n, c.index, c.category).cond, {c.column: c.value}
+
+    def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> Any:
+        if n < 1:
+            raise ConfigError("-n must be at least 1")
+        G = self.nets.generator
+        was = G.training
+        G.eval()  # batch norm in inference mode
+        parts = []
+        try:
+            for start in range(0, n, GENERATE_CHUNK):
+                m = min(GENERATE_CHUNK, n - start)
+                cond, fixed = self._condition_vectors(m, condition)
+                with torch.no_grad():
+                    z = torch.randn(m, self.options.embedding_dim, device=self.device)
+                    x = self.act.to(self.device)(G(torch.cat([z, cond.to(self.device)], dim=1)))
+                seed = int(torch.randint(2**31, (1,)))  # draws inside "<other>", from the seeded torch RNG
+                parts.append(self.tt.inverse_transform(x.cpu(), fixed=fixed, id_start=start, seed=seed))
+        finally:
+            G.train(was)
+        if len(parts) == 1:
+            return parts[0]
+        if isinstance(parts[0], pl.DataFrame):
+            return pl.concat(parts)
+        import pandas as pd
+
+        return pd.concat(parts, ignore_index=True)
+
+    def default_num_samples(self, n_train: int, n_holdout: int) -> int:
+        """As many rows as the training split, at most 20,000 (what the SDMetrics reports use)."""
+        return max(1, min(n_train, 20_000))
+
+    def save_samples(self, samples: Any, path: Path) -> Path:
+        """Write the table (CSV/Parquet by suffix) and, beside it, SDV Metadata JSON describing it."""
+        out = write_table(samples, path)
+        write_sdv_metadata(self.tt.specs, metadata_path(out), table=out.name.split(".")[0])
+        return out
+
+    def load_samples(self, path: Path) -> pl.DataFrame:
+        return read_table(path)
+
+    def sample_vectors(self, samples: Any) -> Tensor:
+        return self.tt.encode_for_distance(samples)
+
+    def evaluate(self, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
+        ev = evaluate_table(real, synthetic, self.tt, train=train, target=self.options.target)
+        quality = ev.metrics.get("quality", {})
+        if "quality_score" in quality:  # headline numbers first, for the CLI summary and early stopping
+            ev.metrics = {"quality_score": quality["quality_score"], **ev.metrics}
+        return ev
+
+
+def metadata_path(samples_path: Path) -> Path:
+    """``synth.parquet`` → ``synth.metadata.json`` (``synth.csv.gz`` → ``synth.metadata.json``)."""
+    return samples_path.with_name(samples_path.name.split(".")[0] + ".metadata.json")

@@ -1,0 +1,70 @@
+"""CTGAN's networks (Xu et al., NeurIPS 2019): a residual generator and a PacGAN critic.
+
+Generator: each residual block is ``Linear → BatchNorm → ReLU`` whose output is *concatenated*
+to its input (so the last layer sees every earlier representation), then one Linear to the
+encoded row width. The span activations (tanh / softmax / sigmoid per column span) are applied
+by the app, not here, because the conditional loss needs the raw logits.
+
+Critic: ``pac`` rows are judged together (PacGAN, Lin et al. 2018) so that a generator that
+repeats itself is easy to spot; LeakyReLU(0.2) and dropout 0.5 as in CTGAN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ganapps.core.nn import pack
+
+
+class Residual(nn.Module):
+    """``cat([relu(bn(W x)), x])``: CTGAN's concatenating residual block."""
+
+    def __init__(self, i: int, o: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(i, o)
+        self.bn = nn.BatchNorm1d(o)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.relu(self.bn(self.fc(x))), x], dim=1)
+
+
+class Generator(nn.Module):
+    """Noise ⊕ conditional vector → raw (pre-activation) encoded row."""
+
+    def __init__(self, input_dim: int, hidden: Sequence[int], data_dim: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        dim = input_dim
+        for h in hidden:
+            layers.append(Residual(dim, h))
+            dim += h
+        layers.append(nn.Linear(dim, data_dim))
+        self.seq = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.seq(z)
+
+
+class Critic(nn.Module):
+    """Rows (encoded row ⊕ conditional vector) → one score per pack of ``pac`` rows."""
+
+    def __init__(self, input_dim: int, hidden: Sequence[int], pac: int = 10, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.pac = pac
+        layers: list[nn.Module] = []
+        dim = input_dim * pac
+        for h in hidden:
+            layers += [nn.Linear(dim, h), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            dim = h
+        layers.append(nn.Linear(dim, 1))
+        self.seq = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Score rows ``x`` of shape (n, d) with n a multiple of ``pac``, or already packed (n/pac, pac·d)."""
+        if x.shape[1] != self.seq[0].in_features:
+            x = pack(x, self.pac)
+        return self.seq(x)
