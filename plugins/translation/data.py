@@ -1,6 +1,6 @@
 """Image folders for translation: aligned A|B pairs, two folders of same-named pairs, unpaired trainA/trainB.
 
-Images are decoded with torchvision, resized once to ``load_size`` and kept in memory as uint8;
+Images are decoded with Pillow, resized once to ``load_size`` and kept in memory as uint8;
 each training sample then gets the papers' random jitter: a random ``crop_size`` crop of the
 ``load_size`` image and a random horizontal flip (the same crop and flip for both halves of a pair).
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
-from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms.v2 import functional as TF
 
 from ganapps.core.data import split_indices
@@ -28,10 +28,11 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".ti
 def read_image(path: Path) -> Tensor:
     """An RGB image as uint8 (3, H, W); raises ValueError with the reason if it cannot be decoded."""
     try:
-        return decode_image(str(path), mode=ImageReadMode.RGB)
-    except (RuntimeError, OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(reason[:120]) from None
+        with Image.open(path) as im:
+            return TF.pil_to_tensor(im.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(text.replace(repr(str(path)), "").strip()[:100]) from None
 
 
 def resize(image: Tensor, size: int) -> Tensor:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
 import click
 import torch
-from torchvision.io import encode_png
+from PIL import Image
 from tqdm.auto import tqdm
 
 from ganapps.core.errors import ConfigError, DataError
@@ -57,7 +58,7 @@ def translate_folder(
                     .to(torch.uint8)
                 )
             name = f"{path.stem}.png" if stems.count(path.stem) == 1 else f"{path.name}.png"
-            written.append(write_bytes(out_dir / name, bytes(encode_png(pixels).numpy())))
+            written.append(write_bytes(out_dir / name, _png(pixels)))
         pending.clear()
 
     for path in tqdm(files, desc=f"translate {direction}", unit="img", disable=not progress, dynamic_ncols=True):
@@ -75,6 +76,12 @@ def translate_folder(
     if not written:
         raise DataError(f"option --input {input_dir}: no readable images ({len(skipped)} file(s) skipped)")
     return written, skipped
+
+
+def _png(pixels: torch.Tensor) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 @click.command("translate")
