@@ -52,7 +52,13 @@ APPS: dict[str, Workload] = {
     # DCGAN at its default widths on the shipped 28×28 digits; the judge phase is skipped so every
     # timed step is an adversarial one (a D step and a G step).
     "dcgan": Workload(["--classifier-epochs", "0", "--samples", "64"], batch=64, about="DCGAN 28×28, ngf=ndf=64"),
-    # "tabular": add when the tabular app lands (its default dataset, --epochs large enough for --steps)
+    # the CTGAN-class tabular app at its default widths on the shipped Online Retail sample (mixed
+    # types, 4,613 rows); each step samples its own conditions, so every process sees the whole table
+    "tabular": Workload(
+        ["--data", "online-retail-sample", "--samples", "200"],
+        batch=500,
+        about="tabular, CTGAN widths (256, 256), pac 10",
+    ),
 }
 
 
