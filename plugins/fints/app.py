@@ -225,7 +225,8 @@ class FinTS(App):
 
     # --------------------------------------------------------------- steps
     def noise(self, n: int, steps: int) -> Tensor:
-        return torch.randn(n, steps, self.options.nz, device=self.device)
+        """One noise vector per day of the window and of the ``steps`` generated days."""
+        return torch.randn(n, self.options.window + steps, self.options.nz, device=self.device)
 
     def critic(self, past: Tensor, future: Tensor, cond: Tensor) -> Tensor:
         # cuDNN has no double backward for RNNs; the gradient penalty needs one

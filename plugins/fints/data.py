@@ -199,11 +199,8 @@ def load_prices(
         if date_list is not None:
             _check_increasing(date_list, where, dcol)  # type: ignore[arg-type]
         skip = {dcol, *conds}
-        numeric = [
-            c
-            for c in columns
-            if c not in skip and c.lower().strip() not in INDEX_NAMES and df.get_column(c).dtype.is_numeric()
-        ]
+        # every other column is a ticker: a text cell in one is an error naming it
+        numeric = [c for c in columns if c not in skip and c.lower().strip() not in INDEX_NAMES]
         if price_col:
             if price_col not in columns:
                 raise DataError(f"{where}: option --price-col names column {price_col!r}, which is not in {columns}")

@@ -1,7 +1,7 @@
 """Generators and critics over return windows: recurrent (GRU) or temporal-convolution (TCN).
 
 Shapes: ``past`` (B, W, A) standardised log returns, ``future`` (B, H, A), ``cond`` (B, C),
-``noise`` (B, H, nz) — one noise vector per generated step, so shocks arrive day by day.
+``noise`` (B, W + H, nz) — one noise vector per day, so shocks arrive day by day.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class GRUGenerator(nn.Module):
         _, h = self.encoder(past)  # (layers, B, hidden)
         h0 = torch.tanh(self.mix(torch.cat([h[-1], cond], 1)))
         h0 = h0.reshape(-1, self.layers, self.hidden).transpose(0, 1).contiguous()
+        noise = noise[:, past.shape[1] :]  # the decoder draws on the generated days' noise
         c = cond[:, None, :].expand(-1, noise.shape[1], -1)
         y, _ = self.decoder(torch.cat([noise, c], 2), h0)
         return self.scale(self.out(y), cond)
@@ -99,9 +100,9 @@ class TCNGenerator(nn.Module):
 
     def forward(self, past: Tensor, cond: Tensor, noise: Tensor) -> Tensor:
         b, w, _ = past.shape
-        h = noise.shape[1]
+        h = noise.shape[1] - w  # noise on every day, past ones too: each generated day sees as much
         x = torch.cat([past, torch.zeros(b, h, past.shape[2], device=past.device, dtype=past.dtype)], 1)
-        z = torch.cat([torch.zeros(b, w, noise.shape[2], device=past.device, dtype=past.dtype), noise], 1)
+        z = noise
         flag = torch.zeros(b, w + h, 1, device=past.device, dtype=past.dtype)
         flag[:, w:] = 1.0
         c = cond[:, None, :].expand(-1, w + h, -1)
