@@ -1,0 +1,231 @@
+"""ganapps ``ecommerce`` vs ganapps ``tabular`` vs SDV ``CTGANSynthesizer`` on Online Retail order lines.
+
+One 50,000-line sample of whole invoices (seed 0) of ``../shared/data/ecommerce/online_retail.csv.gz``
+(all 8 columns, returns and guest lines included) is split by invoice: 80% train, 20% held out.
+Each system fits the training lines (fit time = preprocessing + training, wall clock, on this
+machine), generates as many lines as the held-out part has, and every output is scored by the
+same code (``ganapps.plugins.ecommerce.metrics``) against the held-out purchases:
+
+- SDMetrics QualityReport on product, quantity, unit price, timestamp, customer, country;
+- basket size (lines per invoice, invoices being the generated InvoiceNo values): KS and
+  Wasserstein-1 distance; basket value KS;
+- co-purchase: correlation of real and synthetic phi coefficients of the 50 top products;
+- catalogue share and share of lines priced at a price observed for their product.
+
+``--part full`` trains ``ecommerce`` on all 436,091 lines (timed: target < 15 minutes on CPU).
+The ganapps apps train through the public API (``ganapps.core.run``); ``tabular`` is skipped
+with a note when no such app is registered. Parts write ``bench/ecommerce_vs_tabular.json``
+(merged), so they can run as separate commands:
+
+    python bench/ecommerce_vs_tabular.py --part ecommerce
+    python bench/ecommerce_vs_tabular.py --part tabular
+    python bench/ecommerce_vs_tabular.py --part ctgan
+    python bench/ecommerce_vs_tabular.py --part full
+    python bench/ecommerce_vs_tabular.py --part table        # prints the markdown table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GANAPPS_SHARED_DATA", REPO.parent / "shared" / "data"))
+DATA = SHARED / "ecommerce" / "online_retail.csv.gz"
+OUT = REPO / "bench" / "ecommerce_vs_tabular.json"
+COLS = {"invoice": "InvoiceNo", "product": "StockCode", "description": "Description", "quantity": "Quantity",
+        "price": "UnitPrice", "date": "InvoiceDate", "customer": "CustomerID", "country": "Country", "category": None}  # fmt: skip
+
+
+def load_all() -> pl.DataFrame:
+    return pl.read_csv(
+        DATA,
+        infer_schema_length=10_000,
+        schema_overrides={"InvoiceNo": pl.String, "StockCode": pl.String, "CustomerID": pl.String},
+    )
+
+
+def sample_split(df: pl.DataFrame, lines: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Whole invoices drawn at random until ``lines`` lines, then 80/20 by invoice."""
+    inv = df["InvoiceNo"].unique().sort().to_numpy()
+    rng = np.random.default_rng(seed)
+    rng.shuffle(inv)
+    sizes = df.group_by("InvoiceNo").len()
+    size_of = dict(zip(sizes["InvoiceNo"].to_list(), sizes["len"].to_list(), strict=True))
+    cum = np.cumsum([size_of[i] for i in inv])
+    chosen = inv[: int(np.searchsorted(cum, lines)) + 1]
+    held = set(chosen[: len(chosen) // 5].tolist())
+    sub = df.filter(pl.col("InvoiceNo").is_in(chosen.tolist()))
+    return sub.filter(~pl.col("InvoiceNo").is_in(list(held))), sub.filter(pl.col("InvoiceNo").is_in(list(held)))
+
+
+def canon(frame: pl.DataFrame, where: str) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from ganapps.plugins.ecommerce import orders as O
+
+    c = O.clean(O.canonical(frame, COLS, None, where), COLS, where)
+    return c.lines, c.report
+
+
+def score(train: pl.DataFrame, held: pl.DataFrame, synth: pl.DataFrame) -> dict[str, Any]:
+    from ganapps.plugins.ecommerce import metrics as M
+
+    tr, _ = canon(train, "train")
+    ho, _ = canon(held, "held-out")
+    sy, rep = canon(synth, "synthetic")
+    b = M.basket_metrics(ho, sy)
+    return {
+        "quality": M.sdmetrics_quality(ho, sy)["quality_score"],
+        "basket_size_ks": b["basket_size_ks"],
+        "basket_size_wasserstein": b["basket_size_wasserstein"],
+        "basket_size_mean": [b["basket_size_mean_real"], b["basket_size_mean_synthetic"]],
+        "basket_value_ks": b["basket_value_ks"],
+        "orders_per_customer_ks": b["orders_per_customer_ks"],
+        "copurchase_corr": M.copurchase(ho, sy)[0]["copurchase_corr"],
+        **{k: v for k, v in M.price_fidelity(tr, sy).items() if k in ("catalogue_share", "observed_price_share")},
+        "synthetic_returns_dropped": rep["returns_cancellations"],
+    }
+
+
+def as_text(frame: Any) -> pl.DataFrame:
+    """A synthesizer's output with the ids as text (as the input was read)."""
+    from ganapps.core.tabular import as_polars
+
+    f = as_polars(frame, "synthetic")
+    return f.with_columns(
+        *(pl.col(c).cast(pl.String) for c in ("InvoiceNo", "StockCode", "CustomerID") if c in f.columns),
+        pl.col("InvoiceDate").cast(pl.String).str.slice(0, 19),
+    )
+
+
+def run_ecommerce(train: pl.DataFrame, n: int, epochs: int, batch: int) -> tuple[float, pl.DataFrame, Any]:
+    from ganapps.core import run
+
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        r = run("ecommerce", train, train={"epochs": epochs, "batch_size": batch, "holdout": 0.02, "seed": 0},
+                out=Path(d) / "run", samples=500, progress=False)  # fmt: skip
+        fit = time.perf_counter() - t
+        synth = r.app.generate(n)
+    return fit, synth, r
+
+
+def part_ecommerce(args: argparse.Namespace) -> dict[str, Any]:
+    train, held = sample_split(load_all(), args.lines, 0)
+    fit, synth, r = run_ecommerce(train, held.height, args.epochs, args.batch_size)
+    return {"fit_s": fit, "train_s": r.metrics["training"]["seconds"], "epochs": args.epochs,
+            "batch_size": args.batch_size, **score(train, held, synth)}  # fmt: skip
+
+
+def part_tabular(args: argparse.Namespace) -> dict[str, Any]:
+    from ganapps.core import run
+    from ganapps.core.plugins import get_registry
+
+    if "tabular" not in get_registry().apps:
+        print("note: the ganapps `tabular` app is not registered here; skipping it")
+        return {"skipped": "tabular app not registered"}
+    train, held = sample_split(load_all(), args.lines, 0)
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        r = run("tabular", train, train={"epochs": args.tabular_epochs, "batch_size": 500, "holdout": 0.02, "seed": 0},
+                out=Path(d) / "run", samples=500, progress=False)  # fmt: skip
+        fit = time.perf_counter() - t
+        synth = as_text(r.app.generate(held.height))
+    return {"fit_s": fit, "epochs": args.tabular_epochs, "batch_size": 500, **score(train, held, synth)}
+
+
+def part_ctgan(args: argparse.Namespace) -> dict[str, Any]:
+    import pandas as pd
+    from sdv.metadata import Metadata
+    from sdv.single_table import CTGANSynthesizer
+
+    train, held = sample_split(load_all(), args.lines, 0)
+    pdf = pd.DataFrame(train.to_dict(as_series=False))
+    pdf["InvoiceDate"] = pd.to_datetime(pdf["InvoiceDate"])
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        meta = Metadata.detect_from_dataframe(pdf)
+        for c in ("InvoiceNo", "StockCode", "CustomerID", "Description", "Country"):
+            meta.update_column(c, sdtype="categorical")
+        meta.update_column("InvoiceDate", sdtype="datetime", datetime_format="%Y-%m-%d %H:%M:%S")
+        synth = CTGANSynthesizer(meta, epochs=args.ctgan_epochs, verbose=False, enable_gpu=False)
+        synth.fit(pdf)
+        fit = time.perf_counter() - t
+        out = synth.sample(held.height)
+    return {"fit_s": fit, "epochs": args.ctgan_epochs, "batch_size": 500, **score(train, held, as_text(out))}
+
+
+def part_full(args: argparse.Namespace) -> dict[str, Any]:
+    df = load_all()
+    t = time.perf_counter()
+    from ganapps.core import run
+
+    with tempfile.TemporaryDirectory() as d:
+        r = run("ecommerce", df, train={"epochs": args.full_epochs, "batch_size": args.full_batch_size, "seed": 0},
+                out=Path(d) / "run", progress=False)  # fmt: skip
+    total = time.perf_counter() - t
+    m = r.metrics["metrics"]
+    return {
+        "lines": df.height, "epochs": args.full_epochs, "batch_size": args.full_batch_size,
+        "train_s": r.metrics["training"]["seconds"], "run_s": total,
+        "quality": m.get("quality", {}).get("quality_score"), "basket_size_ks": m.get("basket_size_ks"),
+        "copurchase_corr": m.get("copurchase", {}).get("copurchase_corr"),
+        "conditional": m.get("conditional"), "privacy": m.get("privacy"),
+    }  # fmt: skip
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = ["| system | epochs | fit (s) | SDMetrics quality ↑ | basket size KS ↓ | basket size W1 ↓ | mean basket (real / synth) | basket value KS ↓ | co-purchase corr ↑ | observed price share ↑ |",
+            "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name in ("ecommerce", "tabular", "ctgan"):
+        r = results.get(name)
+        if not r:
+            continue
+        if "skipped" in r:
+            rows.append(f"| {name} | — | skipped: {r['skipped']} | | | | | | | |")
+            continue
+        mb = r["basket_size_mean"]
+        rows.append(
+            f"| {name} | {r['epochs']} | {r['fit_s']:.0f} | {r['quality']:.3f} | {r['basket_size_ks']:.3f} | "
+            f"{r['basket_size_wasserstein']:.1f} | {mb[0]:.1f} / {mb[1]:.1f} | {r['basket_value_ks']:.3f} | "
+            f"{r['copurchase_corr']:.3f} | {r['observed_price_share']:.3f} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--part", choices=["ecommerce", "tabular", "ctgan", "full", "table"], required=True)
+    p.add_argument("--lines", type=int, default=50_000)
+    p.add_argument("--epochs", type=int, default=60, help="ecommerce epochs on the 50k sample")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--tabular-epochs", type=int, default=10)
+    p.add_argument("--ctgan-epochs", type=int, default=3)
+    p.add_argument("--full-epochs", type=int, default=8)
+    p.add_argument("--full-batch-size", type=int, default=1000)
+    args = p.parse_args()
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    if args.part == "table":
+        print(table(results))
+        return
+    fn = {"ecommerce": part_ecommerce, "tabular": part_tabular, "ctgan": part_ctgan, "full": part_full}[args.part]
+    res = fn(args)
+    res["command"] = f"python bench/ecommerce_vs_tabular.py --part {args.part} " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "part"
+    )
+    results[args.part] = res
+    OUT.write_text(json.dumps(results, indent=1, default=float))
+    print(json.dumps(res, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()
