@@ -126,11 +126,12 @@ def run_ctgan(train: pd.DataFrame, n: int, epochs: int, seed: int) -> tuple[np.n
     torch.manual_seed(seed)
     np.random.seed(seed)
     start = time.perf_counter()
-    metadata = Metadata.detect_from_dataframe(train)
-    metadata.update_columns(column_names=list(train.columns), sdtype="categorical")
-    synth = CTGANSynthesizer(metadata, epochs=epochs, enable_gpu=False)
-    synth.fit(train)
+    metadata = Metadata.detect_from_dataframes({"t": train})  # SDV 2.x: data as {table: frame}
+    metadata.update_columns(column_names=list(train.columns), sdtype="categorical", table_name="t")
+    synth = CTGANSynthesizer(metadata, epochs=epochs, verbose=False, enable_gpu=False)
+    synth.fit({"t": train})
     sample = synth.sample(n)
+    sample = sample["t"] if isinstance(sample, dict) else sample
     seconds = time.perf_counter() - start
     x = sample[list(train.columns)].astype(np.int64).to_numpy()
     return x, seconds, {"epochs": epochs, "batch_size": 500}

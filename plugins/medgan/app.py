@@ -29,7 +29,7 @@ from ganapps.core import losses as L
 from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.io import read_table, write_table
+from ganapps.core.io import write_table
 from ganapps.plugins.medgan import metrics as M
 from ganapps.plugins.medgan.data import CodeMatrix, load_codes, split_by_patient, synthetic_ids, to_frame
 from ganapps.plugins.medgan.model import Decoder, Discriminator, Encoder, Generator
@@ -70,8 +70,9 @@ class MedGANOptions:
         metadata={"help": "Epochs of autoencoder pre-training (default: 100, or more to make at least 1,000 steps)."},
     )
     weight_decay: float = field(default=1e-3, metadata={"help": "L2 weight decay of every network (paper: 1e-3)."})
-    binarize: Literal["round", "sample"] = field(
-        default="round", metadata={"help": "Binary mode: round the decoder's probabilities (paper) or sample them."}
+    binarize: Literal["sample", "round"] = field(
+        default="sample",
+        metadata={"help": "Binary mode: draw codes from the decoder's probabilities, or round them (paper)."},
     )
     top_k: int = field(default=20, metadata={"help": "Dimension-wise prediction: the K most frequent codes."})
 
@@ -206,7 +207,7 @@ class MedGAN(App):
 
     # ------------------------------------------------------------- outputs
     def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> CodeMatrix:
-        """``n`` synthetic patients (binary: decoder probabilities rounded, or sampled with --binarize sample)."""
+        """``n`` synthetic patients (binary: codes drawn from the decoder's probabilities, or rounded with --binarize round)."""
         if condition:
             raise ConfigError("--condition: medgan is unconditional")
         nets = [self.nets.generator, self.nets.decoder]
@@ -233,15 +234,7 @@ class MedGAN(App):
 
     def load_samples(self, path: Path) -> CodeMatrix:
         lay = self.schema["layout"]
-        frame = read_table(path, infer_schema_length=0) if not str(path).lower().endswith((".parquet", ".pq")) else None
-        matrix, _, _ = load_codes(
-            frame if frame is not None else path,
-            lay["format"],
-            lay["patient_col"],
-            lay["code_col"],
-            None,
-        )
-        return matrix
+        return load_codes(path, lay["format"], lay["patient_col"], lay["code_col"])[0]
 
     def sample_vectors(self, samples: Any) -> Tensor:
         return self.as_matrix(samples)
