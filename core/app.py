@@ -259,8 +259,8 @@ class App:
 
     def score_columns(self) -> dict[str, str] | None:
         """Input columns :meth:`score` needs, each with the polars dtype name it is read as
-        (``"Float64"``, ``"String"``...): ``ganapps score`` reads only these, checks they exist
-        and reads unparsable values as missing. None: every column, types inferred."""
+        (``"Float64"``, ``"String"``..., ``""`` to infer it): ``ganapps score`` reads only these,
+        checks they exist and reads unparsable values as missing. None: every column, inferred."""
         return None
 
     # --------------------------------------------------------------- state

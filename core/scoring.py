@@ -10,9 +10,12 @@ larger than memory is scored with memory set by the chunk size. Any app that imp
 from __future__ import annotations
 
 import logging
+import queue
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +49,7 @@ def _scan(path: Path, dtypes: dict[str, str] | None) -> Any:
     fmt = table_format(path)
     if fmt == "parquet":
         return pl.scan_parquet(path)
-    overrides = {c: getattr(pl, t) for c, t in (dtypes or {}).items()}
+    overrides = {c: getattr(pl, t) for c, t in (dtypes or {}).items() if t}
     return pl.scan_csv(
         path,
         separator="\t" if fmt == "tsv" else ",",
@@ -138,7 +141,45 @@ def score_frames(app: App, data: Path, chunk_rows: int = CHUNK_ROWS) -> tuple[An
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"--data {data}: {first}") from None
 
-    return frames(), extra
+    return _prefetch(frames()), extra
+
+
+def _prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Read the next chunks in a background thread while the current one is scored.
+
+    At most ``depth`` chunks wait, so memory stays bounded; errors reach the caller.
+    """
+    done = object()
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=reader, name="ganapps-score-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def score_file(

@@ -300,7 +300,7 @@ class Fraud(App):
     def score_columns(self) -> dict[str, str]:
         cols = {c: "Float64" for c in self.schema["features"]}
         if self.schema.get("id_col"):
-            cols = {self.schema["id_col"]: "String", **cols}
+            cols = {self.schema["id_col"]: "", **cols}  # "": its type as inferred from the file
         return cols
 
     # ------------------------------------------------------------- outputs
