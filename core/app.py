@@ -273,6 +273,13 @@ class App:
         self.schema = schema
         self.tensors = tensors
 
+    def training_state(self) -> dict[str, Any]:
+        """Training-only state kept between steps (e.g. CycleGAN's image pools): checkpointed, not bundled."""
+        return {}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`training_state` returned, when a run resumes."""
+
     # ---------------------------------------------------------------- info
     @classmethod
     def capabilities(cls) -> list[str]:

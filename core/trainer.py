@@ -461,6 +461,7 @@ class Trainer:
             "callbacks": [cb.state_dict() for cb in self.callbacks],
             "should_stop": self.should_stop,
             "stop_reason": self.stop_reason,
+            "app": self.app.training_state(),
         }
         if ranks is not None:
             state["rng_ranks"] = ranks
@@ -492,6 +493,7 @@ class Trainer:
         self._elapsed_before = float(state.get("elapsed", 0.0))
         self.should_stop = bool(state.get("should_stop", False))
         self.stop_reason = str(state.get("stop_reason", ""))
+        self.app.load_training_state(state.get("app") or {})
         if self.should_stop:
             # A run that stopped early resumes to continue training: the user asked for more.
             self.should_stop, self.stop_reason = False, ""

@@ -125,6 +125,10 @@ def test_pix2pix_two_folders_btoa_is_deterministic(tmp_path: Path) -> None:
     assert all(torch.equal(w[0][k], w[1][k]) for k in w[0])
     assert results[0].metrics["metrics"]["direction"] == "BtoA"
     assert results[0].app.schema["layout"] == "two folders A/ and B/"
+    nothing_held = run(
+        "pix2pix", data, options=opts, train={"epochs": 1, "holdout": 0}, out=tmp_path / "h0", progress=False
+    )
+    assert "holdout 0" in nothing_held.metrics["notes"][0] and (tmp_path / "h0" / "synthetic.png").exists()
 
 
 def test_cyclegan_on_shipped_sample_both_directions(in_tmp: Path, photos: Path) -> None:
@@ -293,3 +297,15 @@ def test_pix2pix_improves_on_real_facades(shared: Path, in_tmp: Path) -> None:
     )
     m = json.loads((in_tmp / "run" / "metrics.json").read_text())["metrics"]
     assert m["l1"] < m["l1_untrained"] and m["psnr"] > m["psnr_untrained"] and m["ssim"] > m["ssim_untrained"]
+
+
+def test_cyclegan_resume_is_exact_with_its_image_pools(in_tmp: Path) -> None:
+    common = ["--crop-size", "32", "--load-size", "32", "--ngf", "4", "--ndf", "4", "--n-blocks", "1"]
+    common += ["--pool-size", "3", "--batch-size", "2", "--epochs", "2", "--seed", "5"]
+    invoke("run", "cyclegan", *common, "--out", "full")
+    invoke("run", "cyclegan", *common, "--max-steps", "7", "--out", "part")
+    invoke("run", "cyclegan", "--resume", "part")
+    a, b = load_bundle(in_tmp / "full"), load_bundle(in_tmp / "part")
+    for name in ("gen_ab", "gen_ba", "disc_a", "disc_b"):
+        sa, sb = a.nets[name].state_dict(), b.nets[name].state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), name

@@ -184,7 +184,7 @@ class TranslationApp(App):
     def default_num_samples(self, n_train: int, n_holdout: int) -> int:
         if self._holdout is not None and len(self._holdout):
             return min(len(v) for v in self.holdout_inputs(self._holdout).values())
-        return N_EXAMPLES
+        return min(len(self.tensors[f"examples_{d}"]) for d in self.directions)
 
     # -------------------------------------------------------------- outputs
     @staticmethod

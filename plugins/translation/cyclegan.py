@@ -96,6 +96,15 @@ class CycleGAN(TranslationApp):
         self._holdout = held
         return train, held
 
+    def training_state(self) -> dict[str, Any]:
+        """The image pools: checkpointed so a resumed run continues exactly."""
+        return {f"pool_{k}": torch.stack(p.images) if p.images else torch.empty(0) for k, p in self.pools.items()}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        for k, pool in self.pools.items():
+            stored = state.get(f"pool_{k}")
+            pool.images = [t.to(self.device) for t in stored] if stored is not None and stored.numel() else []
+
     def holdout_inputs(self, held: Unpaired) -> dict[str, Tensor]:
         return {"AtoB": self._resized(held.a), "BtoA": self._resized(held.b)}
 
@@ -201,6 +210,8 @@ class CycleGAN(TranslationApp):
         return self.translations(direction, inputs)
 
     def evaluate(self, real: Unpaired, synthetic: Samples, train: Unpaired | None = None) -> Evaluation:
+        if min(len(real.a), len(real.b)) == 0:
+            return Evaluation(notes=["no held-out images of both domains to evaluate on (--holdout 0)"])
         ext = self.extractor()
         fresh = self.untrained_generators()
         m: dict[str, Any] = {}

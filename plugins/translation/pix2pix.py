@@ -151,13 +151,15 @@ class Pix2Pix(TranslationApp):
 
     def evaluate(self, real: TensorData, synthetic: Samples, train: TensorData | None = None) -> Evaluation:
         d = self.options.direction
+        if len(real) == 0:
+            return Evaluation(notes=["no held-out pairs to evaluate on (--holdout 0)"])
         t = synthetic[d]
-        n = len(t.outputs)
+        n = min(len(t.outputs), len(real))
         targets = self._targets(real)[:n]
         inputs = self.holdout_inputs(real)[d][:n]
         untrained = self.translate(inputs, d, nets=self.untrained_generators())
         m: dict[str, Any] = {"direction": d, "held_out_pairs": n}
-        m.update(paired_metrics(t.outputs, targets))
+        m.update(paired_metrics(t.outputs[:n], targets))
         m.update({f"{k}_untrained": v for k, v in paired_metrics(untrained, targets).items()})
         ext = self.extractor()
         notes = [
@@ -166,7 +168,7 @@ class Pix2Pix(TranslationApp):
             ext.note,
         ]
         if n >= 2:
-            m.update(ext.distances(t.outputs, targets, self.device))
+            m.update(ext.distances(t.outputs[:n], targets, self.device))
             m.update({f"{k}_untrained": v for k, v in ext.distances(untrained, targets, self.device).items()})
             if train is not None and len(train) >= 2:
                 floor = ext.distances(self._targets(train)[: max(n, 2)], targets, self.device)
