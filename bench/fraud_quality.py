@@ -39,7 +39,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=None, help="default: the app's")
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
+    ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="fraud app option")
     args = ap.parse_args()
+    options = {k.replace("-", "_"): json.loads(v) for k, _, v in (o.partition("=") for o in args.option)}
     per_seed, extra = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
@@ -47,7 +49,7 @@ def main() -> None:
             if args.epochs:
                 train["epochs"] = args.epochs
             start = time.perf_counter()
-            r = run("fraud", args.data, train=train, out=Path(tmp) / f"seed{seed}", progress=False)
+            r = run("fraud", args.data, options=options, train=train, out=Path(tmp) / f"seed{seed}", progress=False)
             m = r.metrics["metrics"]
             per_seed.append(rows_of(m))
             extra.append(
@@ -84,7 +86,8 @@ def main() -> None:
         print(
             f"{c}: ours {summary['fraud (ours)'][c][0]:.4f} vs best classical {best} {summary[best][c][0]:.4f} ({d:+.4f})"
         )
-    Path(args.out).write_text(json.dumps({"seeds": args.seeds, "summary": summary, "runs": extra}, indent=2) + "\n")
+    result = {"seeds": args.seeds, "options": options, "summary": summary, "runs": extra}
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
