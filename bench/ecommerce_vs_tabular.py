@@ -153,10 +153,11 @@ def part_ctgan(args: argparse.Namespace) -> dict[str, Any]:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        meta = Metadata.detect_from_dataframe(pdf)
+        meta = Metadata.detect_from_dataframes({"orders": pdf})  # SDV 2.x API
+        if meta.tables["orders"].primary_key:
+            meta.remove_primary_key("orders")
         for c in ("InvoiceNo", "StockCode", "CustomerID", "Description", "Country"):
-            meta.update_column(c, sdtype="categorical")
-        meta.update_column("InvoiceDate", sdtype="datetime", datetime_format="%Y-%m-%d %H:%M:%S")
+            meta.update_column(c, "orders", sdtype="categorical")  # ids as they are: invoices group lines
         synth = CTGANSynthesizer(meta, epochs=args.ctgan_epochs, verbose=False, enable_gpu=False)
         synth.fit(pdf)
         fit = time.perf_counter() - t

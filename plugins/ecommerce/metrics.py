@@ -28,6 +28,7 @@ import torch
 from ganapps.core.app import Evaluation
 from ganapps.core.errors import ConfigError
 from ganapps.core.report import figure_png, new_figure
+from ganapps.core.tabular.frames import as_polars
 
 if TYPE_CHECKING:
     from ganapps.plugins.ecommerce.app import ECommerceGAN
@@ -346,10 +347,13 @@ def evaluate_orders(app: ECommerceGAN, real: Any, synthetic: Any, train: Any = N
     def canon(frame: Any, where: str) -> pl.DataFrame:
         return O.clean(O.canonical(frame, roles, app.options.date_format, where), roles, where).lines
 
-    ho, sy = canon(real, "real data"), canon(synthetic, "synthetic data")
-    tr = canon(train, "train data") if train is not None else None
     ev = Evaluation()
     ev.metrics["cleaning"] = app.schema["cleaning"]
+    if as_polars(real, "real data").height == 0:
+        ev.notes.append("no held-out invoices (--holdout 0): nothing to compare the synthetic orders with")
+        return ev
+    ho, sy = canon(real, "real data"), canon(synthetic, "synthetic data")
+    tr = canon(train, "train data") if train is not None else None
     steps = {
         "quality": lambda: sdmetrics_quality(ho, sy),
         "baskets": lambda: basket_metrics(ho, sy),
