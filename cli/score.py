@@ -13,8 +13,30 @@ import click
     "--chunk-size", type=int, default=100_000, show_default=True, help="Rows per chunk (memory grows with it)."
 )
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="spark: score --data (Parquet files, dir or glob; CSV) on Apache Spark into an --out directory "
+    "(pip install 'ganapps[spark]', Java 17+).",
+)
+@click.option(
+    "--master",
+    default=None,
+    help="Spark master for --engine spark: local[2], yarn, k8s://... (default: spark-submit's, else local[*]).",
+)
 @click.pass_context
-def command(ctx: click.Context, run: str, data: str, out: str, chunk_size: int, device: str) -> None:
+def command(
+    ctx: click.Context,
+    run: str,
+    data: str,
+    out: str,
+    chunk_size: int,
+    device: str,
+    engine: str = "local",
+    master: str | None = None,
+) -> None:
     """Score every row of --data with RUN (a run directory or bundle of a scoring app, e.g. fraud).
 
     Streams the file in chunks (bounded memory), reads columns by name (extra ones are
@@ -24,11 +46,18 @@ def command(ctx: click.Context, run: str, data: str, out: str, chunk_size: int, 
     from ganapps.core.errors import ConfigError
     from ganapps.core.scoring import score_file
 
-    app = load_bundle(run, device=device)
-    if "score" not in type(app).capabilities():
-        raise ConfigError(f"{run}: app {app.name} does not score data (scoring apps: see `ganapps apps`)")
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
-    s = score_file(app, data, out, chunk_rows=chunk_size, progress=not quiet)
+    if master is not None and engine != "spark":
+        raise ConfigError("option --master needs --engine spark")
+    if engine == "spark":  # input columns + results, written as a Parquet directory by Spark
+        from ganapps.integrations.spark import score_path
+
+        s = score_path(run, data, out, master=master, device=device, batch_rows=chunk_size, progress=not quiet)
+    else:
+        app = load_bundle(run, device=device)
+        if "score" not in type(app).capabilities():
+            raise ConfigError(f"{run}: app {app.name} does not score data (scoring apps: see `ganapps apps`)")
+        s = score_file(app, data, out, chunk_rows=chunk_size, progress=not quiet)
     rate = s.rows / s.seconds if s.seconds > 0 else float("inf")
     counts = "".join(f", {v:,} {k}" for k, v in s.counts.items())
     errors = f", {s.errors:,} with errors" if s.errors else ""
