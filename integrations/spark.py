@@ -284,12 +284,16 @@ def score(df: Any, bundle_path: str | Path, *, ship: bool = True, device: str = 
         wanted=wanted,
         results=results,
     )
-    schema = ", ".join([_ddl(f) for f in df.schema.fields] + [f"`{name}` {kind}" for name, kind in results])
+    from pyspark.sql import types as T
+
+    spark_types = {
+        "double": T.DoubleType(),
+        "boolean": T.BooleanType(),
+        "bigint": T.LongType(),
+        "string": T.StringType(),
+    }
+    schema = T.StructType([*df.schema.fields, *(T.StructField(name, spark_types[kind]) for name, kind in results)])
     return df.mapInArrow(fn, schema)
-
-
-def _ddl(field: Any) -> str:
-    return f"`{field.name}` {field.dataType.simpleString()}"
 
 
 # ------------------------------------------------------------------ files (the CLI)
