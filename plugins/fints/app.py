@@ -407,8 +407,15 @@ class FinTS(App):
             h = self.options.horizon
             k = len(r) // h
             return torch.tensor(r[: k * h].reshape(k, -1), dtype=torch.float32) if k >= 2 else None
-        x = self._scale(self.paths(samples))[:, : self.options.horizon]
-        return torch.tensor(x.reshape(len(x), -1), dtype=torch.float32)
+        # like the real side: consecutive blocks of --horizon days along each scenario path
+        x = self._scale(self.paths(samples))
+        h = self.options.horizon
+        k = x.shape[1] // h
+        if k == 0:
+            return None
+        x = x[:, : k * h].reshape(len(x) * k, -1)
+        pick = np.random.default_rng(0).permutation(len(x))[:1000]
+        return torch.tensor(x[np.sort(pick)], dtype=torch.float32)
 
     # ---------------------------------------------------------- evaluation
     def evaluate(self, real: Prices, synthetic: Any, train: Prices | None = None) -> Evaluation:
