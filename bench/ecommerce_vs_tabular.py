@@ -159,9 +159,10 @@ def part_ctgan(args: argparse.Namespace) -> dict[str, Any]:
         for c in ("InvoiceNo", "StockCode", "CustomerID", "Description", "Country"):
             meta.update_column(c, "orders", sdtype="categorical")  # ids as they are: invoices group lines
         synth = CTGANSynthesizer(meta, epochs=args.ctgan_epochs, verbose=False, enable_gpu=False)
-        synth.fit(pdf)
+        synth.fit({"orders": pdf})  # SDV 2.x: data as {table: frame}
         fit = time.perf_counter() - t
         out = synth.sample(held.height)
+        out = out["orders"] if isinstance(out, dict) else out
     return {"fit_s": fit, "epochs": args.ctgan_epochs, "batch_size": 500, **score(train, held, as_text(out))}
 
 
