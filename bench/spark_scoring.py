@@ -67,24 +67,33 @@ def main() -> None:
     subprocess.run([GANAPPS, "-q", "run", "fraud", "--epochs", "5", "--samples", "100", "--out", str(run)], check=True)
 
     results: dict[str, dict[str, float | str]] = {}
-    local_cmd = [GANAPPS, "-q", "score", str(run), "--data", str(tmp / "tx.parquet"), "--out", str(tmp / "local.parquet")]
+    local_cmd = [
+        GANAPPS,
+        "-q",
+        "score",
+        str(run),
+        "--data",
+        str(tmp / "tx.parquet"),
+        "--out",
+        str(tmp / "local.parquet"),
+    ]
     timed(local_cmd)  # warm the page cache and the imports
     wall, line = timed(local_cmd)
     results["ganapps score"] = {"wall_s": wall, "summary": line}
     for master in args.masters:
-        out = tmp / f"spark_{master.strip('local[]')}"
+        out = tmp / ("spark_" + re.sub(r"\W", "", master))
         cmd = [GANAPPS, "-q", "score", str(run), "--data", f"{tmp / 'parts'}/*", "--engine", "spark"]
         wall, line = timed([*cmd, "--master", master, "--out", str(out)])
         results[f"--engine spark --master {master}"] = {"wall_s": wall, "summary": line}
 
     local = pl.read_parquet(tmp / "local.parquet")
-    for name, r in results.items():
+    for r in results.values():
         m = re.search(r"scored ([\d,]+) rows in ([\d.]+) s \(([\d,]+) rows/s\)", str(r["summary"]))
         assert m, r["summary"]
         r["rows"], r["score_s"], r["rows_per_s"] = int(m[1].replace(",", "")), float(m[2]), int(m[3].replace(",", ""))
         r["rows_per_s_wall"] = round(r["rows"] / float(r["wall_s"]))
     for master in args.masters:
-        got = pl.read_parquet(tmp / f"spark_{master.strip('local[]')}" / "*.parquet").sort("key")
+        got = pl.read_parquet(tmp / ("spark_" + re.sub(r"\W", "", master)) / "*.parquet").sort("key")
         same = (
             got["key"].to_list() == local["row"].to_list()
             and np.array_equal(got["score"].to_numpy(), local["score"].to_numpy(), equal_nan=True)
