@@ -70,7 +70,7 @@ class FraudOptions:
         default=0.2, metadata={"help": "Share of the training split kept from the autoencoder to calibrate on."}
     )
     latent_dim: int = field(default=4, metadata={"help": "Size of the code z."})
-    hidden: int = field(default=64, metadata={"help": "Width of the hidden layers."})
+    hidden: int = field(default=32, metadata={"help": "Width of the hidden layers."})
     noise: float = field(default=0.7, metadata={"help": "Std of the denoising noise, in whitened units."})
     adv_weight: float = field(default=0.1, metadata={"help": "Weight of the adversarial (latent prior) loss."})
 
