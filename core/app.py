@@ -138,6 +138,10 @@ class App:
     ema_networks: ClassVar[tuple[str, ...]] = ("generator",)
     #: (metric, "min" | "max") watched by early stopping, or None
     monitor: ClassVar[tuple[str, str] | None] = None
+    #: a step budget: when set and the user gives no ``epochs``, a run trains
+    #: min(train_defaults epochs, ⌈default_steps / batches per epoch⌉) epochs, so small and large
+    #: tables both get a sensible schedule
+    default_steps: ClassVar[int | None] = None
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import math
 import socket
 import sys
 import time
@@ -117,6 +118,8 @@ class Prepared:
     run_dir: RunDir | None
     source: Any
     label: str
+    #: whether the user chose the epochs (else an app's ``default_steps`` may size them)
+    epochs_given: bool = True
 
     @property
     def processes(self) -> int:
@@ -173,7 +176,10 @@ def prepare(
         run_dir = None
 
     source, label = resolve_data(data, app_cls)
-    return Prepared(app_cls, opts, cfg, info, run_dir, source, label)
+    given = set(train or {}) | set(config_file or {})
+    return Prepared(
+        app_cls, opts, cfg, info, run_dir, source, label, epochs_given=resume is not None or "epochs" in given
+    )
 
 
 def run(
@@ -228,6 +234,14 @@ def _run(
     instance.fit(train_split)
     if world.enabled:
         distributed.check_same(f"app {app}'s fit()", *instance.export_state())
+    data = instance.dataset(train_split)
+    if not prep.epochs_given and app_cls.default_steps:
+        per_rank = max(1, len(data) // world.world)
+        per_epoch = per_rank // min(cfg.batch_size, per_rank)  # as the Trainer batches (ragged batch dropped)
+        cfg.epochs = max(1, min(cfg.epochs, math.ceil(app_cls.default_steps / per_epoch)))
+        print_(
+            "%d epochs of %d steps (about %d steps; --epochs sets them)", cfg.epochs, per_epoch, cfg.epochs * per_epoch
+        )
 
     fp = fingerprint(source)
     if resume is not None:
@@ -276,7 +290,7 @@ def _run(
         raise ConfigError("option --patience needs --eval-every (early stopping watches evaluations)")
     trainer = Trainer(instance, cfg, run_dir=run_dir, callbacks=callbacks, progress=progress)
     try:
-        result = trainer.fit(instance.dataset(train_split), resume=str(run_dir.last_checkpoint) if resume else None)
+        result = trainer.fit(data, resume=str(run_dir.last_checkpoint) if resume else None)
     except KeyboardInterrupt:
         if main:
             run_dir.write_info({**info, "status": "interrupted"})
