@@ -8,28 +8,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from click.testing import CliRunner
 
-from ganapps.cli.main import cli
 from ganapps.core import load_bundle
 from ganapps.core.errors import DataError
+from ganapps.core.testing import cli_fails as fails
+from ganapps.core.testing import cli_ok as invoke
 from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints.data import load_prices
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def fails(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 2, result.output
-    lines = [x for x in result.output.strip().splitlines() if x.strip()]
-    assert len(lines) == 1, result.output
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def regime_prices(n: int = 700, seed: int = 0) -> pl.DataFrame:

@@ -8,31 +8,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from click.testing import CliRunner
 
-from ganapps.cli.main import cli
 from ganapps.core import generate as generate_file
 from ganapps.core import load_bundle, run
 from ganapps.core.errors import DataError
 from ganapps.core.io import read_table
+from ganapps.core.testing import cli_fails as fails
+from ganapps.core.testing import cli_ok as invoke
 from ganapps.plugins.medgan import metrics as M
 from ganapps.plugins.medgan.data import group_code, load_codes, split_by_patient
 
 FAST = ["--epochs", "6", "--ae-epochs", "3", "--batch-size", "32", "--top-k", "5"]
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def fails(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    return lines[0]
 
 
 def comorbid(n: int = 120, codes: int = 12, seed: int = 0) -> np.ndarray:

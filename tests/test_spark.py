@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from click.testing import CliRunner
 
-from ganapps.cli.main import cli
 from ganapps.core import run
+from ganapps.core.testing import cli_fails as fails
+from ganapps.core.testing import cli_ok as invoke
 from ganapps.datasets import HERE
 from ganapps.integrations import spark as gs
 
@@ -30,20 +30,6 @@ SKIP_REASON = (
     if gs.find_java() is None
     else ""
 )
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def fails(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 2, result.output
-    lines = [x for x in result.output.strip().splitlines() if x.strip()]
-    assert len(lines) == 1, result.output  # one line, no traceback
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

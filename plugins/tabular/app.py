@@ -36,6 +36,7 @@ from ganapps.core.app import App, Evaluation, OptimizerSpec
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import read_table, write_table
+from ganapps.core.nn import pack
 from ganapps.core.regularizers import gradient_penalty
 from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, as_polars
 from ganapps.core.tabular.evaluate import evaluate_table
@@ -183,23 +184,21 @@ class TabularGAN(App):
     def discriminator_step(self, batch: Tensor) -> dict[str, Tensor]:
         cond, _, real = self._conditions(self._n(batch))
         _, fake = self._fake(cond)
-        D = self.nets.discriminator
-        real_in, fake_in = torch.cat([real, cond], 1), torch.cat([fake.detach(), cond], 1)
+        D, pac = self.nets.discriminator, self.options.pac
+        real_in = pack(torch.cat([real, cond], 1), pac)  # the critic judges pac rows at a time
+        fake_in = pack(torch.cat([fake.detach(), cond], 1), pac)
         d_real, d_fake = D(real_in), D(fake_in)
         if self.options.loss == "hinge":
             return {"loss": L.d_hinge(d_real, d_fake), "d_real": d_real.mean(), "d_fake": d_fake.mean()}
         wasserstein = L.d_wgan(d_real, d_fake)  # E[D(fake)] − E[D(real)]
         # the penalty on packed interpolates: one gradient norm per pack, as the critic sees it
-        pac = self.options.pac
-        gp = gradient_penalty(
-            D, real_in.reshape(-1, pac * real_in.shape[1]), fake_in.reshape(-1, pac * fake_in.shape[1])
-        )
+        gp = gradient_penalty(D, real_in, fake_in)
         return {"loss": wasserstein + self.options.gp_weight * gp, "wasserstein": -wasserstein, "gp": gp}
 
     def generator_step(self, batch: Tensor) -> dict[str, Tensor]:
         cond, mask, _ = self._conditions(self._n(batch))
         raw, fake = self._fake(cond)
-        d_fake = self.nets.discriminator(torch.cat([fake, cond], 1))
+        d_fake = self.nets.discriminator(pack(torch.cat([fake, cond], 1), self.options.pac))
         adv = L.g_hinge(d_fake) if self.options.loss == "hinge" else L.g_wgan(d_fake)
         if self.cond_width == 0:
             return {"loss": adv}

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ganapps.core.nn import pack
-
 
 class Residual(nn.Module):
     """``cat([relu(bn(W x)), x])``: CTGAN's concatenating residual block."""
@@ -50,7 +48,7 @@ class Generator(nn.Module):
 
 
 class Critic(nn.Module):
-    """Rows (encoded row ⊕ conditional vector) → one score per pack of ``pac`` rows."""
+    """Packs of ``pac`` rows (encoded row ⊕ conditional vector each) → one score per pack."""
 
     def __init__(self, input_dim: int, hidden: Sequence[int], pac: int = 10, dropout: float = 0.5) -> None:
         super().__init__()
@@ -63,8 +61,6 @@ class Critic(nn.Module):
         layers.append(nn.Linear(dim, 1))
         self.seq = nn.Sequential(*layers)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Score rows ``x`` of shape (n, d) with n a multiple of ``pac``, or already packed (n/pac, pac·d)."""
-        if x.shape[1] != self.seq[0].in_features:
-            x = pack(x, self.pac)
-        return self.seq(x)
+    def forward(self, packed: Tensor) -> Tensor:
+        """Score packs of rows: (n/pac, pac·d), as ``ganapps.core.nn.pack`` makes them."""
+        return self.seq(packed)
