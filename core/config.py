@@ -36,7 +36,14 @@ class TrainConfig:
     ema: float = field(default=0.0, metadata={"help": "Generator EMA decay, e.g. 0.999 (0 = off)."})
     holdout: float = field(default=0.2, metadata={"help": "Share of real data held out for evaluation."})
     checkpoint_every: int = field(
-        default=0, metadata={"help": "Also checkpoint every N steps (0 = only at the end of each epoch)."}
+        default=0, metadata={"help": "Also checkpoint every N steps (0 = only at the end of epochs)."}
+    )
+    checkpoint_seconds: float = field(
+        default=30.0,
+        metadata={
+            "help": "Checkpoint at the end of an epoch only if N seconds have passed since the last one "
+            "(0 = every epoch); always at the end of each phase, of the run and on Ctrl-C."
+        },
     )
     eval_every: int = field(
         default=0, metadata={"help": "Evaluate every N epochs during training (0 = only at the end)."}
@@ -190,6 +197,7 @@ def validate_train(cfg: TrainConfig) -> TrainConfig:
         (cfg.grad_clip >= 0, "grad-clip must be >= 0"),
         (cfg.log_every >= 1, "log-every must be >= 1"),
         (cfg.checkpoint_every >= 0, "checkpoint-every must be >= 0"),
+        (cfg.checkpoint_seconds >= 0, "checkpoint-seconds must be >= 0"),
         (cfg.max_steps >= 0, "max-steps must be >= 0"),
         (cfg.num_workers >= 0, "num-workers must be >= 0"),
     ]

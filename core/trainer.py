@@ -215,6 +215,7 @@ class Trainer:
             leave=True,
         )
         start = time.perf_counter()
+        self._last_save = start
         last_postfix = 0.0
         try:
             p0, e0, b0 = self.position
@@ -262,7 +263,7 @@ class Trainer:
             raise KeyboardInterrupt from None
         except KeyboardInterrupt:
             # interrupted in the middle of an iteration: its state is half-updated, so the
-            # last checkpoint (end of the previous epoch, or --checkpoint-every) stands
+            # last checkpoint stands (see checkpoint_seconds / --checkpoint-every)
             log.warning("interrupted during step %d; resuming starts from the last checkpoint", self.global_step + 1)
             raise
         finally:
@@ -410,7 +411,17 @@ class Trainer:
         if self.dist.enabled:  # rank 0 alone evaluates; every process stops when it says so
             self.should_stop = broadcast_flag(self.should_stop)
         self.log.flush()
-        self.save_checkpoint(start)
+        # Writing every net and optimizer state can cost more than a short epoch (a 64-patient
+        # medGAN epoch is one step), so mid-phase epochs checkpoint at most every
+        # `checkpoint_seconds`; a resume replays the epochs since, bit for bit (RNG is saved).
+        every = self.config.checkpoint_seconds
+        due = every <= 0 or epoch + 1 == phase.epochs or self.should_stop
+        if not due:
+            due = time.perf_counter() - self._last_save >= every
+            if self.dist.enabled:  # save_checkpoint is collective: all processes decide as rank 0
+                due = broadcast_flag(due)
+        if due:
+            self.save_checkpoint(start)
 
     # --------------------------------------------------------------- inference
     @contextlib.contextmanager
@@ -466,6 +477,7 @@ class Trainer:
         if ranks is not None:
             state["rng_ranks"] = ranks
         save_checkpoint(self.run_dir.last_checkpoint, state)
+        self._last_save = time.perf_counter()
 
     def _restore(self, state: dict[str, Any]) -> None:
         world = int(state.get("world", 1))

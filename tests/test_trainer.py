@@ -79,6 +79,18 @@ def test_checkpoint_every_n_steps(tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "checkpoints" / "last.pt")["global_step"] == 5
 
 
+@pytest.mark.parametrize(("seconds", "saves"), [(0, 4 + 1), (3600, 2 + 1)])
+def test_epoch_end_checkpoints_are_throttled_by_time(tmp_path: Path, monkeypatch, seconds, saves) -> None:
+    # 1 warm-up epoch + 3 adversarial epochs: with a long interval only the phase ends (and the
+    # end of the run) are saved; with 0 every epoch end is
+    calls = []
+    monkeypatch.setattr(Trainer, "save_checkpoint", lambda self, start=None: calls.append(self.position))
+    app, d = make(pretrain_epochs=1)
+    Trainer(app, TrainConfig(**CFG, checkpoint_seconds=seconds), run_dir=RunDir(tmp_path), progress=False).fit(d)
+    assert len(calls) == saves
+    assert calls[-1] == calls[-2]  # the last phase's end, then the run's end
+
+
 def test_n_critic_runs_generator_every_kth_step() -> None:
     app, d = make()
     res = Trainer(app, TrainConfig(epochs=1, batch_size=32, n_critic=4), progress=False).fit(d)
