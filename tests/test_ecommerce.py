@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import torch
 from click.testing import CliRunner
 
 from ganapps.cli.main import cli
@@ -177,6 +178,25 @@ def test_metrics_known_values() -> None:
     assert p["observed_price_share"] == 1.0 and p["median_abs_log_price_ratio"] == 0.0
     assert O.derive_category("WHITE HANGING HEART T-LIGHT HOLDER", "85123A") == "lighting & candles"
     assert O.derive_category(None, "85123A") == "code 85xx"
+
+
+def test_basket_size_calibration_matches_training_sizes() -> None:
+    """The quantile map sends generated log sizes onto the training sizes, line-weighted, in order."""
+    from ganapps.plugins.ecommerce.app import ECommerceGAN
+
+    # training: 4 invoices of 1 line, 2 of 3 lines, 1 of 10 lines → line-weighted shares 4/20, 6/20, 10/20
+    size, lines = torch.tensor([1.0, 3.0, 10.0], dtype=torch.float64), torch.tensor([4.0, 6.0, 10.0])
+    ref = torch.linspace(-2, 2, 1001)  # the generator's unconditional log sizes (shifted, any scale)
+    size_map = (ref, size, (lines.cumsum(0) / lines.sum()).double())
+    raw = ref[torch.randperm(len(ref), generator=torch.Generator().manual_seed(0))]
+    out = ECommerceGAN._calibrated_size(raw, size_map)
+    shares = torch.bincount(out, minlength=11)[[1, 3, 10]].double() / len(out)
+    assert torch.allclose(shares, torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64), atol=2e-3)
+    order = raw.argsort()
+    assert (out[order].diff() >= 0).all()  # monotone: larger generated sizes stay larger
+    # line-weighted → invoice-weighted by keeping a size-k seed with probability 1/k: 4:2:1 invoices
+    inv = shares / torch.tensor([1.0, 3.0, 10.0], dtype=torch.float64)
+    assert torch.allclose(inv / inv.sum(), torch.tensor([4 / 7, 2 / 7, 1 / 7], dtype=torch.float64), atol=2e-3)
 
 
 @pytest.mark.parametrize(
