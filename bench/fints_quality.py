@@ -7,7 +7,7 @@ VaR/ES 95/99% against the realised period, the TSTR predictive score, and in-sam
 discriminative score (post-hoc GRU, |acc − 0.5|) with the nearest-neighbour copy check.
 
     flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/fints_quality.py [--shared ../shared/data] \
-        [--epochs 40] [--out bench/fints_quality.json]
+        [--epochs 30] [--out bench/fints_quality.json]
 """
 
 from __future__ import annotations
@@ -45,12 +45,14 @@ ROWS = [
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scenarios", type=int, default=200)
     ap.add_argument("--disc-steps", type=int, default=2000)
     ap.add_argument("--disc-repeats", type=int, default=3)
     ap.add_argument("--arch", default="tcn")
+    ap.add_argument("--ema", type=float, default=0.99, help="Generator EMA decay (the app's default).")
+    ap.add_argument("--moment-weight", type=float, default=1.0, help="Moment-matching weight (the app's default).")
     ap.add_argument("--out", default=str(Path(__file__).with_name("fints_quality.json")))
     args = ap.parse_args()
     results = {}
@@ -60,10 +62,11 @@ def main() -> None:
             res = run(
                 "fints",
                 str(Path(args.shared) / rel),
-                train={"epochs": args.epochs, "seed": args.seed, "device": "cpu"},
+                train={"epochs": args.epochs, "seed": args.seed, "device": "cpu", "ema": args.ema},
                 options={
                     **options,
                     "arch": args.arch,
+                    "moment_weight": args.moment_weight,
                     "disc_steps": args.disc_steps,
                     "disc_repeats": args.disc_repeats,
                 },

@@ -151,7 +151,8 @@ def test_user_condition_column(in_tmp: Path) -> None:
     df.with_columns(pl.Series("VIX", np.linspace(10, 40, 300))).write_csv("vix.csv")
     invoke(
         "run", "fints", "--data", "vix.csv", "--condition-cols", "VIX", "--regime", "none", "--epochs", "1",
-        "--window", "10", "--horizon", "5", "--hidden", "8", "--disc-steps", "5", "--out", "run",
+        "--window", "10", "--horizon", "5", "--hidden", "8", "--disc-steps", "5", "--arch", "garch",
+        "--moment-weight", "1", "--out", "run",
     )  # fmt: skip
     app = load_bundle(in_tmp / "run" / "bundle")
     assert app.schema["tickers"] == ["AAA", "BBB"] and app.schema["cond_names"] == ["VIX"]
@@ -189,6 +190,33 @@ def test_metrics_on_known_processes() -> None:
     assert fresh["nn_ratio"] > 0.5 and fresh["copy_share"] < 0.2
     real = iid[0, :480].reshape(-1, 24, 1) / 0.01
     assert M.discriminative_score(real, np.abs(real), steps=150) > 0.3  # obvious fakes are caught
+
+
+def test_moment_matching_terms() -> None:
+    import torch
+
+    from ganapps.plugins.fints.app import batch_moments, moment_loss
+
+    rng = np.random.default_rng(1)
+    iid = torch.tensor(rng.standard_normal((256, 24, 1)), dtype=torch.float32)
+    # a volatility-clustered series with leverage: σ_t rises after a negative return
+    x = np.zeros((256, 24))
+    sig = np.ones(256)
+    for t in range(24):
+        x[:, t] = sig * rng.standard_normal(256)
+        sig = np.sqrt(0.2 + 0.5 * sig**2 + 0.3 * np.where(x[:, t] < 0, 2 * x[:, t] ** 2, 0.0))
+    clustered = torch.tensor(x[:, :, None], dtype=torch.float32)
+    m_iid, m_cl = batch_moments(iid, 3), batch_moments(clustered, 3)
+    # layout: per lag (acf, acf |r|, leverage), then 9 quantiles
+    assert abs(float(m_iid[0])) < 0.05 and abs(float(m_iid[1])) < 0.05
+    assert float(m_cl[1]) > 0.1 and float(m_cl[2]) < -0.05  # clustering and leverage
+    assert torch.allclose(m_iid[-9:], torch.quantile(iid.flatten(), torch.tensor(
+        [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])))  # fmt: skip
+    fake = iid.clone().requires_grad_(True)
+    loss = moment_loss(fake, clustered, 3)
+    loss.backward()
+    assert float(loss.detach()) > 0.05 and fake.grad is not None and fake.grad.abs().sum() > 0
+    assert float(moment_loss(clustered, clustered, 3)) == 0.0
 
 
 def test_data_errors_name_the_file(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.regularizers import gradient_penalty
 from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints.data import REGIMES, Prices, load_prices, realised_vol, regime_of
-from ganapps.plugins.fints.model import GRUCritic, GRUGenerator, TCNCritic, TCNGenerator
+from ganapps.plugins.fints.model import GRUCritic, GRUGenerator, TCNCritic, TCNGenerator, VolGenerator
 
 
 @dataclass
@@ -55,8 +55,12 @@ class FinTSOptions:
     condition_cols: str = field(
         default="", metadata={"help": "Comma-separated user condition columns (e.g. VIX), known at the window end."}
     )
-    arch: Literal["tcn", "gru"] = field(
-        default="tcn", metadata={"help": "Generator and critic: temporal convolutions (tcn) or recurrent (gru)."}
+    arch: Literal["tcn", "gru", "garch"] = field(
+        default="tcn",
+        metadata={
+            "help": "Generator and critic: temporal convolutions (tcn), recurrent (gru), or a neural-GARCH "
+            "generator (σ_t·ε_t, returns fed back) with the tcn critic (garch)."
+        },
     )
     hidden: int = field(default=64, metadata={"help": "Width of generator and critic."})
     nz: int = field(default=8, metadata={"help": "Noise size per generated step."})
@@ -65,6 +69,14 @@ class FinTSOptions:
     regime_weight: float = field(
         default=1.0, metadata={"help": "Weight of the regime loss: a block's realised vol must lie in its regime."}
     )
+    moment_weight: float = field(
+        default=1.0,
+        metadata={
+            "help": "Weight of the moment-matching loss: generated vs real batch ACF of returns and of |returns|, "
+            "leverage and return quantiles (0 = off)."
+        },
+    )
+    moment_lags: int = field(default=10, metadata={"help": "Lags 1..N of the moment-matching loss."})
     disc_steps: int = field(
         default=500, metadata={"help": "Evaluation: Adam steps of the post-hoc GRU real/synthetic classifier."}
     )
@@ -82,6 +94,31 @@ class FinTSGenerateOptions:
     )
 
 
+def _pooled_corr(a: Tensor, b: Tensor) -> Tensor:
+    """Correlation of ``a`` and ``b`` (B, T', A) pooled over windows and days, per asset: (A,)."""
+    a = a - a.mean((0, 1))
+    b = b - b.mean((0, 1))
+    return (a * b).mean((0, 1)) / (a.pow(2).mean((0, 1)).sqrt() * b.pow(2).mean((0, 1)).sqrt() + 1e-8)
+
+
+def batch_moments(x: Tensor, lags: int) -> Tensor:
+    """Differentiable stylized facts of windows ``x`` (B, H, A): ACF of returns and of |returns| and the
+    leverage corr(r_t, r²_{t+k}) at lags 1..``lags`` (pooled over the batch), and 9 return quantiles."""
+    lags = min(lags, x.shape[1] - 1)
+    stats = []
+    for k in range(1, lags + 1):
+        a, b = x[:, :-k], x[:, k:]
+        stats += [_pooled_corr(a, b), _pooled_corr(a.abs(), b.abs()), _pooled_corr(a, b.pow(2))]
+    flat = x.reshape(-1, x.shape[2])
+    q = torch.tensor([0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99], device=x.device, dtype=x.dtype)
+    return torch.cat([torch.stack(stats).reshape(-1), torch.quantile(flat, q, dim=0).reshape(-1)])
+
+
+def moment_loss(fake: Tensor, real: Tensor, lags: int) -> Tensor:
+    """Mean absolute difference of the generated batch's stylized facts from the real batch's."""
+    return (batch_moments(fake, lags) - batch_moments(real, lags)).abs().mean()
+
+
 class FinTS(App):
     name = "fints"
     kind = "timeseries"
@@ -89,7 +126,7 @@ class FinTS(App):
     Options = FinTSOptions
     GenerateOptions = FinTSGenerateOptions
     count_option = "scenarios"
-    train_defaults = {"epochs": 40, "batch_size": 128, "n_critic": 2}
+    train_defaults = {"epochs": 30, "batch_size": 128, "n_critic": 2, "ema": 0.99}
     default_dataset = "oil-sample"
     output_suffix = ".parquet"
 
@@ -214,6 +251,8 @@ class FinTS(App):
         o, a, c = self.options, self.assets, self.cond_width
         if o.arch == "gru":
             return {"generator": GRUGenerator(a, c, o.nz, o.hidden), "discriminator": GRUCritic(a, c, o.hidden)}
+        if o.arch == "garch":
+            return {"generator": VolGenerator(a, c, o.nz, o.hidden), "discriminator": TCNCritic(a, c, o.hidden)}
         return {"generator": TCNGenerator(a, c, o.nz, o.hidden), "discriminator": TCNCritic(a, c, o.hidden)}
 
     def configure_optimizers(self) -> list[OptimizerSpec]:
@@ -248,10 +287,16 @@ class FinTS(App):
         past, future, cond = batch
         fake = self.nets.generator(past, cond, self.noise(len(past), future.shape[1]))
         adversarial = L.LOSSES[self.options.loss][1](self.critic(past, fake, cond))
-        if self.options.regime != "vol" or self.options.regime_weight <= 0:
-            return {"loss": adversarial}
-        regime = self.regime_loss(fake, cond[:, :3])
-        return {"loss": adversarial + self.options.regime_weight * regime, "adversarial": adversarial, "regime": regime}
+        o = self.options
+        out = {"adversarial": adversarial}
+        loss = adversarial
+        if o.regime == "vol" and o.regime_weight > 0:
+            out["regime"] = self.regime_loss(fake, cond[:, :3])
+            loss = loss + o.regime_weight * out["regime"]
+        if o.moment_weight > 0:
+            out["moments"] = moment_loss(fake, future, o.moment_lags)
+            loss = loss + o.moment_weight * out["moments"]
+        return {"loss": loss, **out}
 
     def regime_loss(self, fake: Tensor, onehot: Tensor) -> Tensor:
         """How far (in log volatility) each block's realised vol lies outside its regime's tercile band."""

@@ -48,6 +48,32 @@ class GRUGenerator(nn.Module):
         return self.scale(self.out(y), cond)
 
 
+class VolGenerator(nn.Module):
+    """Neural GARCH: a GRU state carries the volatility; each day r_t = σ_t · ε_t with σ_t from the state and
+    ε_t a learned (heavy-tailed, state-dependent) transform of that day's noise; r_t is fed back into the
+    state, so volatility clustering and the leverage effect come from the recursion itself.
+    """
+
+    def __init__(self, assets: int, cond: int, nz: int, hidden: int) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(assets + cond, hidden, batch_first=True)
+        self.sigma = nn.Linear(hidden, assets)
+        self.shock = nn.Sequential(nn.Linear(nz + hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, assets))
+        self.scale = ConditionScale(cond, assets)
+
+    def forward(self, past: Tensor, cond: Tensor, noise: Tensor) -> Tensor:
+        w = past.shape[1]
+        _, state = self.rnn(torch.cat([past, cond[:, None].expand(-1, w, -1)], 2))
+        out = []
+        for t in range(noise.shape[1] - w):
+            h = state[0]
+            sigma = nn.functional.softplus(self.sigma(h) + 0.5413)  # softplus(0.5413) = 1 at init
+            r = self.scale((sigma * self.shock(torch.cat([noise[:, w + t], h], 1)))[:, None], cond)
+            out.append(r)
+            _, state = self.rnn(torch.cat([r, cond[:, None]], 2), state)
+        return torch.cat(out, 1)
+
+
 class GRUCritic(nn.Module):
     """Read the whole path (past then future) with the condition on every step; score it."""
 

@@ -1,0 +1,136 @@
+"""Development protocol of the fints app (issue 8): train on one dataset, lean evaluation.
+
+Cheaper than bench/fints_quality.py (one dataset, no figures, no baseline discriminative scores,
+one classifier seed by default): the in-sample discriminative score (TimeGAN's post-hoc GRU, 2,000
+steps), the copy check, in-sample pooled stylized facts of generated vs real continuations
+(asset 0), and the out-of-sample fact errors of ganapps and GBM. One JSON line per run is
+appended to ``--log``.
+
+    flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/fints_ablation.py --epochs 30 --ema 0.99 \
+        -o moment_weight=1 --tag ema99_m1
+"""
+
+# ruff: noqa
+import argparse, json, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+from ganapps.core import run
+from ganapps.core.app import Evaluation
+from ganapps.plugins.fints import metrics as M
+from ganapps.plugins.fints.app import FinTS
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--data", default="GOOG")
+ap.add_argument("--epochs", type=int, default=40)
+ap.add_argument("--seed", type=int, default=0)
+ap.add_argument("--ema", type=float, default=None)
+ap.add_argument("--lr", type=float, default=None)
+ap.add_argument("--ncritic", type=int, default=None)
+ap.add_argument("--disc-repeats", type=int, default=1)
+ap.add_argument("-o", action="append", default=[])
+ap.add_argument("--tag", default="")
+ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+ap.add_argument("--log", default="/tmp/fints_ablation.jsonl")
+ap.add_argument("--save", default="", help="folder for an .npz of the in-sample windows (optional)")
+a = ap.parse_args()
+DATA = {
+    "GOOG": ("finance/goog_daily_timegan.csv", {}),
+    "GAFA": ("finance/gafa_stock_daily.csv", {"price_col": "Adj_Close"}),
+}
+
+
+def pooled(x, lags, f=lambda a, b: (a, b)):
+    out = []
+    for k in range(1, lags + 1):
+        u, v = f(x[:, :-k], x[:, k:])
+        u = u - u.mean()
+        v = v - v.mean()
+        out.append((u * v).mean() / (u.std() * v.std() + 1e-12))
+    return np.array(out)
+
+
+def lean_eval(self, real, synthetic, train=None):
+    o, seed = self.options, self.train_config.seed
+    gen = self.paths(synthetic)
+    rng = np.random.default_rng(seed + 1)
+    train_r = np.diff(np.log(self.tensors["prices"].numpy()), axis=0)
+    realised = real.returns()
+    L = min(len(realised), gen.shape[1])
+    realised = realised[:L]
+    res = {}
+    res["oos"] = M.fact_errors(gen[:, :L], realised)
+    res["oos_gbm"] = M.fact_errors(M.gbm_paths(train_r, len(gen), L, rng), realised)
+    res["oos_wins"] = [f for f in M.FACTS if f in res["oos"] and res["oos"][f] < res["oos_gbm"][f]]
+    past, future, cond = self._training_arrays()
+    pick = rng.permutation(len(past))[: min(len(past), 1000)]
+    past, future, cond = past[pick], future[pick], cond[pick]
+    fake = self._continue(past, cond)
+    if a.save:
+        np.savez(
+            f"{a.save}/{a.tag or 'run'}.npz", future=future, fake=fake, past=past, gen=gen[:, :L], realised=realised
+        )
+    ds = [M.discriminative_score(future, fake, steps=2000, seed=seed + k) for k in range(a.disc_repeats)]
+    res["disc"] = float(np.mean(ds))
+    res["disc_all"] = ds
+    res.update(M.copy_check(fake, self._windows(self._scale(train_r))[1], o.horizon))
+    # in-sample stats (asset 0), pooled over windows
+    ins = {}
+    for nm, x in (("real", future[:, :, 0]), ("fake", fake[:, :, 0])):
+        ins[nm] = dict(
+            acf=pooled(x, 10),
+            acfabs=pooled(np.abs(x), 10),
+            lev=pooled(x, 10, lambda u, v: (u, v**2)),
+            kurt=float(((x - x.mean()) ** 4).mean() / x.var() ** 2 - 3),
+            std=float(x.std()),
+            wvol_sd=float(np.log(x.std(1)).std()),
+        )
+    res["ins_err"] = {k: float(np.abs(ins["real"][k] - ins["fake"][k]).mean()) for k in ins["real"]}
+    res["ins"] = {nm: {k: np.round(v, 3).tolist() for k, v in d.items()} for nm, d in ins.items()}
+    g = gen[:, :L, 0]
+    res["oos_gen_acf"] = np.round(M.acf(g).mean(0), 3).tolist()
+    res["oos_gen_acfabs"] = np.round(M.acf(np.abs(g)).mean(0), 3).tolist()
+    res["oos_gen_lev"] = np.round(M.leverage(g).mean(0), 3).tolist()
+    return Evaluation(metrics=res)
+
+
+FinTS.evaluate = lean_eval
+rel, opts = DATA[a.data]
+for kv in a.o:
+    k, v = kv.split("=", 1)
+    try:
+        v = json.loads(v)
+    except Exception:
+        pass
+    opts[k] = v
+train = {"epochs": a.epochs, "seed": a.seed, "device": "cpu"}
+if a.ema is not None:
+    train["ema"] = a.ema
+if a.lr is not None:
+    train["lr"] = {"*": a.lr}
+if a.ncritic is not None:
+    train["n_critic"] = a.ncritic
+t0 = time.time()
+with tempfile.TemporaryDirectory() as tmp:
+    r = run(
+        "fints", str(Path(a.shared) / rel), train=train, options=opts, samples=200, out=Path(tmp) / "r", progress=False
+    )
+m = r.metrics["metrics"]
+m["train_s"] = round(r.train.seconds, 1)
+m["total_s"] = round(time.time() - t0, 1)
+line = {
+    "tag": a.tag,
+    "args": vars(a),
+    **{k: m[k] for k in ("disc", "nn_ratio", "copy_share", "train_s", "total_s")},
+    "wins": len(m["oos_wins"]),
+    "oos_wins": m["oos_wins"],
+    "ins_err": m["ins_err"],
+    "oos": {k: round(v, 5) for k, v in m["oos"].items()},
+    "oos_gbm": {k: round(v, 5) for k, v in m["oos_gbm"].items()},
+}
+print(json.dumps(line))
+print(json.dumps({k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev", "disc_all")}))
+with open(a.log, "a") as f:
+    f.write(
+        json.dumps({**line, "detail": {k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev")}})
+        + "\n"
+    )
