@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--workdir", default=None, help="where the big CSVs go (default: a temp dir)")
     ap.add_argument("--out", default=str(HERE / "fraud_scoring.json"))
+    ap.add_argument("--chunk-size", type=int, default=None, help="ganapps score --chunk-size (default: its own)")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="fraud app option")
     args = ap.parse_args()
     options = {k.replace("-", "_"): json.loads(v) for k, _, v in (o.partition("=") for o in args.option)}
@@ -92,8 +93,10 @@ def main() -> None:
             print(f"{rows:,} rows: {size / 2**30:.2f} GiB written in {time.perf_counter() - start:.1f} s")
             subprocess.run(["cat", str(csv)], check=True, stdout=subprocess.DEVNULL)  # warm the page cache
             res = {"bytes": size}
+            chunk = ["--chunk-size", str(args.chunk_size)] if args.chunk_size else []
             res["score"] = timed(
                 [GANAPPS, "-q", "score", str(r.run_dir.path), "--data", str(csv), "--out", str(tmp_path / "scores.csv")]
+                + chunk
             )
             res["bare_stream"] = timed([sys.executable, "-c", BARE_STREAM, str(csv)])
             res["bare_read"] = timed([sys.executable, "-c", BARE_READ, str(csv)])
@@ -105,6 +108,7 @@ def main() -> None:
             csv.unlink()
     results["machine"] = {"cpus": os.cpu_count(), "polars": pl.__version__}
     results["options"] = options
+    results["chunk_size"] = args.chunk_size
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 
 

@@ -10,7 +10,10 @@ import click
 @click.option("--data", "-d", required=True, help="Table to score (.csv, .tsv, .parquet); any size.")
 @click.option("--out", "-o", required=True, type=click.Path(), help="Scores file (.csv, .tsv or .parquet).")
 @click.option(
-    "--chunk-size", type=int, default=100_000, show_default=True, help="Rows per chunk (memory grows with it)."
+    "--chunk-size",
+    type=int,
+    default=None,
+    help="Rows per chunk (memory grows with it). Default: 250,000; 100,000 rows per Arrow batch on Spark.",
 )
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda or mps.")
 @click.option(
@@ -32,7 +35,7 @@ def command(
     run: str,
     data: str,
     out: str,
-    chunk_size: int,
+    chunk_size: int | None,
     device: str,
     engine: str = "local",
     master: str | None = None,
@@ -44,7 +47,7 @@ def command(
     """
     from ganapps.core.bundle import load_bundle
     from ganapps.core.errors import ConfigError
-    from ganapps.core.scoring import score_file
+    from ganapps.core.scoring import CHUNK_ROWS, score_file
 
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     if master is not None and engine != "spark":
@@ -52,12 +55,13 @@ def command(
     if engine == "spark":  # input columns + results, written as a Parquet directory by Spark
         from ganapps.integrations.spark import score_path
 
-        s = score_path(run, data, out, master=master, device=device, batch_rows=chunk_size, progress=not quiet)
+        rows = 100_000 if chunk_size is None else chunk_size
+        s = score_path(run, data, out, master=master, device=device, batch_rows=rows, progress=not quiet)
     else:
         app = load_bundle(run, device=device)
         if "score" not in type(app).capabilities():
             raise ConfigError(f"{run}: app {app.name} does not score data (scoring apps: see `ganapps apps`)")
-        s = score_file(app, data, out, chunk_rows=chunk_size, progress=not quiet)
+        s = score_file(app, data, out, chunk_rows=CHUNK_ROWS if chunk_size is None else chunk_size, progress=not quiet)
     rate = s.rows / s.seconds if s.seconds > 0 else float("inf")
     counts = "".join(f", {v:,} {k}" for k, v in s.counts.items())
     errors = f", {s.errors:,} with errors" if s.errors else ""

@@ -10,6 +10,7 @@ larger than memory is scored with memory set by the chunk size. Any app that imp
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import tempfile
@@ -26,8 +27,8 @@ from ganapps.core.io import atomic_path, table_format
 
 log = logging.getLogger("ganapps")
 
-#: default rows per chunk: about 25 MB of float64 for a 30-column table
-CHUNK_ROWS = 100_000
+#: default rows per chunk: about 60 MB of float64 for a 30-column table
+CHUNK_ROWS = 250_000
 
 
 @dataclass
@@ -182,6 +183,60 @@ def _prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         stop.set()
 
 
+class _compute_threads:
+    """On CPU, torch computes on half the cores while polars parses the next chunk on its own
+    pool (on 2 cores, 1 torch thread scored 1M rows ~20% faster than 2); restored afterwards."""
+
+    def __init__(self, app: App) -> None:
+        self.cpu = str(getattr(app, "device", "cpu")).startswith("cpu")
+
+    def __enter__(self) -> None:
+        if self.cpu:
+            import torch
+
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(max(1, min(self.before, (os.cpu_count() or 2) // 2)))
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.cpu:
+            import torch
+
+            torch.set_num_threads(self.before)
+
+
+class _Background:
+    """Calls ``fn`` on each item in a background thread (at most ``depth`` waiting), so writing
+    chunk k overlaps scoring chunk k+1; the first error is raised in the caller."""
+
+    def __init__(self, fn: Any, depth: int = 2) -> None:
+        self.fn, self.q = fn, queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="ganapps-score-writer", daemon=True)
+
+    def _run(self) -> None:
+        while (item := self.q.get()) is not None:
+            if self.error is None:
+                try:
+                    self.fn(item)
+                except BaseException as exc:  # handed to the caller
+                    self.error = exc
+
+    def __enter__(self) -> Any:
+        self.thread.start()
+        return self
+
+    def __call__(self, item: Any) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put(item)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.q.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+
 def score_file(
     app: App,
     data: str | Path,
@@ -211,10 +266,10 @@ def score_file(
     rows = errors = 0
     counts: dict[str, int] = {}
     bar = tqdm(desc=f"scoring {data.name}", unit=" rows", unit_scale=True, disable=not progress, smoothing=0.1)
-    with _Writer(out) as writer:
+    with _Writer(out) as writer, _Background(writer.write) as write, _compute_threads(app):
         for chunk in frames:
             result = app.score(chunk, row_offset=rows)
-            writer.write(result)
+            write(result)
             rows += chunk.height
             if "error" in result.columns:
                 errors += int(result["error"].is_not_null().sum())

@@ -14,7 +14,7 @@ from ganapps.core import load_bundle, run
 from ganapps.core.io import read_json
 from ganapps.datasets import HERE
 from ganapps.plugins.fraud import metrics as M
-from ganapps.plugins.fraud.scoring import score_frame
+from ganapps.plugins.fraud.scoring import components, feature_matrix, score_frame
 
 SAMPLE = HERE / "creditcard" / "creditcard_sample.csv"
 
@@ -120,6 +120,11 @@ def test_bundle_round_trip_pandas_and_polars(trained: Path) -> None:
     pandas_scores = score_frame(app, _to_pandas(frame))
     assert list(pandas_scores.columns) == ["row", "score", "fraud", "error"]
     assert np.array_equal(pandas_scores["score"].to_numpy(dtype=float), polars_scores["score"].to_numpy())
+    # the score is reconstruction error + latent_weight × latent Mahalanobis distance
+    x, _ = feature_matrix(frame, app.schema["features"], np.float32)
+    rec, lat = components(app, x)
+    assert app.schema["score"]["latent_weight"] == 0.5 and (rec > 0).all() and (lat > 0).all()
+    assert np.array_equal(polars_scores["score"].to_numpy(), rec + 0.5 * lat)
     # a batch of one row scores the same as inside the whole frame
     one = score_frame(app, frame.slice(123, 1), row_offset=123)
     assert one["row"][0] == 123 and one["score"][0] == polars_scores["score"][123]
@@ -151,6 +156,7 @@ def test_unlabelled_id_column_and_determinism(in_tmp: Path) -> None:
 
 def test_run_option_errors(in_tmp: Path) -> None:
     assert "'Klass'" in fails("run", "fraud", "--label", "Klass", "--epochs", "1")
+    assert "--latent-weight" in fails("run", "fraud", "--latent-weight", "-1", "--epochs", "1")
     pl.read_csv(SAMPLE).drop("Class").head(100).write_csv("nolabel.csv")
     assert "--target-precision" in fails("run", "fraud", "--data", "nolabel.csv", "--target-precision", "0.9")
     pl.read_csv(SAMPLE).head(100).with_columns(pl.Series("Merchant", ["shop", "cafe"] * 50)).write_csv("text.csv")
