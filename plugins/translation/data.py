@@ -15,7 +15,6 @@ import torch
 from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
-from torchvision.transforms.v2 import functional as TF
 
 from ganapps.core.data import split_indices
 from ganapps.core.errors import DataError
@@ -27,6 +26,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".ti
 
 def read_image(path: Path) -> Tensor:
     """An RGB image as uint8 (3, H, W); raises ValueError with the reason if it cannot be decoded."""
+    from torchvision.transforms.v2 import functional as TF  # here: torchvision costs ~1.3 s at CLI start-up
+
     try:
         with Image.open(path) as im:
             return TF.pil_to_tensor(im.convert("RGB"))
@@ -39,6 +40,8 @@ def resize(image: Tensor, size: int) -> Tensor:
     """``size``×``size`` (antialiased bilinear) of a (…, C, H, W) image."""
     if image.shape[-2:] == (size, size):
         return image
+    from torchvision.transforms.v2 import functional as TF
+
     return TF.resize(image, [size, size], antialias=True)
 
 
