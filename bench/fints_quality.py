@@ -53,11 +53,14 @@ def main() -> None:
     ap.add_argument("--arch", default="tcn")
     ap.add_argument("--ema", type=float, default=0.99, help="Generator EMA decay (the app's default).")
     ap.add_argument("--moment-weight", type=float, default=1.0, help="Moment-matching weight (the app's default).")
+    ap.add_argument("--datasets", default="GOOG,GAFA", help="Comma-separated subset of GOOG,GAFA.")
     ap.add_argument("--out", default=str(Path(__file__).with_name("fints_quality.json")))
     args = ap.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (rel, options) in DATASETS.items():
+            if name not in args.datasets.split(","):
+                continue
             t0 = time.time()
             res = run(
                 "fints",

@@ -217,6 +217,9 @@ def test_moment_matching_terms() -> None:
     loss.backward()
     assert float(loss.detach()) > 0.05 and fake.grad is not None and fake.grad.abs().sum() > 0
     assert float(moment_loss(clustered, clustered, 3)) == 0.0
+    pair = torch.cat([iid, 0.6 * iid + 0.8 * torch.randn(iid.shape, generator=torch.Generator().manual_seed(0))], 2)
+    m_pair = batch_moments(pair, 3)
+    assert len(m_pair) == 2 * len(m_iid) + 1 and abs(float(m_pair[-1]) - 0.6) < 0.05  # cross-asset correlation
 
 
 def test_data_errors_name_the_file(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ class FinTSOptions:
         default=1.0,
         metadata={
             "help": "Weight of the moment-matching loss: generated vs real batch ACF of returns and of |returns|, "
-            "leverage and return quantiles (0 = off)."
+            "leverage, return quantiles and cross-asset correlations (0 = off)."
         },
     )
     moment_lags: int = field(default=10, metadata={"help": "Lags 1..N of the moment-matching loss."})
@@ -103,7 +103,8 @@ def _pooled_corr(a: Tensor, b: Tensor) -> Tensor:
 
 def batch_moments(x: Tensor, lags: int) -> Tensor:
     """Differentiable stylized facts of windows ``x`` (B, H, A): ACF of returns and of |returns| and the
-    leverage corr(r_t, r²_{t+k}) at lags 1..``lags`` (pooled over the batch), and 9 return quantiles."""
+    leverage corr(r_t, r²_{t+k}) at lags 1..``lags`` (pooled over the batch), 9 return quantiles, and the
+    cross-asset correlations."""
     lags = min(lags, x.shape[1] - 1)
     stats = []
     for k in range(1, lags + 1):
@@ -111,7 +112,11 @@ def batch_moments(x: Tensor, lags: int) -> Tensor:
         stats += [_pooled_corr(a, b), _pooled_corr(a.abs(), b.abs()), _pooled_corr(a, b.pow(2))]
     flat = x.reshape(-1, x.shape[2])
     q = torch.tensor([0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99], device=x.device, dtype=x.dtype)
-    return torch.cat([torch.stack(stats).reshape(-1), torch.quantile(flat, q, dim=0).reshape(-1)])
+    parts = [torch.stack(stats).reshape(-1), torch.quantile(flat, q, dim=0).reshape(-1)]
+    if x.shape[2] > 1:  # cross-asset correlations (upper triangle)
+        i, j = torch.triu_indices(x.shape[2], x.shape[2], 1, device=x.device)
+        parts.append(torch.corrcoef(flat.T)[i, j])
+    return torch.cat(parts)
 
 
 def moment_loss(fake: Tensor, real: Tensor, lags: int) -> Tensor:
