@@ -3,8 +3,8 @@
 Both systems train on the *same* matrix (the training patients of a split by patient, seed 0,
 20% held out), one after the other in this process (never concurrently). Wall time covers
 everything from the matrix to a synthetic sample: medGAN's load/fit, autoencoder pre-training and
-adversarial training through the core Trainer (checkpointing every epoch into a temporary run
-directory, as `ganapps run` does) and generation; SDV's metadata, fit (RDT transformers, CTGAN)
+adversarial training through the core Trainer (checkpointing into a temporary run directory and
+sizing epochs as `ganapps run` does) and generation; SDV's metadata, fit (RDT transformers, CTGAN)
 and sampling. Both are judged by the same functions (plugins/medgan/metrics.py, core metrics):
 dimension-wise probability r / RMSE against the training patients (the medGAN paper's protocol)
 and against the held-out ones, co-occurrence r, and the distance-based membership-inference AUC.
@@ -89,7 +89,7 @@ def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
 
 def run_medgan(train: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, float, dict[str, Any]]:
     from ganapps.core.devices import seed_everything
-    from ganapps.core.pipeline import make_configs
+    from ganapps.core.pipeline import make_configs, sized_epochs
     from ganapps.core.rundir import RunDir
     from ganapps.core.trainer import Trainer
     from ganapps.plugins.medgan.app import MedGAN
@@ -102,8 +102,10 @@ def run_medgan(train: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, floa
         app.train_config = cfg
         data = app.load_data(pl.from_pandas(train) if _has_pyarrow() else pl.DataFrame(train.to_dict("list")))
         app.fit(data)
+        dataset = app.dataset(data)
+        cfg.epochs = sized_epochs(MedGAN, cfg, len(dataset))[0]  # as `ganapps run` sizes them
         trainer = Trainer(app, cfg, run_dir=RunDir.create(Path(tmp) / "run", "medgan"), progress=False)
-        result = trainer.fit(app.dataset(data))
+        result = trainer.fit(dataset)
         trainer.finalize()
         seed_everything(seed)
         synthetic = app.generate(n)

@@ -209,6 +209,16 @@ def run(
             distributed.leave(barrier=False)
 
 
+def sized_epochs(app_cls: type[App], cfg: TrainConfig, rows: int, world: int = 1) -> tuple[int, int]:
+    """(epochs, steps per epoch) when the user gave no epochs: ``cfg.epochs`` capped at the app's
+    ``default_steps`` (apps without one keep ``cfg.epochs``)."""
+    per_rank = max(1, rows // world)
+    per_epoch = per_rank // min(cfg.batch_size, per_rank)  # as the Trainer batches (ragged batch dropped)
+    if not app_cls.default_steps:
+        return cfg.epochs, per_epoch
+    return max(1, min(cfg.epochs, math.ceil(app_cls.default_steps / per_epoch))), per_epoch
+
+
 def _run(
     prep: Prepared,
     app: str,
@@ -236,9 +246,7 @@ def _run(
         distributed.check_same(f"app {app}'s fit()", *instance.export_state())
     data = instance.dataset(train_split)
     if not prep.epochs_given and app_cls.default_steps:
-        per_rank = max(1, len(data) // world.world)
-        per_epoch = per_rank // min(cfg.batch_size, per_rank)  # as the Trainer batches (ragged batch dropped)
-        cfg.epochs = max(1, min(cfg.epochs, math.ceil(app_cls.default_steps / per_epoch)))
+        cfg.epochs, per_epoch = sized_epochs(app_cls, cfg, len(data), world.world)
         print_(
             "%d epochs of %d steps (about %d steps; --epochs sets them)", cfg.epochs, per_epoch, cfg.epochs * per_epoch
         )
