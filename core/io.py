@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -65,7 +66,19 @@ def write_text(path: str | Path, text: str) -> Path:
 
 
 def write_json(path: str | Path, obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """``obj`` as strict JSON (NaN and infinities become null, which every JSON parser reads)."""
+    text = json.dumps(_finite(obj), indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    return write_text(path, text + "\n")
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def read_json(path: str | Path) -> Any:
@@ -81,13 +94,13 @@ def _json_default(obj: Any) -> Any:
     import numpy as np
 
     if isinstance(obj, np.generic):
-        return obj.item()
+        return _finite(obj.item())
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        return _finite(obj.tolist())
     if isinstance(obj, Path):
         return str(obj)
     if hasattr(obj, "tolist"):
-        return obj.tolist()
+        return _finite(obj.tolist())
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 

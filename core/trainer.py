@@ -225,7 +225,7 @@ class Trainer:
                     self.phase_step = 0  # `every` counts iterations within a phase
                 for epoch in range(e0 if pi == p0 else 0, phase.epochs):
                     first = b0 if (pi, epoch) == (p0, e0) else 0
-                    bar.set_description(f"{phase.name} {epoch + 1}/{phase.epochs}")
+                    bar.set_description(f"{phase.name} {epoch + 1}/{phase.epochs}", refresh=False)
                     progress = self.app.progress
                     progress.phase, progress.epoch = phase.name, epoch
                     progress.phase_steps = phase.epochs * len(batches)

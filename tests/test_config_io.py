@@ -70,3 +70,17 @@ def test_tables_round_trip_and_errors(tmp_path: Path) -> None:
         read_table(tmp_path / "t.csv").pipe(
             lambda _: read_table(tmp_path / "x.xlsx") if (tmp_path / "x.xlsx").write_text("") or True else None
         )
+
+
+def test_write_json_is_strict_json(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    target = tmp_path / "m.json"
+    write_json(
+        target, {"a": float("nan"), "b": [1.5, float("inf")], "c": np.float32("nan"), "d": np.array([np.nan, 2])}
+    )
+    text = target.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": None, "b": [1.5, None], "c": None, "d": [None, 2.0]}
