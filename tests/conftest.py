@@ -64,3 +64,19 @@ def shared() -> Path:
     if not SHARED.exists():
         pytest.skip(f"needs the shared datasets at {SHARED} (set GANAPPS_SHARED_DATA)")
     return SHARED
+
+
+@pytest.fixture
+def bad_transactions(in_tmp: Path) -> list[str]:
+    """``bad.csv`` in the working directory: 5 rows of the shipped credit-card sample, row 2 with
+    ``V3=abc`` and row 4 with an empty ``Amount``; returns the header and the 5 original rows."""
+    from ganapps.datasets import HERE
+
+    text = (HERE / "creditcard" / "creditcard_sample.csv").read_text().splitlines()
+    header, rows = text[0], text[1:6]
+    cols = header.split(",")
+    bad, empty = rows[1].split(","), rows[3].split(",")
+    bad[cols.index("V3")] = "abc"
+    empty[cols.index("Amount")] = ""
+    Path("bad.csv").write_text("\n".join([header, rows[0], ",".join(bad), rows[2], ",".join(empty), rows[4]]) + "\n")
+    return [header, *rows]

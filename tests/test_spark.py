@@ -99,7 +99,7 @@ def test_dataframe_scores_equal_ganapps_score(spark, model, tmp_path: Path) -> N
         lazy.collect()
 
 
-def test_cli_parquet_glob_and_csv_with_bad_rows(spark, model, in_tmp: Path) -> None:
+def test_cli_parquet_glob_and_csv_with_bad_rows(spark, model, in_tmp: Path, bad_transactions: list[str]) -> None:
     run_dir, parts = model
     local = _local_scores(run_dir, parts.parent / "holdout.parquet", in_tmp / "local.parquet")
     out = invoke(
@@ -114,14 +114,6 @@ def test_cli_parquet_glob_and_csv_with_bad_rows(spark, model, in_tmp: Path) -> N
     assert not list(Path(".").glob(".out.*"))  # written through a temporary directory
 
     # CSV: bad values are flagged per row exactly as `ganapps score` flags them
-    text = SAMPLE.read_text().splitlines()
-    header, rows = text[0], text[1:6]
-    cols = header.split(",")
-    bad = rows[1].split(",")
-    bad[cols.index("V3")] = "abc"
-    empty = rows[3].split(",")
-    empty[cols.index("Amount")] = ""
-    Path("bad.csv").write_text("\n".join([header, rows[0], ",".join(bad), rows[2], ",".join(empty), rows[4]]) + "\n")
     ref = _local_scores(run_dir, Path("bad.csv"), in_tmp / "bad_local.csv")
     out = invoke("score", str(run_dir), "--data", "bad.csv", "--engine", "spark", "--out", "bad_out").output
     assert "scored 5 rows" in out and "2 with errors" in out
