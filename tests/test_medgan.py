@@ -124,6 +124,7 @@ def test_bad_inputs_get_one_line_errors(in_tmp: Path) -> None:
     line = fails("run", "medgan", "--data", "one.csv", "--code-col", "dx")
     assert "--code-col" in line and "'dx'" in line
     fails("run", "medgan", "--min-count", "0")
+    assert "--mean-match" in fails("run", "medgan", "--mean-match", "-1")
 
 
 def test_metrics_by_hand() -> None:
