@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from ganapps.cli.options import dataclass_options, given
-from ganapps.core import distributed
 from ganapps.core.config import TrainConfig, read_toml
 from ganapps.core.errors import ConfigError, GanappsError, PluginError, RunInterrupted
 from ganapps.core.plugins import get_registry
@@ -50,6 +49,7 @@ def make_command(info: AppInfo) -> click.Command:
 
     @click.pass_context
     def callback(ctx: click.Context, **kw: Any) -> None:
+        from ganapps.core import distributed
         from ganapps.core.pipeline import run
 
         quiet = (ctx.find_root().obj or {}).get("quiet", False)
@@ -122,6 +122,7 @@ def _processes(nproc: int | None, resume: str | None) -> int:
 
 def _launch(ctx: click.Context, app: str, kw: dict[str, Any], option_names: list[str], nproc: int) -> int:
     """Check the command, then run it in ``nproc`` processes under torchrun; their exit status."""
+    from ganapps.core import distributed
     from ganapps.core.pipeline import prepare
     from ganapps.core.rundir import RunDir
 

@@ -1,15 +1,41 @@
-"""The ganapps engine: app contract, Trainer, losses, bundles, plugins — no domain knowledge."""
+"""The ganapps engine: app contract, Trainer, losses, bundles, plugins — no domain knowledge.
 
-from ganapps.core.app import App, Diagnostic, Evaluation, NoOptions, OptimizerSpec, Phase, Step
-from ganapps.core.bundle import load_bundle, save_bundle
-from ganapps.core.config import TrainConfig
-from ganapps.core.data import TensorData
-from ganapps.core.errors import BundleError, ConfigError, DataError, GanappsError, PluginError
-from ganapps.core.hookspecs import hookimpl
-from ganapps.core.pipeline import evaluate_run, generate, run
-from ganapps.core.registry import DatasetInfo
-from ganapps.core.trainer import Callback, Trainer, TrainResult
-from ganapps.core.version import ganapps_version
+Names are imported on first use (PEP 562), so light commands (``ganapps score`` with a torch-free
+scorer, ``ganapps --help``) do not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "App": "app",
+    "Diagnostic": "app",
+    "Evaluation": "app",
+    "NoOptions": "app",
+    "OptimizerSpec": "app",
+    "Phase": "app",
+    "Step": "app",
+    "load_bundle": "bundle",
+    "save_bundle": "bundle",
+    "TrainConfig": "config",
+    "TensorData": "data",
+    "BundleError": "errors",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "GanappsError": "errors",
+    "PluginError": "errors",
+    "hookimpl": "hookspecs",
+    "evaluate_run": "pipeline",
+    "generate": "pipeline",
+    "run": "pipeline",
+    "DatasetInfo": "registry",
+    "Callback": "trainer",
+    "Trainer": "trainer",
+    "TrainResult": "trainer",
+    "ganapps_version": "version",
+}
 
 __all__ = [
     "App",
@@ -38,3 +64,28 @@ __all__ = [
     "run",
     "save_bundle",
 ]
+
+if TYPE_CHECKING:
+    from ganapps.core.app import App, Diagnostic, Evaluation, NoOptions, OptimizerSpec, Phase, Step
+    from ganapps.core.bundle import load_bundle, save_bundle
+    from ganapps.core.config import TrainConfig
+    from ganapps.core.data import TensorData
+    from ganapps.core.errors import BundleError, ConfigError, DataError, GanappsError, PluginError
+    from ganapps.core.hookspecs import hookimpl
+    from ganapps.core.pipeline import evaluate_run, generate, run
+    from ganapps.core.registry import DatasetInfo
+    from ganapps.core.trainer import Callback, Trainer, TrainResult
+    from ganapps.core.version import ganapps_version
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ganapps.core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ganapps.core.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

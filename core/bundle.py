@@ -15,18 +15,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-from torch import nn
-
-from ganapps.core.app import App
-from ganapps.core.config import TrainConfig, build
 from ganapps.core.errors import BundleError, ConfigError
 from ganapps.core.io import atomic_dir, read_json, write_json
 from ganapps.core.version import ganapps_version
+
+if TYPE_CHECKING:  # torch is imported by the functions that need it: reading a config stays light
+    import torch
+    from torch import nn
+
+    from ganapps.core.app import App
 
 FORMAT = "ganapps-bundle/1"
 WEIGHTS = "weights.safetensors"
@@ -34,6 +33,8 @@ WEIGHTS = "weights.safetensors"
 
 def flatten_state(nets: nn.ModuleDict, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """All weights and extra tensors as one flat, contiguous, unshared dict for safetensors."""
+    import torch
+
     flat: dict[str, torch.Tensor] = {}
     for name, module in nets.items():
         if "." in name:
@@ -61,6 +62,8 @@ def split_state(flat: dict[str, torch.Tensor]) -> tuple[dict[str, dict[str, torc
 
 def save_bundle(app: App, path: str | Path, *, plugin: str = "", extra: dict[str, Any] | None = None) -> Path:
     """Write ``app`` (built and trained) as a bundle directory at ``path``, atomically."""
+    from safetensors.torch import save_file
+
     schema, tensors = app.export_state()
     config = {
         "format": FORMAT,
@@ -81,6 +84,9 @@ def save_bundle(app: App, path: str | Path, *, plugin: str = "", extra: dict[str
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
     """Load a safetensors file, refusing anything else (pickles included)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     if not path.exists():
         raise BundleError(f"{path} is missing")
     try:
@@ -89,6 +95,26 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
         raise BundleError(
             f"{path} is not a valid safetensors file ({str(exc).splitlines()[0]}); ganapps never loads pickled weights"
         ) from None
+
+
+def read_arrays(path: str | Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """(network → parameter → array, name → array) of a bundle as numpy arrays, without importing torch.
+
+    For torch-free scorers (see the ``register_scorers`` hook); safetensors only, never pickles.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    p = resolve_bundle_path(path) / WEIGHTS
+    if not p.exists():
+        raise BundleError(f"{p} is missing")
+    try:
+        flat = load_file(str(p))
+    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+        raise BundleError(
+            f"{p} is not a valid safetensors file ({str(exc).splitlines()[0]}); ganapps never loads pickled weights"
+        ) from None
+    return split_state(flat)  # type: ignore[arg-type]
 
 
 def bundle_config(path: str | Path) -> dict[str, Any]:
@@ -112,6 +138,9 @@ def resolve_bundle_path(path: str | Path) -> Path:
 
 def load_bundle(path: str | Path, device: str | torch.device = "cpu") -> App:
     """Rebuild the app saved at ``path`` with its trained weights, ready to generate or score."""
+    from torch import nn
+
+    from ganapps.core.config import TrainConfig, build
     from ganapps.core.devices import resolve_device
     from ganapps.core.plugins import get_registry
 

@@ -12,11 +12,36 @@
 See docs/tabular.md ("API for app authors").
 """
 
-from ganapps.core.tabular.activation import SpanActivation
-from ganapps.core.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
-from ganapps.core.tabular.frames import as_polars, pandas_to_polars, polars_to_pandas
-from ganapps.core.tabular.sampler import CondBatch, ConditionalSampler
-from ganapps.core.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: name → submodule; imported on first use (PEP 562) so that frames/columns stay torch-free
+_EXPORTS = {
+    "SpanActivation": "activation",
+    "KINDS": "columns",
+    "ColumnSpec": "columns",
+    "describe_columns": "columns",
+    "detect_columns": "columns",
+    "primary_key_of": "columns",
+    "as_polars": "frames",
+    "pandas_to_polars": "frames",
+    "polars_to_pandas": "frames",
+    "CondBatch": "sampler",
+    "ConditionalSampler": "sampler",
+    "Condition": "transformer",
+    "Span": "transformer",
+    "TabularTransformer": "transformer",
+    "TransformerOptions": "transformer",
+}
+
+if TYPE_CHECKING:
+    from ganapps.core.tabular.activation import SpanActivation
+    from ganapps.core.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
+    from ganapps.core.tabular.frames import as_polars, pandas_to_polars, polars_to_pandas
+    from ganapps.core.tabular.sampler import CondBatch, ConditionalSampler
+    from ganapps.core.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
 
 __all__ = [
     "KINDS",
@@ -35,3 +60,16 @@ __all__ = [
     "polars_to_pandas",
     "primary_key_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ganapps.core.tabular' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ganapps.core.tabular.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ganapps.core.hookspecs import hookimpl
-from ganapps.plugins.dcgan.app import CGAN, DCGAN
 
 
 @hookimpl
 def register_apps(register: Callable[[type], None]) -> None:
+    from ganapps.plugins.dcgan.app import CGAN, DCGAN
+
     register(DCGAN)
     register(CGAN)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ganapps.core.hookspecs import hookimpl
-from ganapps.plugins.ecommerce.app import ECommerceGAN
 
 
 @hookimpl
 def register_apps(register: Callable[[type], None]) -> None:
+    from ganapps.plugins.ecommerce.app import ECommerceGAN
+
     register(ECommerceGAN)

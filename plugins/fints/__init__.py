@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ganapps.core.hookspecs import hookimpl
-from ganapps.plugins.fints.app import FinTS
 
 
 @hookimpl
 def register_apps(register: Callable[[type], None]) -> None:
+    from ganapps.plugins.fints.app import FinTS
+
     register(FinTS)

@@ -7,12 +7,14 @@ from collections.abc import Callable
 import click
 
 from ganapps.core.hookspecs import hookimpl
-from ganapps.plugins.translation.cyclegan import CycleGAN
-from ganapps.plugins.translation.pix2pix import Pix2Pix
 
 
 @hookimpl
 def register_apps(register: Callable[[type], None]) -> None:
+    # imported when the apps are asked for, so that loading plugins stays light (no torch)
+    from ganapps.plugins.translation.cyclegan import CycleGAN
+    from ganapps.plugins.translation.pix2pix import Pix2Pix
+
     register(Pix2Pix)
     register(CycleGAN)
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import write_bytes
-from ganapps.plugins.translation.data import IMAGE_SUFFIXES, files_in, read_image, resize, to_float
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("ganapps.translation")
 
@@ -28,6 +30,10 @@ def translate_folder(
     progress: bool = True,
 ) -> tuple[list[Path], list[str]]:
     """Translate every image of ``input_dir`` into PNGs in ``out_dir``: (written, skipped "name (reason)")."""
+    import torch  # here, not at module level: registering the command must not import torch
+
+    from ganapps.plugins.translation.data import IMAGE_SUFFIXES, files_in, read_image, resize, to_float
+
     translate = getattr(app, "translate", None)
     if not callable(translate):
         raise ConfigError(f"app {getattr(app, 'name', '?')} does not translate images (try pix2pix or cyclegan)")
