@@ -15,7 +15,12 @@ import click
     default=None,
     help="Rows per chunk (memory grows with it). Default: 250,000; 100,000 rows per Arrow batch on Spark.",
 )
-@click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    help="auto, cpu, cuda or mps. On cpu an app's torch-free scorer is used when its plugin has one (fraud does).",
+)
 @click.option(
     "--engine",
     type=click.Choice(["local", "spark"]),
@@ -45,9 +50,8 @@ def command(
     Streams the file in chunks (bounded memory), reads columns by name (extra ones are
     ignored), writes one row per input row; rows with unparsable values get an `error`.
     """
-    from ganapps.core.bundle import load_bundle
     from ganapps.core.errors import ConfigError
-    from ganapps.core.scoring import CHUNK_ROWS, score_file
+    from ganapps.core.scoring import CHUNK_ROWS, load_scorer, score_file
 
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     if master is not None and engine != "spark":
@@ -58,10 +62,9 @@ def command(
         rows = 100_000 if chunk_size is None else chunk_size
         s = score_path(run, data, out, master=master, device=device, batch_rows=rows, progress=not quiet)
     else:
-        app = load_bundle(run, device=device)
-        if "score" not in type(app).capabilities():
-            raise ConfigError(f"{run}: app {app.name} does not score data (scoring apps: see `ganapps apps`)")
-        s = score_file(app, data, out, chunk_rows=CHUNK_ROWS if chunk_size is None else chunk_size, progress=not quiet)
+        scorer = load_scorer(run, device=device)
+        rows = CHUNK_ROWS if chunk_size is None else chunk_size
+        s = score_file(scorer, data, out, chunk_rows=rows, progress=not quiet)
     rate = s.rows / s.seconds if s.seconds > 0 else float("inf")
     counts = "".join(f", {v:,} {k}" for k, v in s.counts.items())
     errors = f", {s.errors:,} with errors" if s.errors else ""

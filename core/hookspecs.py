@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,6 +26,11 @@ def register_datasets(register: Callable[[Any], None]) -> None:
 @hookspec
 def register_metrics(register: Callable[..., None]) -> None:
     """Register extra metrics by calling ``register(name, fn, kinds=(...), description=...)``."""
+
+
+@hookspec
+def register_scorers(register: Callable[[str, Callable[[Path], Any]], None]) -> None:
+    """Register torch-free batch scorers by calling ``register(app_name, load)``, ``load(bundle_dir)`` returning one."""
 
 
 @hookspec

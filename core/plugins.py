@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Callable
 from functools import partial
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -27,6 +29,7 @@ pm.add_hookspecs(hookspecs)
 
 _loaded = False
 _registry: Registry | None = None
+_scorers: dict[str, Callable[[Path], Any]] | None = None
 #: plugin name → distribution version (third-party) for ``ganapps plugins list``
 plugin_versions: dict[str, str] = {}
 #: plugin name → why it was skipped
@@ -97,10 +100,28 @@ def get_registry() -> Registry:
     return _registry
 
 
+def get_scorers() -> dict[str, Callable[[Path], Any]]:
+    """App name → loader of its torch-free scorer, from every loaded plugin (cached; imports no app)."""
+    global _scorers
+    if _scorers is None:
+        load_plugins()
+        found: dict[str, Callable[[Path], Any]] = {}
+
+        def add(app: str, load: Callable[[Path], Any], plugin: str) -> None:
+            if app in found:
+                raise PluginError(f"plugin {plugin}: a scorer for app {app!r} is already registered")
+            found[app] = load
+
+        _call_each("register_scorers", register=add)
+        _scorers = found
+    return _scorers
+
+
 def reset_registry() -> None:
     """Forget the cached registry (after registering or unregistering a plugin at run time)."""
-    global _registry
+    global _registry, _scorers
     _registry = None
+    _scorers = None
 
 
 def register_commands(cli: Any) -> None:

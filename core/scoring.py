@@ -4,7 +4,9 @@
 (streaming engine, only the columns the app needs), calls the app's ``score(chunk,
 row_offset)`` on each chunk and appends the result to ``out`` (CSV/TSV/Parquet), so a file
 larger than memory is scored with memory set by the chunk size. Any app that implements
-``App.score`` (and optionally ``App.score_columns``) gets ``ganapps score`` for free.
+``App.score`` (and optionally ``App.score_columns``) gets ``ganapps score`` for free;
+``load_scorer(run)`` picks a torch-free scorer instead when the app's plugin registers one
+(``register_scorers`` hook), so the command does not pay for importing torch.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganapps.core.app import App
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import atomic_path, table_format
 
@@ -118,7 +119,7 @@ class _Writer:
             self._atomic.__exit__(*exc)
 
 
-def score_frames(app: App, data: Path, chunk_rows: int = CHUNK_ROWS) -> tuple[Any, list[str]]:
+def score_frames(app: Any, data: Path, chunk_rows: int = CHUNK_ROWS) -> tuple[Any, list[str]]:
     """(iterator of polars chunks holding the columns ``app`` needs, extra columns ignored)."""
     import polars as pl
 
@@ -183,25 +184,58 @@ def _prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         stop.set()
 
 
-class _compute_threads:
-    """On CPU, torch computes on half the cores while polars parses the next chunk on its own
-    pool (on 2 cores, 1 torch thread scored 1M rows ~20% faster than 2); restored afterwards."""
+def load_scorer(run: str | Path, device: str = "cpu") -> Any:
+    """What scores with RUN (a run directory or bundle): on CPU the torch-free scorer its app's
+    plugin registers (``register_scorers`` hook), else the app rebuilt from the bundle.
 
-    def __init__(self, app: App) -> None:
+    Either has ``score(frame, row_offset)`` and ``score_columns()``; the torch-free one loads in
+    a fraction of a second because it imports neither torch nor the app.
+    """
+    from ganapps.core.bundle import bundle_config, load_bundle, resolve_bundle_path
+    from ganapps.core.plugins import get_scorers
+
+    path = resolve_bundle_path(run)
+    name = bundle_config(path).get("app", "")
+    load = get_scorers().get(name) if device == "cpu" else None
+    if load is not None:
+        return load(path)
+    app = load_bundle(path, device=device)
+    if "score" not in type(app).capabilities():
+        raise ConfigError(f"{run}: app {app.name} does not score data (scoring apps: see `ganapps apps`)")
+    return app
+
+
+class _compute_threads:
+    """On CPU, the scorer computes on half the cores while polars parses the next chunk on its
+    own pool (on 2 cores, 1 torch thread scored 1M rows ~20% faster than 2); restored afterwards.
+    Torch apps set torch's threads, torch-free scorers their BLAS library's (threadpoolctl)."""
+
+    def __init__(self, app: Any) -> None:
         self.cpu = str(getattr(app, "device", "cpu")).startswith("cpu")
+        self.torch = hasattr(app, "nets")  # an App (torch); else a torch-free scorer
+        self.limits: Any = None
 
     def __enter__(self) -> None:
-        if self.cpu:
+        if not self.cpu:
+            return
+        half = max(1, (os.cpu_count() or 2) // 2)
+        if self.torch:
             import torch
 
             self.before = torch.get_num_threads()
-            torch.set_num_threads(max(1, min(self.before, (os.cpu_count() or 2) // 2)))
+            torch.set_num_threads(min(self.before, half))
+        else:
+            from threadpoolctl import threadpool_limits
+
+            self.limits = threadpool_limits(limits=half, user_api="blas")
 
     def __exit__(self, *exc: Any) -> None:
-        if self.cpu:
+        if self.torch and self.cpu:
             import torch
 
             torch.set_num_threads(self.before)
+        if self.limits is not None:
+            self.limits.restore_original_limits()
 
 
 class _Background:
@@ -238,7 +272,7 @@ class _Background:
 
 
 def score_file(
-    app: App,
+    app: Any,
     data: str | Path,
     out: str | Path,
     *,

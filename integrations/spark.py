@@ -1,6 +1,6 @@
 """Distributed batch scoring on Apache Spark: ``score(df, bundle_path)`` and ``ganapps score --engine spark``.
 
-``score`` maps a scoring app's per-batch function (``App.score``, for fraud
+``score`` maps a scoring app's per-batch scorer (``core.scoring.load_scorer``: for fraud the numpy
 ``ganapps.plugins.fraud.scoring.score_frame``) over the Arrow batches of a Spark DataFrame with
 ``mapInArrow``. The model never travels as a pickled object: the bundle's files (JSON +
 safetensors) are shipped with ``SparkContext.addFile`` (or read from storage every executor
@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ganapps.core.app import App
 from ganapps.core.errors import ConfigError, DataError, GanappsError
 from ganapps.core.scoring import CHUNK_ROWS, ScoreSummary
 
@@ -38,7 +37,7 @@ log = logging.getLogger("ganapps")
 INSTALL = "pip install 'ganapps[spark]' (pyspark) and a Java 17+ runtime (java on PATH or JAVA_HOME)"
 
 #: per Python worker: (bundle path, device, content hash) -> loaded app
-_APPS: dict[tuple[str, str, str], App] = {}
+_APPS: dict[tuple[str, str, str], Any] = {}
 _APPS_LOCK = threading.Lock()
 #: on the driver: (Spark application id, content hash) of bundles already shipped with addFile
 _SHIPPED: set[tuple[str, str]] = set()
@@ -159,13 +158,14 @@ def _fetched_bundle(digest: str, names: list[str]) -> Path:
     return target
 
 
-def worker_app(path: str, device: str, digest: str) -> App:
-    """The app of the bundle at ``path``, loaded once per Python worker and checked against ``digest``."""
+def worker_app(path: str, device: str, digest: str) -> Any:
+    """The scorer of the bundle at ``path`` (``core.scoring.load_scorer``), loaded once per Python worker and
+    checked against ``digest``."""
     key = (path, device, digest)
     with _APPS_LOCK:
         app = _APPS.get(key)
         if app is None:
-            from ganapps.core.bundle import load_bundle
+            from ganapps.core.scoring import load_scorer
 
             found = bundle_digest(path)
             if found != digest:
@@ -175,7 +175,7 @@ def worker_app(path: str, device: str, digest: str) -> App:
                     f"bundle {path} on {socket.gethostname()} differs from the driver's (sha256 {found[:12]} "
                     f"vs {digest[:12]}): ship it (ship=True) or update the shared copy"
                 )
-            app = _APPS[key] = load_bundle(path, device=device)
+            app = _APPS[key] = load_scorer(path, device=device)  # fraud: the numpy scorer, no torch
     return app
 
 
@@ -215,7 +215,7 @@ def _as_arrow(result: Any) -> Any:
     return pa.Table.from_pandas(result, preserve_index=False)
 
 
-def _result_columns(app: App, wanted: list[str]) -> list[tuple[str, str]]:
+def _result_columns(app: Any, wanted: list[str]) -> list[tuple[str, str]]:
     """(name, Spark type) of the columns ``app.score`` appends, from scoring an empty frame.
 
     The first result column is the row key (the id column or ``row``), which Spark output does
@@ -254,12 +254,11 @@ def score(df: Any, bundle_path: str | Path, *, ship: bool = True, device: str = 
     SHA-256 against the driver's copy. ``device`` is where executors run the networks.
     """
     require_spark()
-    from ganapps.core.bundle import load_bundle, resolve_bundle_path
+    from ganapps.core.bundle import resolve_bundle_path
+    from ganapps.core.scoring import load_scorer
 
     bundle = resolve_bundle_path(bundle_path).resolve()
-    app = load_bundle(bundle)  # on the driver: checks the bundle, tells the columns
-    if "score" not in type(app).capabilities():
-        raise ConfigError(f"{bundle_path}: app {app.name} does not score data (scoring apps: see `ganapps apps`)")
+    app = load_scorer(bundle)  # on the driver: checks the bundle, tells the columns
     columns = list(df.columns)
     needed = app.score_columns()
     wanted = list(needed) if needed is not None else columns
@@ -301,7 +300,7 @@ def _is_uri(path: str) -> bool:
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", path))
 
 
-def read_table(spark: Any, data: str, app: App) -> Any:
+def read_table(spark: Any, data: str, app: Any) -> Any:
     """A Spark DataFrame of Parquet files (a file, directory or glob) or CSV/TSV with a header.
 
     CSV feature columns are read as the app asks (unparsable values become null, as ``ganapps
@@ -349,8 +348,8 @@ def score_path(
     sends Arrow batches of ``batch_rows`` rows to the Python workers, writes the input columns
     plus the result columns, then counts rows, flags and errors from the written files.
     """
-    from ganapps.core.bundle import load_bundle
     from ganapps.core.io import TABLE_SUFFIXES, atomic_dir
+    from ganapps.core.scoring import load_scorer
 
     if batch_rows < 1:
         raise ConfigError("option --chunk-size must be at least 1")
@@ -359,9 +358,7 @@ def score_path(
     if not _is_uri(out) and not _is_uri(data) and Path(out).resolve() == Path(data).resolve():
         raise ConfigError(f"option --out: {out} is the input")
     require_spark()
-    app = load_bundle(run)
-    if "score" not in type(app).capabilities():
-        raise ConfigError(f"{run}: app {app.name} does not score data (scoring apps: see `ganapps apps`)")
+    app = load_scorer(run)
     # the JVM resolves relative paths against its own working directory: hand it absolute ones
     data = data if _is_uri(data) else os.path.abspath(data)
     from pyspark.sql import SparkSession

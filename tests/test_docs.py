@@ -12,7 +12,7 @@ HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("register_"))
 
 
 def test_hook_list_is_what_we_think() -> None:
-    assert HOOKS == ["register_apps", "register_commands", "register_datasets", "register_metrics"]
+    assert HOOKS == ["register_apps", "register_commands", "register_datasets", "register_metrics", "register_scorers"]
 
 
 def test_every_hook_is_documented_with_an_example() -> None:

@@ -14,7 +14,7 @@ from ganapps.core import load_bundle, run
 from ganapps.core.io import read_json
 from ganapps.datasets import HERE
 from ganapps.plugins.fraud import metrics as M
-from ganapps.plugins.fraud.scoring import components, feature_matrix, score_frame
+from ganapps.plugins.fraud.scoring import Scorer, feature_matrix, score_frame
 
 SAMPLE = HERE / "creditcard" / "creditcard_sample.csv"
 
@@ -107,21 +107,73 @@ def test_score_errors(trained: Path, in_tmp: Path) -> None:
 def test_bundle_round_trip_pandas_and_polars(trained: Path) -> None:
     """score_frame is the per-batch function a Spark mapInPandas UDF calls: same numbers for pandas."""
     app = load_bundle(trained)
+    scorer = Scorer.load(trained)  # what `ganapps score` uses: numpy, no torch
     frame = pl.read_csv(SAMPLE).head(300)
-    polars_scores = score_frame(app, frame)
-    pandas_scores = score_frame(app, _to_pandas(frame))
+    polars_scores = score_frame(scorer, frame)
+    pandas_scores = score_frame(scorer, _to_pandas(frame))
+    assert app.score(frame).equals(polars_scores)  # the trained app scores through the same numpy code
     assert list(pandas_scores.columns) == ["row", "score", "fraud", "error"]
     assert np.array_equal(pandas_scores["score"].to_numpy(dtype=float), polars_scores["score"].to_numpy())
     # the score is reconstruction error + latent_weight × latent Mahalanobis distance
     x, _ = feature_matrix(frame, app.schema["features"], np.float32)
-    rec, lat = components(app, x)
+    rec, lat = scorer.components(x)
     assert app.schema["score"]["latent_weight"] == 0.5 and (rec > 0).all() and (lat > 0).all()
     assert np.array_equal(polars_scores["score"].to_numpy(), rec + 0.5 * lat)
     # a batch of one row scores the same as inside the whole frame
-    one = score_frame(app, frame.slice(123, 1), row_offset=123)
+    one = score_frame(scorer, frame.slice(123, 1), row_offset=123)
     assert one["row"][0] == 123 and one["score"][0] == polars_scores["score"][123]
     samples = app.generate(50)
     assert samples.columns[:1] == ["Time"] and samples.height == 50
+
+
+def test_numpy_scorer_matches_the_torch_networks(trained: Path) -> None:
+    """The numpy forward pass is the networks' own (guards the layout against drift in build())."""
+    import torch
+
+    app = load_bundle(trained)
+    scorer = Scorer.load(trained)
+    x, _ = feature_matrix(pl.read_csv(SAMPLE).head(500), app.schema["features"], np.float32)
+    xw = scorer.whiten(x)
+    with torch.no_grad():
+        z = app.nets.encoder(torch.from_numpy(xw))
+        back = app.nets.decoder(z).numpy()
+    np.testing.assert_allclose(scorer.encode(xw), z.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(scorer.decode(z.numpy()), back, rtol=1e-4, atol=1e-5)
+    rec, _ = scorer.components(x)
+    np.testing.assert_allclose(rec, ((back - xw) ** 2).sum(1), rtol=1e-4)
+
+
+def test_cli_score_does_not_import_torch(trained: Path, in_tmp: Path) -> None:
+    """`ganapps score` on a fraud bundle runs the numpy scorer: no torch import, fast start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ganapps.cli.main import cli\n"
+        f"cli(['-q', 'score', {str(trained)!r}, '--data', {str(SAMPLE)!r}, '--out', 's.csv'], standalone_mode=False)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert pl.read_csv("s.csv").height == pl.read_csv(SAMPLE).height
+
+
+def test_scorer_refuses_other_bundles(tmp_path: Path, trained: Path) -> None:
+    import json
+    import shutil
+
+    from ganapps.core import BundleError
+
+    shutil.copytree(trained / "bundle", tmp_path / "b")
+    cfg = json.loads((tmp_path / "b" / "config.json").read_text())
+    (tmp_path / "b" / "config.json").write_text(json.dumps({**cfg, "app": "medgan"}))
+    with pytest.raises(BundleError, match="medgan"):
+        Scorer.load(tmp_path / "b")
+    (tmp_path / "b" / "config.json").write_text(json.dumps(cfg))
+    (tmp_path / "b" / "weights.safetensors").write_bytes(b"\x80\x04not safetensors")
+    with pytest.raises(BundleError, match="never loads pickled"):
+        Scorer.load(tmp_path / "b")
 
 
 def _to_pandas(frame: pl.DataFrame):

@@ -202,3 +202,49 @@ def test_command_hook_adds_a_cli_command() -> None:
         pm.unregister(name="command-plugin")
     result = CliRunner().invoke(group, ["hello-test"])
     assert result.output.strip() == "hello from a plugin"
+
+
+def test_register_scorers_gives_ganapps_score_a_torch_free_scorer(plugin, tmp_path) -> None:
+    import polars as pl
+
+    from ganapps.core.bundle import FORMAT
+    from ganapps.core.scoring import load_scorer
+
+    class RowScorer:
+        """Scores every row 1.0 and reads every column."""
+
+        def __init__(self, path):
+            self.path = path
+
+        def score(self, frame, row_offset=0):
+            return pl.DataFrame({"row": range(row_offset, row_offset + frame.height), "score": [1.0] * frame.height})
+
+        def score_columns(self):
+            return None
+
+    class ScorerPlugin:
+        @hookimpl
+        def register_scorers(self, register):
+            register("ring", RowScorer)
+
+    plugin(ScorerPlugin(), "ring-scorer")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps({"format": FORMAT, "app": "ring"}))
+    assert isinstance(load_scorer(tmp_path), RowScorer)  # a run directory holding bundle/
+    pl.DataFrame({"a": [1, 2, 3]}).write_csv(tmp_path / "in.csv")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        cli, ["-q", "score", str(bundle), "--data", str(tmp_path / "in.csv"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(out)["score"].to_list() == [1.0, 1.0, 1.0]
+
+    class Clash:
+        @hookimpl
+        def register_scorers(self, register):
+            register("fraud", RowScorer)
+
+    plugin(Clash(), "clashing-scorer")
+    with pytest.raises(PluginError, match="clashing-scorer.*'fraud'"):
+        load_scorer(bundle)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from ganapps.core.hookspecs import hookimpl
-from ganapps.plugins.fraud.app import Fraud
 
 
 @hookimpl
 def register_apps(register: Callable[[type], None]) -> None:
+    from ganapps.plugins.fraud.app import Fraud
+
     register(Fraud)
+
+
+@hookimpl
+def register_scorers(register: Callable[[str, Callable[[Path], Any]], None]) -> None:
+    # numpy only: `ganapps score` on a fraud bundle never imports torch
+    from ganapps.plugins.fraud.scoring import Scorer
+
+    register("fraud", Scorer.load)

@@ -39,7 +39,7 @@ from ganapps.core.nn import mlp
 from ganapps.core.report import figure_png, new_figure
 from ganapps.core.tabular import as_polars, detect_columns
 from ganapps.plugins.fraud import metrics as M
-from ganapps.plugins.fraud.scoring import components, feature_matrix, score_frame, score_matrix, standardise
+from ganapps.plugins.fraud.scoring import Scorer, feature_matrix
 
 log = logging.getLogger("ganapps")
 
@@ -262,29 +262,26 @@ class Fraud(App):
         features = self.schema["features"]
         fit_rows, val_rows = self._parts(train)
         normal = _complete(self._normal(fit_rows), features, "training")
-        x_fit = normal.select(features).to_numpy().astype(np.float64)
+        x_fit = normal.select(features).to_numpy().astype(np.float32)
         # the codes of normal rows: their mean and precision give the latent distance
-        with torch.no_grad():
-            xw = self._whitened(x_fit)
-            z = self.nets.encoder(xw.to(self.device)).double().cpu()
-            residual = (self.nets.decoder(z.float().to(self.device)) - xw.to(self.device)).double().cpu()
+        scorer = self.scorer()
+        xw = scorer.whiten(x_fit)
+        z = scorer.encode(xw).astype(np.float64)
+        residual = scorer.decode(z).astype(np.float64) - xw
         # p(x | z) = N(D(z), diag(σ²)) with σ the residual spread of normal rows: what generate() draws
-        self.tensors["residual_std"] = residual.std(0).float()
-        cov = torch.cov(z.T) + 1e-6 * torch.eye(z.shape[1], dtype=torch.float64)
-        self.tensors["latent_mean"] = z.mean(0).float()
-        self.tensors["latent_prec"] = torch.linalg.inv(cov).float()
+        self.tensors["residual_std"] = torch.from_numpy(residual.std(0, ddof=1)).float()
+        cov = np.cov(z.T).reshape(z.shape[1], z.shape[1]) + 1e-6 * np.eye(z.shape[1])
+        self.tensors["latent_mean"] = torch.from_numpy(z.mean(0)).float()
+        self.tensors["latent_prec"] = torch.from_numpy(np.linalg.inv(cov)).float()
         # the score: rec + w·lat, a joint Gaussian negative log-density of (x, z) (see scoring.combine)
-        rec, lat = components(self, x_fit.astype(np.float32))
-        self.schema["score"] = {
-            "kind": "joint",
-            "latent_weight": float(self.options.latent_weight),
-            "normal_fit_median": float(np.median(rec + self.options.latent_weight * lat)),
-        }
+        self.schema["score"] = {"kind": "joint", "latent_weight": float(self.options.latent_weight)}
+        rec, lat = self.scorer().components(x_fit)
+        self.schema["score"]["normal_fit_median"] = float(np.median(rec + self.options.latent_weight * lat))
         self.schema["threshold"] = 0.0
         val = _complete(val_rows, features, "validation")
         if len(val) == 0:
             raise DataError("data: no complete validation rows to calibrate the threshold on")
-        scored = score_frame(self, val)["score"].to_numpy()
+        scored = self.scorer().score(val)["score"].to_numpy()
         y = val[self.label].to_numpy() if self.label else None
         self.schema["threshold"], self.schema["calibration"] = _threshold(scored, y, self.options)
         c = self.schema["calibration"]
@@ -292,26 +289,26 @@ class Fraud(App):
 
     def _standardised(self, frame: pl.DataFrame) -> np.ndarray:
         """Features of complete rows, signed-logged and standardised (the baselines' space)."""
-        x = torch.as_tensor(frame.select(self.schema["features"]).to_numpy(), dtype=torch.float32)
-        return standardise(x, self.tensors).double().numpy()
+        return self.scorer().standardise(frame.select(self.schema["features"]).to_numpy()).astype(np.float64)
 
-    def _whitened(self, x: np.ndarray) -> Tensor:
-        from ganapps.plugins.fraud.scoring import preprocess
-
-        return preprocess(torch.as_tensor(x, dtype=torch.float32), self.tensors)
+    def scorer(self) -> Scorer:
+        """The numpy scorer of the current state: every score (calibration, API, CLI, Spark) goes through it."""
+        nets = {
+            n: {k: v.detach().cpu().numpy() for k, v in self.nets[n].state_dict().items()}
+            for n in ("encoder", "decoder")
+        }
+        tensors = {k: v.detach().cpu().numpy() for k, v in self.tensors.items()}
+        return Scorer.from_arrays(self.schema, tensors, nets)
 
     # ------------------------------------------------------------- scoring
     def score(self, data: Any, row_offset: int = 0) -> Any:
         """Scores of a frame (or a table file, read whole): id/row, score, fraud, error."""
         if isinstance(data, str) or hasattr(data, "suffix"):
             data = as_polars(data, str(data))
-        return score_frame(self, data, row_offset)
+        return self.scorer().score(data, row_offset)
 
     def score_columns(self) -> dict[str, str]:
-        cols = {c: "Float64" for c in self.schema["features"]}
-        if self.schema.get("id_col"):
-            cols = {self.schema["id_col"]: "", **cols}  # "": its type as inferred from the file
-        return cols
+        return self.scorer().score_columns()
 
     # ------------------------------------------------------------- outputs
     def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> pl.DataFrame:
@@ -344,14 +341,15 @@ class Fraud(App):
             samples = samples.filter(pl.col(self.label) == 0)
         x, _ = feature_matrix(samples, self.schema["features"])
         x = x[np.isfinite(x).all(1)]
-        return standardise(torch.as_tensor(x, dtype=torch.float32), self.tensors)
+        return torch.from_numpy(self.scorer().standardise(x))
 
     # ---------------------------------------------------------- evaluation
     def evaluate(self, real: pl.DataFrame, synthetic: Any, train: pl.DataFrame | None = None) -> Evaluation:
         """Detection metrics on the holdout, at its fraud share and at 0.5%, beside classical baselines."""
         features, seed = self.schema["features"], self.train_config.seed
         real = _complete(real, features, "holdout")
-        scores = score_frame(self, real)["score"].to_numpy()
+        scorer = self.scorer()
+        scores = scorer.score(real)["score"].to_numpy()
         th = self.schema["threshold"]
         m: dict[str, Any] = {"holdout_rows": len(real), "threshold": th, "flag_rate": float((scores >= th).mean())}
         notes = [
@@ -362,7 +360,7 @@ class Fraud(App):
         ]
         figures: dict[str, bytes] = {}
         if isinstance(synthetic, pl.DataFrame) and len(synthetic):
-            syn = score_matrix(self, feature_matrix(synthetic, features)[0])
+            syn = scorer.score_matrix(feature_matrix(synthetic, features)[0])
             m["synthetic_flag_rate"] = float(np.nanmean(syn >= th))
             notes.append(
                 "synthetic_flag_rate: share of decoded prior draws (synthetic normal transactions) the scorer flags; "

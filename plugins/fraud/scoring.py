@@ -1,17 +1,18 @@
-"""The fraud score of a batch of transactions: one pure function for the CLI, the API and Spark.
+"""The fraud score of a batch of transactions, in numpy: one code path for the CLI, the API and Spark.
 
-``score_frame(app, frame)`` takes any batch of rows (polars or pandas; a Spark
-``mapInPandas`` batch is a pandas frame) and returns one row per input row: the id (or row
-number), the score, the fraud flag at the calibrated threshold and an ``error`` naming the
-first missing or unparsable value. It reads only the fitted state of a loaded bundle, so a
-Spark executor loads the bundle once and calls it on every batch:
+``Scorer`` holds the fitted state of a fraud bundle as numpy arrays — preprocessing folded into
+one affine map, the encoder and decoder layers, the normal codes' mean and precision, the
+threshold — and scores any batch of rows (polars or pandas; a Spark ``mapInPandas`` batch is a
+pandas frame) without importing torch: ``ganapps score`` starts in a fraction of a second (the
+plugin registers it through the ``register_scorers`` hook) and the trained app scores through
+the same object, so training-time calibration, the API and the CLI give the same numbers.
 
 .. code-block:: python
 
     def score_partitions(batches):
-        app = load_bundle("/dbfs/models/fraud")  # once per executor
+        scorer = Scorer.load("/dbfs/models/fraud")  # once per executor
         for pdf in batches:
-            yield score_frame(app, pdf)
+            yield scorer.score(pdf)
 
     df.mapInPandas(score_partitions, "TransactionID long, score double, fraud boolean, error string")
 
@@ -22,92 +23,208 @@ the file is scored whole, in chunks or by Spark (tested bit for bit).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
-import torch
-from torch import Tensor
 
-from ganapps.core.errors import DataError
+from ganapps.core.errors import BundleError, DataError
 from ganapps.core.tabular.frames import is_pandas
 
 #: rows per network call; fixed so that results are independent of the batching
 BLOCK = 4096
-#: floor under the two score components before their logarithm
+#: floor under the two score components before their logarithm (bundles before the joint score)
 EPS = 1e-8
+#: the slope of the networks' LeakyReLU (``core.nn.mlp(..., activation="leaky_relu")``)
+LEAKY_SLOPE = 0.2
+
+Layers = list[tuple[np.ndarray, np.ndarray]]
 
 
-def signed_log(x: Tensor) -> Tensor:
+def signed_log(x: np.ndarray) -> np.ndarray:
     """``sign(x)·log(1 + |x|)``: log1p for amounts, defined for any sign."""
-    return torch.sign(x) * torch.log1p(torch.abs(x))
+    return np.sign(x) * np.log1p(np.abs(x))
 
 
-def preprocess(x: Tensor, t: dict[str, Tensor]) -> Tensor:
-    """Raw feature values → whitened space: signed log of heavy-tailed columns, standardise, whiten."""
-    x = torch.where(t["log_mask"].bool(), signed_log(x), x)
-    return ((x - t["mean"]) / t["scale"]) @ t["whiten"]
+def mlp_layers(state: Mapping[str, Any], where: str) -> Layers:
+    """(Wᵀ, b) per linear layer of a ``core.nn.mlp`` state dict (keys ``0.weight``, ``0.bias``, ``2.weight``...)."""
+    idx = sorted({int(k.split(".")[0]) for k in state})
+    if (
+        not idx
+        or idx != list(range(0, 2 * len(idx), 2))
+        or set(state) != {f"{i}.{p}" for i in idx for p in ("weight", "bias")}
+    ):
+        raise BundleError(f"{where}: not the fraud app's network layout (keys {sorted(state)[:6]})")
+    layers = [
+        (
+            np.ascontiguousarray(np.asarray(state[f"{i}.weight"], np.float32).T),
+            np.asarray(state[f"{i}.bias"], np.float32),
+        )
+        for i in idx
+    ]
+    for (w0, _), (w1, _) in zip(layers, layers[1:], strict=False):
+        if w0.shape[1] != w1.shape[0]:
+            raise BundleError(f"{where}: layer sizes do not chain ({w0.shape} then {w1.shape})")
+    return layers
 
 
-def standardise(x: Tensor, t: dict[str, Tensor]) -> Tensor:
-    """Raw feature values → standardised (signed log, then z-scores of the normal training rows)."""
-    x = torch.where(t["log_mask"].bool(), signed_log(x), x)
-    return (x - t["mean"]) / t["scale"]
+def mlp_forward(layers: Layers, h: np.ndarray) -> np.ndarray:
+    """Linear → LeakyReLU(0.2) → … → Linear, in float32 (the networks of ``core.nn.mlp``)."""
+    for i, (wt, b) in enumerate(layers):
+        h = h @ wt
+        h += b
+        if i < len(layers) - 1:
+            np.maximum(h, LEAKY_SLOPE * h, out=h)
+    return h
 
 
-def _folded(app: Any) -> dict[str, Tensor]:
-    """Preprocessing folded into one affine map (signed log aside): x ↦ x·A + c = ((x − mean)/scale)·W."""
-    t = app.tensors
-    w = t["whiten"].double()
-    inv = 1.0 / t["scale"].double()
-    dev = app.device
-    return {
-        "A": (inv[:, None] * w).float().contiguous().to(dev),
-        "c": (-(t["mean"].double() * inv) @ w).float().to(dev),
-        "log_idx": torch.nonzero(t["log_mask"].bool()).flatten().to(dev),
-        "latent_mean": t["latent_mean"].to(dev),
-        "latent_prec": t["latent_prec"].to(dev),
-    }
+@dataclass
+class Scorer:
+    """A fraud bundle's scoring state as numpy arrays; ``score(frame)`` → id/row, score, fraud, error."""
 
+    schema: dict[str, Any]
+    A: np.ndarray  #: (d, d): standardise then whiten, folded: x ↦ x·A + c
+    c: np.ndarray
+    log_idx: np.ndarray  #: feature positions taken through signed_log first
+    mean: np.ndarray  #: signed-log-space mean and scale of normal training rows (the baselines' space)
+    scale: np.ndarray
+    encoder: Layers
+    decoder: Layers
+    latent_mean: np.ndarray | None = None  #: None until the app has calibrated
+    latent_prec: np.ndarray | None = None
 
-def components(app: Any, x: np.ndarray | Tensor, bad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Reconstruction error (whitened space) and latent Mahalanobis distance of each row.
+    device = "cpu"
+    #: boolean result columns `ganapps score` totals
+    score_counts = ("fraud",)
 
-    ``x`` holds raw feature values in the app's feature order; rows with NaN (or flagged in
-    ``bad``) give NaN. The networks run on blocks of exactly ``BLOCK`` rows, copied into one
-    reused buffer (the last one zero-padded), so a row's result never depends on its neighbours.
-    """
-    dev = app.device
-    f = _folded(app)
-    x = torch.as_tensor(x, dtype=torch.float32)
-    bad_t = ~torch.isfinite(x).all(1) if bad is None else torch.as_tensor(bad, dtype=torch.bool)
-    if bool(bad_t.any()):
-        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    n_all, d = x.shape
-    rec, lat = torch.empty(n_all, dtype=torch.float32), torch.empty(n_all, dtype=torch.float32)
-    buf = torch.zeros(BLOCK, d, dtype=torch.float32, device=dev)
-    E, D = app.nets.encoder, app.nets.decoder
-    log_idx = f["log_idx"]
-    with torch.inference_mode():
+    @classmethod
+    def from_arrays(
+        cls,
+        schema: dict[str, Any],
+        tensors: Mapping[str, Any],
+        nets: Mapping[str, Mapping[str, Any]],
+        where: str = "fraud",
+    ) -> Scorer:
+        """From the fitted arrays (``app.tensors``) and the encoder/decoder state dicts, as numpy."""
+        t = {k: np.asarray(v) for k, v in tensors.items()}
+        for key in ("mean", "scale", "whiten", "log_mask"):
+            if key not in t:
+                raise BundleError(f"{where}: no fitted array {key!r}")
+        for net in ("encoder", "decoder"):
+            if net not in nets:
+                raise BundleError(f"{where}: no weights for network {net!r}")
+        w = t["whiten"].astype(np.float64)
+        inv = 1.0 / t["scale"].astype(np.float64)
+        lat = "latent_mean" in t and "latent_prec" in t
+        return cls(
+            schema=schema,
+            A=np.ascontiguousarray((inv[:, None] * w).astype(np.float32)),
+            c=(-(t["mean"].astype(np.float64) * inv) @ w).astype(np.float32),
+            log_idx=np.flatnonzero(t["log_mask"].astype(bool)),
+            mean=t["mean"].astype(np.float32),
+            scale=t["scale"].astype(np.float32),
+            encoder=mlp_layers(nets["encoder"], f"{where}: encoder"),
+            decoder=mlp_layers(nets["decoder"], f"{where}: decoder"),
+            latent_mean=t["latent_mean"].astype(np.float32) if lat else None,
+            latent_prec=np.ascontiguousarray(t["latent_prec"].astype(np.float32)) if lat else None,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Scorer:
+        """From a fraud bundle (or run) directory: JSON and safetensors read with numpy, no torch."""
+        from ganapps.core.bundle import bundle_config, read_arrays, resolve_bundle_path
+        from ganapps.core.io import read_json
+
+        p = resolve_bundle_path(path)
+        app = bundle_config(p).get("app")
+        if app != "fraud":
+            raise BundleError(f"{p} is a bundle of app {app!r}, not fraud")
+        nets, tensors = read_arrays(p)
+        schema = read_json(p / "schema.json")
+        if "threshold" not in schema or "score" not in schema:
+            raise BundleError(f"{p}: the fraud model was not calibrated (no threshold)")
+        return cls.from_arrays(schema, tensors, nets, where=f"bundle {p}")
+
+    # ------------------------------------------------------------ the score
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        """Raw feature values → signed log, then z-scores of the normal training rows (float32)."""
+        x = np.array(x, dtype=np.float32)
+        if self.log_idx.size:
+            x[:, self.log_idx] = signed_log(x[:, self.log_idx])
+        return (x - self.mean) / self.scale
+
+    def whiten(self, x: np.ndarray) -> np.ndarray:
+        """Raw feature values → the whitened space the networks work in (float32)."""
+        x = np.array(x, dtype=np.float32)
+        if self.log_idx.size:
+            x[:, self.log_idx] = signed_log(x[:, self.log_idx])
+        xw = x @ self.A
+        xw += self.c
+        return xw
+
+    def encode(self, xw: np.ndarray) -> np.ndarray:
+        """Whitened rows → codes z."""
+        return mlp_forward(self.encoder, np.asarray(xw, np.float32))
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Codes → reconstructed whitened rows."""
+        return mlp_forward(self.decoder, np.asarray(z, np.float32))
+
+    def components(self, x: np.ndarray, bad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Reconstruction error (whitened space) and latent Mahalanobis distance of each row.
+
+        ``x`` holds raw feature values in the app's feature order; rows with NaN (or flagged in
+        ``bad``) give NaN. The networks run on blocks of exactly ``BLOCK`` rows, copied into one
+        reused buffer (the last one zero-padded), so a row's result never depends on its neighbours.
+        """
+        if self.latent_mean is None or self.latent_prec is None:
+            raise BundleError("fraud: the scorer is not calibrated yet (no latent mean/precision)")
+        x = np.asarray(x, dtype=np.float32)
+        bad = ~np.isfinite(x).all(1) if bad is None else np.asarray(bad, dtype=bool)
+        n_all, d = x.shape
+        rec = np.empty(n_all, dtype=np.float32)
+        lat = np.empty(n_all, dtype=np.float32)
+        buf = np.zeros((BLOCK, d), dtype=np.float32)
+        any_bad = bool(bad.any())
         for start in range(0, n_all, BLOCK):
             n = min(BLOCK, n_all - start)
-            buf[:n].copy_(x[start : start + n])
+            buf[:n] = x[start : start + n]
             if n < BLOCK:  # same block size every call → same kernels → batch-independent results
-                buf[n:].zero_()
-            if len(log_idx):
-                col = buf[:, log_idx]  # a contiguous copy: the same vector kernel for every row
-                buf[:, log_idx] = torch.sign(col) * torch.log1p(torch.abs(col))
-            xw = torch.addmm(f["c"], buf, f["A"])
-            z = E(xw)
-            r = D(z) - xw
-            rec[start : start + n] = (r * r).sum(1)[:n].cpu()
-            dz = z - f["latent_mean"]
-            lat[start : start + n] = ((dz @ f["latent_prec"]) * dz).sum(1)[:n].cpu()
-    r_np, m_np = rec.double().numpy(), lat.double().numpy()
-    b = bad_t.numpy()
-    r_np[b] = np.nan
-    m_np[b] = np.nan
-    return r_np, m_np
+                buf[n:] = 0.0
+            if any_bad:
+                np.nan_to_num(buf, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            if self.log_idx.size:
+                buf[:, self.log_idx] = signed_log(buf[:, self.log_idx])
+            xw = buf @ self.A
+            xw += self.c
+            z = mlp_forward(self.encoder, xw)
+            r = mlp_forward(self.decoder, z)
+            r -= xw
+            rec[start : start + n] = np.einsum("ij,ij->i", r, r)[:n]
+            z -= self.latent_mean
+            lat[start : start + n] = np.einsum("ij,ij->i", z @ self.latent_prec, z)[:n]
+        r64, m64 = rec.astype(np.float64), lat.astype(np.float64)
+        r64[bad] = np.nan
+        m64[bad] = np.nan
+        return r64, m64
+
+    def score_matrix(self, x: np.ndarray, bad: np.ndarray | None = None) -> np.ndarray:
+        """Fraud scores of raw feature rows (NaN where a value is missing)."""
+        return combine(self.schema, *self.components(x, bad))
+
+    def score(self, frame: Any, row_offset: int = 0) -> Any:
+        """Score a batch of transactions (see ``score_frame``)."""
+        return score_frame(self, frame, row_offset)
+
+    def score_columns(self) -> dict[str, str]:
+        """The columns ``ganapps score`` reads from a file, with their types."""
+        cols = {c: "Float64" for c in self.schema["features"]}
+        if self.schema.get("id_col"):
+            cols = {self.schema["id_col"]: "", **cols}  # "": its type as inferred from the file
+        return cols
 
 
 def combine(schema: dict[str, Any], rec: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -124,11 +241,6 @@ def combine(schema: dict[str, Any], rec: np.ndarray, lat: np.ndarray) -> np.ndar
     a = (np.log(rec + EPS) - c["rec_mean"]) / c["rec_std"]
     b = (np.log(lat + EPS) - c["lat_mean"]) / c["lat_std"]
     return 0.5 * (a + b)
-
-
-def score_matrix(app: Any, x: np.ndarray | Tensor, bad: np.ndarray | None = None) -> np.ndarray:
-    """Fraud scores of raw feature rows (NaN where a value is missing)."""
-    return combine(app.schema, *components(app, x, bad))
 
 
 def feature_matrix(frame: Any, features: list[str], dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -164,17 +276,17 @@ def feature_matrix(frame: Any, features: list[str], dtype: Any = np.float64) -> 
     return x, errors
 
 
-def score_frame(app: Any, frame: Any, row_offset: int = 0) -> Any:
+def score_frame(scorer: Scorer, frame: Any, row_offset: int = 0) -> Any:
     """Score a batch of transactions; polars in → polars out, pandas in → pandas out.
 
     Columns: the id column (or ``row``, numbered from ``row_offset``), ``score`` (higher =
     more suspicious), ``fraud`` (score ≥ the calibrated threshold) and ``error`` (null when
     the row was scored). Extra columns of ``frame`` are ignored.
     """
-    s = app.schema
+    s = scorer.schema
     x, errors = feature_matrix(frame, s["features"], np.float32)
     bad = np.not_equal(errors, None)
-    score = score_matrix(app, x, bad)
+    score = scorer.score_matrix(x, bad)
     ok = ~bad
     id_col = s.get("id_col")
     n = len(x)
