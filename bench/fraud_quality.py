@@ -7,6 +7,7 @@ same holdout, at its fraud share (~11%) and at 0.5% (frauds subsampled, 20 draws
 Prints mean ± std over seeds and writes the numbers as JSON.
 
     OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/fraud_quality.py
+    ... bench/fraud_quality.py --augment   # + the supervised head with / without GAN-made frauds
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def rows_of(m: dict) -> dict[str, dict[str, float]]:
     out = {"fraud (ours)": {**{k: m[k] for k in KEYS}, **{f"{k}@0.5%": m["at_0_5pct_share"][k] for k in KEYS}}}
     for name, b in m["baselines"].items():
         out[name] = {**{k: b[k] for k in KEYS}, **{f"{k}@0.5%": b["at_0_5pct_share"][k] for k in KEYS}}
+    if "augmented_head" in m:  # --augment: the supervised head without / with GAN-made frauds
+        for part in ("without_synthetic", "with_synthetic"):
+            b = m["augmented_head"][part]
+            name = f"supervised_head_{part}"
+            out[name] = {**{k: b[k] for k in KEYS}, **{f"{k}@0.5%": b["at_0_5pct_share"][k] for k in KEYS}}
     return out
 
 
@@ -40,8 +46,13 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="default: the app's")
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="fraud app option")
+    ap.add_argument(
+        "--augment", action="store_true", help="also train the GAN-augmented supervised head (fraud --augment)"
+    )
     args = ap.parse_args()
     options = {k.replace("-", "_"): json.loads(v) for k, _, v in (o.partition("=") for o in args.option)}
+    if args.augment:
+        options["augment"] = True
     per_seed, extra = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
@@ -66,6 +77,7 @@ def main() -> None:
                     "holdout_rows": m["holdout_rows"],
                     "holdout_frauds": m["holdout_frauds"],
                     "synthetic_flag_rate": m.get("synthetic_flag_rate"),
+                    "augment": {k: v for k, v in m.get("augmented_head", {}).items() if not isinstance(v, dict)},
                 }
             )
             print(f"seed {seed}: {extra[-1]['seconds']} s, " + json.dumps(per_seed[-1]["fraud (ours)"]))
@@ -79,7 +91,7 @@ def main() -> None:
     print("|---" * (len(cols) + 1) + "|")
     for n in names:
         print(f"| {n} | " + " | ".join(f"{summary[n][c][0]:.4f} ± {summary[n][c][1]:.4f}" for c in cols) + " |")
-    unsup = [n for n in names if n != "fraud (ours)" and not n.endswith("_supervised")]
+    unsup = [n for n in names if n != "fraud (ours)" and "supervised" not in n]
     for c in ("roc_auc", "pr_auc", "roc_auc@0.5%", "pr_auc@0.5%"):
         best = max(unsup, key=lambda n: summary[n][c][0])
         d = summary["fraud (ours)"][c][0] - summary[best][c][0]
