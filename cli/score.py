@@ -19,7 +19,8 @@ import click
     "--device",
     default="cpu",
     show_default=True,
-    help="auto, cpu, cuda or mps. On cpu an app's torch-free scorer is used when its plugin has one (fraud does).",
+    help="auto, cpu, cuda or mps. With cpu or auto, an app's torch-free scorer is used when its plugin has one "
+    "(fraud does).",
 )
 @click.option(
     "--engine",

@@ -185,8 +185,8 @@ def _prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
 
 
 def load_scorer(run: str | Path, device: str = "cpu") -> Any:
-    """What scores with RUN (a run directory or bundle): on CPU the torch-free scorer its app's
-    plugin registers (``register_scorers`` hook), else the app rebuilt from the bundle.
+    """What scores with RUN (a run directory or bundle): with ``device`` cpu or auto, the torch-free
+    scorer its app's plugin registers (``register_scorers`` hook); else the app rebuilt from the bundle.
 
     Either has ``score(frame, row_offset)`` and ``score_columns()``; the torch-free one loads in
     a fraction of a second because it imports neither torch nor the app.
@@ -196,7 +196,7 @@ def load_scorer(run: str | Path, device: str = "cpu") -> Any:
 
     path = resolve_bundle_path(run)
     name = bundle_config(path).get("app", "")
-    load = get_scorers().get(name) if device == "cpu" else None
+    load = get_scorers().get(name) if device in ("cpu", "auto") else None
     if load is not None:
         return load(path)
     app = load_bundle(path, device=device)
