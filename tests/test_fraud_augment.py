@@ -53,5 +53,6 @@ def test_oversampler_learns_and_is_seeded() -> None:
     assert np.array_equal(x1, x2) and x1.shape == (500, 2) and info["gan_steps"] == 150 * 4
     assert np.corrcoef(x1.T)[0, 1] < -0.7  # the GAN reproduces the dependence between columns
     assert np.allclose(x1.mean(0), [3, -2], atol=0.5)
+    assert (x1.std(0) > 0.6).all()  # not collapsed (an untrained generator gives std ≈ 0.1)
     with pytest.raises(DataError, match="--augment"):
         A.oversample(frauds[:3], 10, seed=0, epochs=1)
