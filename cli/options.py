@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import click
@@ -32,8 +32,13 @@ def _click_type(tp: Any) -> tuple[Any, bool, bool]:
     return {int: int, float: float, str: str}.get(tp, str), False, False
 
 
-def dataclass_options(cls: type, skip: Sequence[str] = ()) -> list[click.Option]:
-    """One ``--field-name`` option per dataclass field; unset options stay None (defaults apply later)."""
+def dataclass_options(
+    cls: type, skip: Sequence[str] = (), defaults: Mapping[str, Any] | None = None
+) -> list[click.Option]:
+    """One ``--field-name`` option per dataclass field; unset options stay None (defaults apply later).
+
+    ``defaults`` replaces the field defaults shown in the help (e.g. an app's engine defaults).
+    """
     if not dataclasses.is_dataclass(cls):
         return []
     types_ = field_types(cls)
@@ -49,6 +54,8 @@ def dataclass_options(cls: type, skip: Sequence[str] = ()) -> list[click.Option]
                 f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
             )
         )
+        if defaults and f.name in defaults:
+            default = defaults[f.name]
         shown = (
             ""
             if default in (None, {}, [], ())
@@ -59,8 +66,7 @@ def dataclass_options(cls: type, skip: Sequence[str] = ()) -> list[click.Option]
         decls = [f"--{name}/--no-{name}"] if flag else [f"--{name}"]
         out.append(
             click.Option(
-                decls,
-                f.name,
+                [*decls, f.name],  # the bare name sets the parameter's name (the second positional is show_default)
                 type=None if flag else ctype,
                 multiple=multiple,
                 default=None,

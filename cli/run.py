@@ -94,7 +94,10 @@ def make_command(info: AppInfo) -> click.Command:
         if result.diagnostics:
             click.echo(f"  {len(result.diagnostics)} training warning(s): see the report")
 
-    params = [*COMMON, *dataclass_options(TrainConfig), *dataclass_options(cls.Options)]
+    shown = dict(cls.train_defaults)  # the help shows this app's engine defaults, not the bare engine's
+    if cls.default_steps and "epochs" in shown:
+        shown["epochs"] = f"{shown['epochs']}, fewer when that exceeds ~{cls.default_steps:,} steps"
+    params = [*COMMON, *dataclass_options(TrainConfig, defaults=shown), *dataclass_options(cls.Options)]
     epilog = f"Engine defaults for {cls.name}: {cls.train_defaults}." if cls.train_defaults else None
     return click.Command(
         cls.name, params=params, callback=callback, help=cls.description, epilog=epilog, no_args_is_help=False

@@ -42,6 +42,16 @@ def test_apps_table_and_details() -> None:
     assert {a["name"] for a in data} >= {"dcgan", "cgan"}
 
 
+def test_run_help_shows_each_default_once() -> None:
+    out = " ".join(CliRunner().invoke(cli, ["run", "fraud", "--help"]).output.split())
+    assert "on validation rows). [default: 0.5]" in out  # an app option (--latent-weight)
+    assert "default: (" not in out  # not also "[default: (latent_weight)]"
+    assert "--epochs INTEGER Epochs of the main (adversarial) phase. [default: 80]" in out  # the app's, not 5
+    assert "Samples per batch. [default: 128]" in out
+    medgan = " ".join(CliRunner().invoke(cli, ["run", "medgan", "--help"]).output.split())
+    assert "[default: 1000, fewer when that exceeds ~1,000 steps]" in medgan
+
+
 def test_datasets_list() -> None:
     result = invoke("datasets", "list")
     assert result.exit_code == 0
