@@ -6,6 +6,11 @@ steps), the copy check, in-sample pooled stylized facts of generated vs real con
 (asset 0), and the out-of-sample fact errors of ganapps and GBM. One JSON line per run is
 appended to ``--log``.
 
+``--validate`` keeps the held-out test period out of every choice: the data are cut to the
+training span (the first 80% of returns), so the app trains on the first 80% of *that* and its
+out-of-sample facts are scored on the next 20% of the training span, the days just before the
+test period. Settings are chosen on these numbers; bench/fints_quality.py reports the test period.
+
     flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/fints_ablation.py --epochs 30 --ema 0.99 \
         -o moment_weight=1 --tag ema99_m1
 """
@@ -31,6 +36,8 @@ ap.add_argument("-o", action="append", default=[])
 ap.add_argument("--tag", default="")
 ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 ap.add_argument("--log", default="/tmp/fints_ablation.jsonl")
+ap.add_argument("--validate", action="store_true", help="train and score inside the training span only")
+ap.add_argument("--rolling", action="store_true", help="also the rolling-origin protocol of bench/fints_quality.py")
 ap.add_argument("--save", default="", help="folder for an .npz of the in-sample windows (optional)")
 a = ap.parse_args()
 DATA = {
@@ -86,6 +93,7 @@ def lean_eval(self, real, synthetic, train=None):
         )
     res["ins_err"] = {k: float(np.abs(ins["real"][k] - ins["fake"][k]).mean()) for k in ins["real"]}
     res["ins"] = {nm: {k: np.round(v, 3).tolist() for k, v in d.items()} for nm, d in ins.items()}
+    res["along"] = along_path(gen[:, :L], realised, o.horizon)
     g = gen[:, :L, 0]
     res["oos_gen_acf"] = np.round(M.acf(g).mean(0), 3).tolist()
     res["oos_gen_acfabs"] = np.round(M.acf(np.abs(g)).mean(0), 3).tolist()
@@ -93,7 +101,37 @@ def lean_eval(self, real, synthetic, train=None):
     return Evaluation(metrics=res)
 
 
+def along_path(gen, real, h):
+    """Facts per third of the path (does clustering/correlation drift as blocks are chained?)."""
+    out = {}
+    L = real.shape[0]
+    for i in range(3):
+        a, b = i * L // 3, (i + 1) * L // 3
+        part = {}
+        for nm, x in (("gen", gen[:, a:b]), ("real", real[None, a:b])):
+            f = M.stylized_facts(x)
+            part[nm] = {
+                "vol": round(float(np.mean(f["vol"])), 5),
+                "acfabs_1_5": round(float(np.mean(np.asarray(f["acf_abs_returns"])[:, :5])), 3),
+                "acfabs_6_20": round(float(np.mean(np.asarray(f["acf_abs_returns"])[:, 5:])), 3),
+                "lev": round(float(np.mean(f["leverage"])), 3),
+            }
+            if "cross_corr" in f:
+                part[nm]["corr"] = round(float(np.mean(f["cross_corr"])), 3)
+        out[f"third{i + 1}"] = part
+    return out
+
+
 FinTS.evaluate = lean_eval
+if a.validate:  # cut to the training span: the app's own 80/20 split then falls inside it
+    _load = FinTS.load_data
+
+    def _train_span(self, source):
+        data = _load(self, source)
+        k = int(round((len(data) - 1) * 0.2))
+        return data.rows(0, len(data) - k)
+
+    FinTS.load_data = _train_span
 rel, opts = DATA[a.data]
 for kv in a.o:
     k, v = kv.split("=", 1)
@@ -114,12 +152,19 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(
         "fints", str(Path(a.shared) / rel), train=train, options=opts, samples=200, out=Path(tmp) / "r", progress=False
     )
+    if a.rolling:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from fints_quality import rolling_origins
+
+        rets = r.app.load_data(str(Path(a.shared) / rel)).returns()
+        rolling = rolling_origins(r.app, rets, len(rets) - r.app.schema["eval_steps"], 200, a.seed)
 m = r.metrics["metrics"]
 m["train_s"] = round(r.train.seconds, 1)
 m["total_s"] = round(time.time() - t0, 1)
 line = {
     "tag": a.tag,
     "args": vars(a),
+    "validate": a.validate,
     **{k: m[k] for k in ("disc", "nn_ratio", "copy_share", "train_s", "total_s")},
     "wins": len(m["oos_wins"]),
     "oos_wins": m["oos_wins"],
@@ -127,10 +172,12 @@ line = {
     "oos": {k: round(v, 5) for k, v in m["oos"].items()},
     "oos_gbm": {k: round(v, 5) for k, v in m["oos_gbm"].items()},
 }
+if a.rolling:
+    line["rolling"] = rolling
 print(json.dumps(line))
-print(json.dumps({k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev", "disc_all")}))
+print(json.dumps({k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev", "disc_all", "along")}))
 with open(a.log, "a") as f:
     f.write(
-        json.dumps({**line, "detail": {k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev")}})
+        json.dumps({**line, "detail": {k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev", "along")}})
         + "\n"
     )

@@ -86,6 +86,8 @@ def test_bad_inputs_are_one_line_errors(in_tmp: Path) -> None:
     assert "unknown ticker 'ZZZ'" in fails("run", "fints", "--data", "long.csv", "--tickers", "ZZZ")
     df.head(30).write_csv("short.csv")
     assert "--window" in fails("run", "fints", "--data", "short.csv")
+    assert "--moment-facts" in fails("run", "fints", "--data", "good.csv", "--moment-facts", "acf,skew")
+    assert "'corr*x'" in fails("run", "fints", "--data", "good.csv", "--moment-facts", "corr*x")
 
 
 def test_cli_end_to_end_bundle_and_conditions(in_tmp: Path, wide_csv: Path) -> None:
@@ -207,19 +209,37 @@ def test_moment_matching_terms() -> None:
         sig = np.sqrt(0.2 + 0.5 * sig**2 + 0.3 * np.where(x[:, t] < 0, 2 * x[:, t] ** 2, 0.0))
     clustered = torch.tensor(x[:, :, None], dtype=torch.float32)
     m_iid, m_cl = batch_moments(iid, 3), batch_moments(clustered, 3)
-    # layout: per lag (acf, acf |r|, leverage), then 9 quantiles
-    assert abs(float(m_iid[0])) < 0.05 and abs(float(m_iid[1])) < 0.05
-    assert float(m_cl[1]) > 0.1 and float(m_cl[2]) < -0.05  # clustering and leverage
-    assert torch.allclose(m_iid[-9:], torch.quantile(iid.flatten(), torch.tensor(
+    assert list(m_cl) == ["acf", "acf_abs", "leverage", "quantiles"]  # one asset: no cross-asset correlation
+    assert abs(float(m_iid["acf"][0])) < 0.05 and abs(float(m_iid["acf_abs"][0])) < 0.05
+    assert float(m_cl["acf_abs"][0]) > 0.1 and float(m_cl["leverage"][0]) < -0.05  # clustering and leverage
+    assert torch.allclose(m_iid["quantiles"], torch.quantile(iid.flatten(), torch.tensor(
         [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])))  # fmt: skip
     fake = iid.clone().requires_grad_(True)
     loss = moment_loss(fake, clustered, 3)
     loss.backward()
     assert float(loss.detach()) > 0.05 and fake.grad is not None and fake.grad.abs().sum() > 0
     assert float(moment_loss(clustered, clustered, 3)) == 0.0
+    # each fact counts the same: the loss is the mean over facts of each fact's mean absolute difference
+    per_fact = [float((m_iid[k] - m_cl[k]).abs().mean()) for k in m_iid]
+    assert np.isclose(float(moment_loss(iid, clustered, 3)), np.mean(per_fact), atol=1e-6)
+    weighted = float(moment_loss(iid, clustered, 3, facts={"acf": 1.0, "acf_abs": 3.0}))
+    assert np.isclose(weighted, (per_fact[0] + 3 * per_fact[1]) / 4, atol=1e-6)
+    # acf_zero: the ACF of returns is pulled to 0, not to the real batch's
+    zero = batch_moments(clustered, 3, ("acf_zero",), target=True)["acf_zero"]
+    assert zero.shape == (3,) and float(zero.abs().sum()) == 0.0
+    assert np.isclose(float(moment_loss(iid, clustered, 3, facts=("acf_zero",))), m_iid["acf"].abs().mean().item())
     pair = torch.cat([iid, 0.6 * iid + 0.8 * torch.randn(iid.shape, generator=torch.Generator().manual_seed(0))], 2)
     m_pair = batch_moments(pair, 3)
-    assert len(m_pair) == 2 * len(m_iid) + 1 and abs(float(m_pair[-1]) - 0.6) < 0.05  # cross-asset correlation
+    assert m_pair["acf"].shape == (6,) and abs(float(m_pair["corr"][0]) - 0.6) < 0.05  # cross-asset correlation
+    # by regime: two calm/wild groups of i.i.d. windows show "clustering" only when pooled together
+    mixed = torch.cat([iid[:128], 3 * iid[128:]])
+    groups = torch.cat([torch.zeros(128), torch.ones(128)]).long()
+    assert float(batch_moments(mixed, 3)["acf_abs"][0]) > 0.2
+    assert all(abs(float(batch_moments(mixed[groups == g], 3)["acf_abs"][0])) < 0.08 for g in (0, 1))
+    assert float(moment_loss(mixed, mixed, 3, groups)) == 0.0
+    # matched within regimes, windows without clustering fit; pooled, they would have to switch volatility
+    by_regime = float(moment_loss(iid, mixed, 3, groups, ("acf_abs",)))
+    assert by_regime < 0.08 < float(moment_loss(iid, mixed, 3, facts=("acf_abs",)))
 
 
 def test_data_errors_name_the_file(tmp_path: Path) -> None:

@@ -77,6 +77,17 @@ class FinTSOptions:
         },
     )
     moment_lags: int = field(default=10, metadata={"help": "Lags 1..N of the moment-matching loss."})
+    moment_facts: str = field(
+        default="acf,acf_abs,leverage,quantiles,corr*20",
+        metadata={
+            "help": "Comma-separated facts the moment loss matches (of acf,acf_zero,acf_abs,leverage,quantiles,corr), "
+            "each optionally weighted (corr*3)."
+        },
+    )
+    moment_by_regime: bool = field(
+        default=False,
+        metadata={"help": "Match the moments within each volatility regime (conditional facts), not over the batch."},
+    )
     disc_steps: int = field(
         default=500, metadata={"help": "Evaluation: Adam steps of the post-hoc GRU real/synthetic classifier."}
     )
@@ -101,27 +112,70 @@ def _pooled_corr(a: Tensor, b: Tensor) -> Tensor:
     return (a * b).mean((0, 1)) / (a.pow(2).mean((0, 1)).sqrt() * b.pow(2).mean((0, 1)).sqrt() + 1e-8)
 
 
-def batch_moments(x: Tensor, lags: int) -> Tensor:
-    """Differentiable stylized facts of windows ``x`` (B, H, A): ACF of returns and of |returns| and the
-    leverage corr(r_t, r²_{t+k}) at lags 1..``lags`` (pooled over the batch), 9 return quantiles, and the
-    cross-asset correlations."""
+MOMENT_FACTS = ("acf", "acf_zero", "acf_abs", "leverage", "quantiles", "corr")
+DEFAULT_MOMENT_FACTS = ("acf", "acf_abs", "leverage", "quantiles", "corr")
+
+
+def batch_moments(
+    x: Tensor, lags: int, facts: tuple[str, ...] = DEFAULT_MOMENT_FACTS, target: bool = False
+) -> dict[str, Tensor]:
+    """Differentiable stylized facts of windows ``x`` (B, H, A), those named in ``facts``, each a flat
+    tensor: ACF of returns (``acf``; ``acf_zero``: the same, but its target is 0 — no linear
+    predictability — rather than the sample's) and of |returns| (``acf_abs``) and the leverage
+    corr(r_t, r²_{t+k}) (``leverage``) at lags 1..``lags`` (pooled over the batch; lag-major, then
+    asset), 9 return quantiles per asset (``quantiles``) and the cross-asset correlations (``corr``),
+    each window's own, averaged over the windows, as the scenario metrics average each path's.
+    ``target``: ``x`` is the real batch."""
     lags = min(lags, x.shape[1] - 1)
-    stats = []
-    for k in range(1, lags + 1):
-        a, b = x[:, :-k], x[:, k:]
-        stats += [_pooled_corr(a, b), _pooled_corr(a.abs(), b.abs()), _pooled_corr(a, b.pow(2))]
+    lagged = {"acf": lambda a, b: (a, b), "acf_zero": lambda a, b: (a, b)}
+    lagged |= {"acf_abs": lambda a, b: (a.abs(), b.abs()), "leverage": lambda a, b: (a, b.pow(2))}
+    out: dict[str, Tensor] = {}
+    for name, f in lagged.items():
+        if name in facts:
+            out[name] = torch.stack([_pooled_corr(*f(x[:, :-k], x[:, k:])) for k in range(1, lags + 1)]).reshape(-1)
+            if name == "acf_zero" and target:
+                out[name] = torch.zeros_like(out[name])
     flat = x.reshape(-1, x.shape[2])
-    q = torch.tensor([0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99], device=x.device, dtype=x.dtype)
-    parts = [torch.stack(stats).reshape(-1), torch.quantile(flat, q, dim=0).reshape(-1)]
-    if x.shape[2] > 1:  # cross-asset correlations (upper triangle)
+    if "quantiles" in facts:
+        q = torch.tensor([0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99], device=x.device, dtype=x.dtype)
+        out["quantiles"] = torch.quantile(flat, q, dim=0).reshape(-1)
+    if "corr" in facts and x.shape[2] > 1:  # cross-asset correlations (upper triangle), mean over windows
+        d = x - x.mean(1, keepdim=True)
+        cov = torch.einsum("bta,btc->bac", d, d)
+        sd = torch.diagonal(cov, dim1=1, dim2=2).sqrt() + 1e-8
         i, j = torch.triu_indices(x.shape[2], x.shape[2], 1, device=x.device)
-        parts.append(torch.corrcoef(flat.T)[i, j])
-    return torch.cat(parts)
+        out["corr"] = (cov / (sd[:, :, None] * sd[:, None, :]))[:, i, j].mean(0)
+    return out
 
 
-def moment_loss(fake: Tensor, real: Tensor, lags: int) -> Tensor:
-    """Mean absolute difference of the generated batch's stylized facts from the real batch's."""
-    return (batch_moments(fake, lags) - batch_moments(real, lags)).abs().mean()
+def moment_loss(
+    fake: Tensor,
+    real: Tensor,
+    lags: int,
+    groups: Tensor | None = None,
+    facts: tuple[str, ...] | Mapping[str, float] = DEFAULT_MOMENT_FACTS,
+) -> Tensor:
+    """Mean absolute difference of the generated batch's stylized facts from the real batch's, averaged
+    per fact and then over the facts, so that each fact counts the same however many numbers it has
+    (the 6 correlations of 4 assets as much as their 120 autocorrelations); ``facts`` given as a
+    mapping name → weight makes that a weighted mean.
+
+    With ``groups`` (one label per window, e.g. its volatility regime) the facts are matched within
+    each group — conditional stylized facts — and the differences averaged over the groups.
+    """
+
+    weights = dict(facts) if isinstance(facts, Mapping) else dict.fromkeys(facts, 1.0)
+    names = tuple(weights)
+
+    def diff(f: Tensor, r: Tensor) -> Tensor:
+        mf, mr = batch_moments(f, lags, names), batch_moments(r, lags, names, target=True)
+        w = torch.tensor([weights[k] for k in mf], device=f.device, dtype=f.dtype)
+        return (torch.stack([(mf[k] - mr[k]).abs().mean() for k in mf]) * w).sum() / w.sum()
+
+    if groups is None:
+        return diff(fake, real)
+    masks = [groups == g for g in groups.unique()]
+    return torch.stack([diff(fake[m], real[m]) for m in masks if int(m.sum()) >= 2]).mean()
 
 
 class FinTS(App):
@@ -165,6 +219,7 @@ class FinTS(App):
         o = self.options
         if o.window < 2 or o.horizon < 1:
             raise ConfigError("options --window must be at least 2 and --horizon at least 1")
+        self._moment_facts()
         r = train.returns()
         need = o.window + o.horizon + 8
         if len(r) < need:
@@ -299,9 +354,29 @@ class FinTS(App):
             out["regime"] = self.regime_loss(fake, cond[:, :3])
             loss = loss + o.regime_weight * out["regime"]
         if o.moment_weight > 0:
-            out["moments"] = moment_loss(fake, future, o.moment_lags)
+            groups = cond[:, :3].argmax(1) if o.regime == "vol" and o.moment_by_regime else None
+            out["moments"] = moment_loss(fake, future, o.moment_lags, groups, self._moment_facts())
             loss = loss + o.moment_weight * out["moments"]
         return {"loss": loss, **out}
+
+    def _moment_facts(self) -> dict[str, float]:
+        """--moment-facts as name → weight (``corr*3`` weighs a fact 3 times)."""
+        text = self.options.moment_facts
+        facts: dict[str, float] = {}
+        for item in (t.strip() for t in text.split(",") if t.strip()):
+            name, _, weight = item.partition("*")
+            try:
+                facts[name.strip()] = float(weight) if weight else 1.0
+            except ValueError:
+                facts[name.strip()] = -1.0
+            if name.strip() not in MOMENT_FACTS or facts[name.strip()] <= 0:
+                raise ConfigError(
+                    f"option --moment-facts {text!r}: {item!r} is not one of {', '.join(MOMENT_FACTS)} "
+                    "(optionally *WEIGHT, a positive number)"
+                )
+        if not facts:
+            raise ConfigError(f"option --moment-facts {text!r}: name at least one of {', '.join(MOMENT_FACTS)}")
+        return facts
 
     def regime_loss(self, fake: Tensor, onehot: Tensor) -> Tensor:
         """How far (in log volatility) each block's realised vol lies outside its regime's tercile band."""
