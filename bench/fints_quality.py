@@ -4,7 +4,9 @@ On GOOG (TimeGAN's "stocks", one asset) and GAFA (AAPL, AMZN, FB, GOOG jointly, 
 trains fints on the first 80% of the returns, generates scenarios from the last training day over
 the held-out 20%, and reports for ganapps and both baselines: out-of-sample stylized-fact errors,
 VaR/ES 95/99% against the realised period, the TSTR predictive score, and in-sample TimeGAN
-discriminative score (post-hoc GRU, |acc − 0.5|) with the nearest-neighbour copy check.
+discriminative score (post-hoc GRU, |acc − 0.5|) with the nearest-neighbour copy check. Beside
+that single-path protocol, a second one restarts one-block scenarios from the realised window every
+``--horizon`` days of the held-out period (``rolling_origins``: pooled facts and a VaR backtest).
 
     flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/fints_quality.py [--shared ../shared/data] \
         [--epochs 30] [--out bench/fints_quality.json]
