@@ -178,6 +178,8 @@ print(json.dumps(line))
 print(json.dumps({k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev", "disc_all", "along")}))
 with open(a.log, "a") as f:
     f.write(
-        json.dumps({**line, "detail": {k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev", "along")}})
+        json.dumps(
+            {**line, "detail": {k: m[k] for k in ("ins", "oos_gen_acf", "oos_gen_acfabs", "oos_gen_lev", "along")}}
+        )
         + "\n"
     )
