@@ -7,7 +7,7 @@ import json
 import click
 
 from ganapps.cli.options import print_table
-from ganapps.core.plugins import get_registry
+from ganapps.core.plugins import get_datasets
 
 
 @click.group("datasets")
@@ -19,7 +19,7 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(as_json: bool) -> None:
     """Name, apps, rows and licence of every registered dataset."""
-    items = sorted(get_registry().datasets.values(), key=lambda d: d.name)
+    items = sorted(get_datasets().values(), key=lambda d: d.name)
     if as_json:
         out = [
             {
@@ -45,7 +45,7 @@ def path(name: str) -> None:
     """Print the file or folder of dataset NAME."""
     from ganapps.core.errors import ConfigError
 
-    datasets = get_registry().datasets
+    datasets = get_datasets()
     if name not in datasets:
         raise ConfigError(f"unknown dataset {name!r} (available: {', '.join(sorted(datasets)) or 'none'})")
     click.echo(str(datasets[name].path))

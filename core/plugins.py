@@ -100,6 +100,16 @@ def get_registry() -> Registry:
     return _registry
 
 
+def get_datasets() -> dict[str, Any]:
+    """Registered sample datasets, without registering apps (so without importing torch)."""
+    if _registry is not None:
+        return _registry.datasets
+    load_plugins()
+    reg = Registry()
+    _call_each("register_datasets", register=lambda info, plugin: reg.add_dataset(info, plugin))
+    return reg.datasets
+
+
 def get_scorers() -> dict[str, Callable[[Path], Any]]:
     """App name → loader of its torch-free scorer, from every loaded plugin (cached; imports no app)."""
     global _scorers

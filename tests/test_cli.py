@@ -60,6 +60,21 @@ def test_datasets_list() -> None:
     assert Path(path).exists()
 
 
+def test_datasets_list_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ganapps.cli.main import cli\n"
+        "cli(['datasets', 'list'], standalone_mode=False)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "creditcard-sample" in done.stdout
+
+
 def test_unknown_app() -> None:
     assert_user_error(invoke("run", "nope"), "unknown app 'nope'", "dcgan")
     assert_user_error(invoke("apps", "nope"), "unknown app 'nope'")
