@@ -7,7 +7,12 @@ import click
 
 @click.command("score")
 @click.argument("run", type=click.Path())
-@click.option("--data", "-d", required=True, help="Table to score (.csv, .tsv, .parquet); any size.")
+@click.option(
+    "--data",
+    "-d",
+    required=True,
+    help="Table to score (.csv, .tsv, .parquet; any size) or a sample dataset name (`ganapps datasets list`).",
+)
 @click.option("--out", "-o", required=True, type=click.Path(), help="Scores file (.csv, .tsv or .parquet).")
 @click.option(
     "--chunk-size",
@@ -55,6 +60,7 @@ def command(
     from ganapps.core.scoring import CHUNK_ROWS, load_scorer, score_file
 
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
+    data = _dataset_path(data)
     if master is not None and engine != "spark":
         raise ConfigError("option --master needs --engine spark")
     if engine == "spark":  # input columns + results, written as a Parquet directory by Spark
@@ -70,3 +76,15 @@ def command(
     counts = "".join(f", {v:,} {k}" for k, v in s.counts.items())
     errors = f", {s.errors:,} with errors" if s.errors else ""
     click.echo(f"scored {s.rows:,} rows in {s.seconds:.1f} s ({rate:,.0f} rows/s){counts}{errors} -> {s.out}")
+
+
+def _dataset_path(data: str) -> str:
+    """``--data NAME`` of a registered sample dataset (as ``ganapps run`` accepts) → its file."""
+    from pathlib import Path
+
+    if Path(data).exists() or any(ch in data for ch in "*?/\\:"):
+        return data
+    from ganapps.core.plugins import get_datasets
+
+    info = get_datasets().get(data)
+    return str(info.path) if info is not None else data

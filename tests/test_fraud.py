@@ -95,6 +95,11 @@ def test_bad_rows_are_flagged_not_fatal(trained: Path, bad_transactions: list[st
     assert got["score"].gather(ok).equals(ref["score"].gather(ok))
 
 
+def test_score_a_sample_dataset_by_name(trained: Path, in_tmp: Path) -> None:
+    invoke("score", str(trained), "--data", "creditcard-sample", "--out", "s.csv")
+    assert pl.read_csv("s.csv").height == pl.read_csv(SAMPLE).height
+
+
 def test_score_errors(trained: Path, in_tmp: Path) -> None:
     pl.read_csv(SAMPLE).drop("V7").write_csv("short.csv")
     line = fails("score", str(trained), "--data", "short.csv", "--out", "s.csv")
