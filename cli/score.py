@@ -57,10 +57,11 @@ def command(
     ignored), writes one row per input row; rows with unparsable values get an `error`.
     """
     from ganapps.core.errors import ConfigError
+    from ganapps.core.plugins import dataset_path
     from ganapps.core.scoring import CHUNK_ROWS, load_scorer, score_file
 
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
-    data = _dataset_path(data)
+    data = str(dataset_path(data) or data)  # a sample dataset's name, as `ganapps run --data NAME` takes
     if master is not None and engine != "spark":
         raise ConfigError("option --master needs --engine spark")
     if engine == "spark":  # input columns + results, written as a Parquet directory by Spark
@@ -76,15 +77,3 @@ def command(
     counts = "".join(f", {v:,} {k}" for k, v in s.counts.items())
     errors = f", {s.errors:,} with errors" if s.errors else ""
     click.echo(f"scored {s.rows:,} rows in {s.seconds:.1f} s ({rate:,.0f} rows/s){counts}{errors} -> {s.out}")
-
-
-def _dataset_path(data: str) -> str:
-    """``--data NAME`` of a registered sample dataset (as ``ganapps run`` accepts) → its file."""
-    from pathlib import Path
-
-    if Path(data).exists() or any(ch in data for ch in "*?/\\:"):
-        return data
-    from ganapps.core.plugins import get_datasets
-
-    info = get_datasets().get(data)
-    return str(info.path) if info is not None else data

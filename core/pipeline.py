@@ -24,7 +24,7 @@ from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
 from ganapps.core.errors import ConfigError, DataError, RunInterrupted
 from ganapps.core.io import write_json
-from ganapps.core.plugins import get_registry
+from ganapps.core.plugins import dataset_path, get_registry
 from ganapps.core.report import write_report
 from ganapps.core.rundir import RunDir
 from ganapps.core.trainer import EarlyStopping, EvaluateEvery, Trainer, TrainResult
@@ -49,15 +49,15 @@ class RunResult:
 
 def resolve_data(data: Any, app_cls: type[App]) -> tuple[Any, str]:
     """A registered dataset name, a path, or an in-memory object → (source, label)."""
-    registry = get_registry()
     if data is None:
         if not app_cls.default_dataset:
             raise ConfigError(f"option --data is required: app {app_cls.name} ships no sample dataset")
         data = app_cls.default_dataset
     if isinstance(data, str | Path):
         text = str(data)
-        if text in registry.datasets:
-            return registry.datasets[text].path, text
+        registered = dataset_path(text)
+        if registered is not None:
+            return registered, text
         path = Path(text).expanduser()
         if not path.exists() and not any(c in text for c in "*?["):
             raise DataError(

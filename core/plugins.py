@@ -110,6 +110,12 @@ def get_datasets() -> dict[str, Any]:
     return reg.datasets
 
 
+def dataset_path(name: str) -> Path | None:
+    """The file or folder of the registered sample dataset ``name`` (``--data NAME``), else None."""
+    info = get_datasets().get(name)
+    return Path(info.path) if info is not None else None
+
+
 def get_scorers() -> dict[str, Callable[[Path], Any]]:
     """App name → loader of its torch-free scorer, from every loaded plugin (cached; imports no app)."""
     global _scorers

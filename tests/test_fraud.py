@@ -176,6 +176,11 @@ def test_scorer_refuses_other_bundles(tmp_path: Path, trained: Path) -> None:
     with pytest.raises(BundleError, match="medgan"):
         Scorer.load(tmp_path / "b")
     (tmp_path / "b" / "config.json").write_text(json.dumps(cfg))
+    schema = (tmp_path / "b" / "schema.json").read_text()
+    (tmp_path / "b" / "schema.json").write_text("{}")
+    with pytest.raises(BundleError, match="no feature list"):
+        Scorer.load(tmp_path / "b")
+    (tmp_path / "b" / "schema.json").write_text(schema)
     (tmp_path / "b" / "weights.safetensors").write_bytes(b"\x80\x04not safetensors")
     with pytest.raises(BundleError, match="never loads pickled"):
         Scorer.load(tmp_path / "b")

@@ -144,6 +144,8 @@ class Scorer:
             raise BundleError(f"{p} is a bundle of app {app!r}, not fraud")
         nets, tensors = read_arrays(p)
         schema = read_json(p / "schema.json")
+        if not isinstance(schema, dict) or not isinstance(schema.get("features"), list):
+            raise BundleError(f"{p}/schema.json: no feature list; not a fraud bundle")
         if "threshold" not in schema or "score" not in schema:
             raise BundleError(f"{p}: the fraud model was not calibrated (no threshold)")
         return cls.from_arrays(schema, tensors, nets, where=f"bundle {p}")
