@@ -94,6 +94,22 @@ def lean_eval(self, real, synthetic, train=None):
     res["ins_err"] = {k: float(np.abs(ins["real"][k] - ins["fake"][k]).mean()) for k in ins["real"]}
     res["ins"] = {nm: {k: np.round(v, 3).tolist() for k, v in d.items()} for nm, d in ins.items()}
     res["along"] = along_path(gen[:, :L], realised, o.horizon)
+    # volatility by position inside a generated block: in-sample windows and the chained scenarios
+    sg = self._scale(gen)
+    res["ramp"] = {
+        "fake": M.block_vol_ramp(fake, o.horizon),
+        "real": M.block_vol_ramp(future, o.horizon),
+        "scenarios": M.block_vol_ramp(sg, o.horizon),
+    }
+    e = min(6, o.horizon // 2)
+    res["ramp_profile"] = {
+        nm: [round(float(p[:e].mean()), 3), round(float(p[-e:].mean()), 3)]
+        for nm, p in (
+            ("fake", M.block_profile(fake, o.horizon)),
+            ("real", M.block_profile(future, o.horizon)),
+            ("scenarios", M.block_profile(sg, o.horizon)),
+        )
+    }
     g = gen[:, :L, 0]
     res["oos_gen_acf"] = np.round(M.acf(g).mean(0), 3).tolist()
     res["oos_gen_acfabs"] = np.round(M.acf(np.abs(g)).mean(0), 3).tolist()
@@ -167,6 +183,8 @@ line = {
     "validate": a.validate,
     **{k: m[k] for k in ("disc", "nn_ratio", "copy_share", "train_s", "total_s")},
     "wins": len(m["oos_wins"]),
+    "ramp": {k: round(v, 3) for k, v in m["ramp"].items()},
+    "ramp_first_last6": m["ramp_profile"],
     "oos_wins": m["oos_wins"],
     "ins_err": m["ins_err"],
     "oos": {k: round(v, 5) for k, v in m["oos"].items()},

@@ -559,6 +559,9 @@ class FinTS(App):
             "telling training windows from generated continuations of the same pasts; nn_ratio = median "
             "nearest-neighbour distance of generated windows to training windows over that of training windows "
             "to each other (≈1 fine, ≪1 copies).",
+            "block_vol_ramp = spread of returns over the last 6 days of a generated block over that of its first "
+            "6 (ganapps: in-sample continuations, real: the real ones, scenarios: by block position along the "
+            "chained scenario paths); 1 = no volatility ramp inside the blocks.",
             "Baselines: gbm = geometric Brownian motion with the training mean and covariance; bootstrap = "
             "5-day moving-block bootstrap of training returns.",
         ]
@@ -607,6 +610,12 @@ class FinTS(App):
             entry = metrics.setdefault(name, {})
             entry["discriminative_score"] = float(np.mean(ds))
             entry.update(M.copy_check(x, all_windows, o.horizon))
+        metrics["block_vol_ramp"] = {
+            "ganapps": M.block_vol_ramp(fake, o.horizon),
+            "real": M.block_vol_ramp(future, o.horizon),
+        }
+        if gen.shape[1] >= o.horizon:
+            metrics["block_vol_ramp"]["scenarios"] = M.block_vol_ramp(self._scale(gen), o.horizon)
         if o.regime == "vol" and length >= 2:
             metrics["regime_vol"] = self._regime_check(min(len(gen), 200))
         return Evaluation(metrics=metrics, figures=figures, notes=notes)

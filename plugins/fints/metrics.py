@@ -107,6 +107,32 @@ FACTS = (
 )
 
 
+# ------------------------------------------------------- volatility by block position
+def block_profile(paths: np.ndarray, horizon: int) -> np.ndarray:
+    """Spread of returns at each position 1..``horizon`` of a generated block: (horizon,).
+
+    ``paths`` (n, L, A) are cut into the ``L // horizon`` whole blocks of ``horizon`` days; at each
+    step the standard deviation across the n paths is taken per asset, then averaged over the assets
+    and over the blocks sharing a position. Windows (n, horizon, A) are the one-block case.
+    """
+    k = paths.shape[1] // horizon
+    if k == 0:
+        raise ValueError(f"paths of {paths.shape[1]} steps hold no block of {horizon}")
+    blocks = paths[:, : k * horizon].reshape(len(paths), k, horizon, paths.shape[2])
+    return blocks.std(axis=0).mean(axis=(0, 2))
+
+
+def block_vol_ramp(paths: np.ndarray, horizon: int, edge: int = 6) -> float:
+    """Ratio of the spread over the last ``edge`` positions of a block to that over its first ``edge``.
+
+    1 for a stationary series (real windows); above 1 when volatility rises through each generated
+    block, which chained scenarios show as a saw-tooth. ``edge`` is capped at ``horizon // 2``.
+    """
+    prof = block_profile(paths, horizon)
+    e = max(1, min(edge, horizon // 2))
+    return float(prof[-e:].mean() / prof[:e].mean())
+
+
 # ------------------------------------------------------------------------ risk
 def var_es(returns: np.ndarray, level: float) -> tuple[float, float]:
     """Value at risk and expected shortfall (as positive losses) of a 1-D return sample."""
