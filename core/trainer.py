@@ -543,7 +543,7 @@ class EvaluateEvery(Callback):
         with trainer.inference():
             synthetic = trainer.app.generate(self.n_samples)
             evaluation = trainer.app.evaluate(self.real, synthetic)
-        flat = {f"eval/{k}": float(v) for k, v in evaluation.metrics.items() if isinstance(v, int | float)}
+        flat = {f"eval/{k}": v for k, v in flat_metrics(evaluation.metrics).items()}
         record = {"step": trainer.global_step, "phase": trainer.phases[phase].name, "epoch": epoch + 1, **flat}
         trainer.history.append(record)
         trainer.log.append(record)
@@ -552,8 +552,20 @@ class EvaluateEvery(Callback):
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in flat.items()))
 
 
+def flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric metrics, nested dicts included, as ``{"a/b": value}`` (lists and strings left out)."""
+    out: dict[str, float] = {}
+    for k, v in metrics.items():
+        if isinstance(v, dict):
+            out.update(flat_metrics(v, f"{prefix}{k}/"))
+        elif isinstance(v, int | float):
+            out[f"{prefix}{k}"] = float(v)
+    return out
+
+
 class EarlyStopping(Callback):
-    """Stop when the app's ``monitor`` metric has not improved for ``patience`` evaluations."""
+    """Stop when the app's ``monitor`` metric (a nested one as ``"a/b"``) has not improved for ``patience``
+    evaluations."""
 
     def __init__(self, patience: int, monitor: tuple[str, str]) -> None:
         self.patience = patience
@@ -563,10 +575,11 @@ class EarlyStopping(Callback):
         self.seen_step = -1
 
     def on_epoch_end(self, trainer: Trainer, phase: int, epoch: int) -> None:
-        if trainer.last_eval_step == self.seen_step or self.key not in trainer.last_eval:
+        metrics = flat_metrics(trainer.last_eval)
+        if trainer.last_eval_step == self.seen_step or self.key not in metrics:
             return
         self.seen_step = trainer.last_eval_step
-        value = float(trainer.last_eval[self.key])
+        value = metrics[self.key]
         better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
         if better:
             self.best, self.bad = value, 0

@@ -170,6 +170,24 @@ def test_early_stopping_after_patience_evaluations() -> None:
     assert sum("eval/frechet_distance" in r for r in res.history) == 3
 
 
+class NestedMetrics(RingApp):
+    def evaluate(self, real, synthetic, train=None):
+        return Evaluation(metrics={"top": 1, "shares": {"low": {"auc": 0.5}}, "note": "text", "list": [1, 2]})
+
+
+def test_evaluate_every_logs_nested_metrics_and_early_stopping_can_monitor_one() -> None:
+    app = NestedMetrics(RingOptions(rows=128))
+    data = app.load_data(None)
+    app.fit(data)
+    callbacks = [EvaluateEvery(1, data, 64), EarlyStopping(1, ("shares/low/auc", "max"))]
+    t = Trainer(app, TrainConfig(epochs=10, batch_size=64), callbacks=callbacks, progress=False)
+    res = t.fit(data)
+    evals = [r for r in res.history if "eval/top" in r]
+    assert evals and all(r["eval/shares/low/auc"] == 0.5 for r in evals)
+    assert not any(k.startswith(("eval/note", "eval/list")) for r in evals for k in r)
+    assert res.stopped_early and "shares/low/auc" in t.stop_reason and len(evals) == 2
+
+
 class Exploding(RingApp):
     def discriminator_step(self, real):
         out = super().discriminator_step(real)
