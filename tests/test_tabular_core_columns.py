@@ -12,7 +12,14 @@ import pytest
 
 from ganapps.core import ConfigError, DataError
 from ganapps.core.io import read_table, write_table
-from ganapps.core.tabular import ColumnSpec, detect_columns, pandas_to_polars, polars_to_pandas, primary_key_of
+from ganapps.core.tabular import (
+    ColumnSpec,
+    detect_columns,
+    load_table,
+    pandas_to_polars,
+    polars_to_pandas,
+    primary_key_of,
+)
 
 
 def mixed_frame(n: int = 40) -> pl.DataFrame:
@@ -87,6 +94,21 @@ def test_overrides_and_primary_key() -> None:
         detect_columns(frame, primary_key="CustomerID")
     with pytest.raises(DataError, match="cannot be boolean"):
         detect_columns(frame, {"country": "boolean"})
+
+
+def test_load_table_names_the_file_and_refuses_empty_tables(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,x\n")
+    frame, where = load_table(path)
+    assert frame.shape == (1, 2) and where == str(path)
+    assert load_table(pd.DataFrame({"a": [1]}))[1] == "data"
+    path.write_text("a,b\n")
+    with pytest.raises(DataError, match="t.csv has a header but no rows"):
+        load_table(path)
+    with pytest.raises(DataError, match="^data: the table has no rows$"):
+        load_table(pd.DataFrame({"a": pd.Series([], dtype=int)}))
+    with pytest.raises(DataError, match="^data: the table has no (rows|columns)$"):
+        load_table(pd.DataFrame(index=[0, 1]))
 
 
 def test_empty_table_and_all_null_column_are_named(tmp_path: Path) -> None:

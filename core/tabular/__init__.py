@@ -26,6 +26,7 @@ _EXPORTS = {
     "detect_columns": "columns",
     "primary_key_of": "columns",
     "as_polars": "frames",
+    "load_table": "frames",
     "pandas_to_polars": "frames",
     "polars_to_pandas": "frames",
     "CondBatch": "sampler",
@@ -39,7 +40,7 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from ganapps.core.tabular.activation import SpanActivation
     from ganapps.core.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
-    from ganapps.core.tabular.frames import as_polars, pandas_to_polars, polars_to_pandas
+    from ganapps.core.tabular.frames import as_polars, load_table, pandas_to_polars, polars_to_pandas
     from ganapps.core.tabular.sampler import CondBatch, ConditionalSampler
     from ganapps.core.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
 
@@ -56,6 +57,7 @@ __all__ = [
     "as_polars",
     "describe_columns",
     "detect_columns",
+    "load_table",
     "pandas_to_polars",
     "polars_to_pandas",
     "primary_key_of",

@@ -83,6 +83,17 @@ def as_polars(data: Any, where: str = "data") -> pl.DataFrame:
     raise DataError(f"{where}: expected a polars or pandas DataFrame or a table file, got {type(data).__name__}")
 
 
+def load_table(source: Any) -> tuple[pl.DataFrame, str]:
+    """(frame, the name errors about it use) from a table file or a frame; refuses an empty table."""
+    where = str(source) if isinstance(source, str | Path) else "data"
+    frame = as_polars(source, where=where)
+    if frame.height == 0:
+        raise DataError(f"{where}: the table has no rows")
+    if frame.width == 0:
+        raise DataError(f"{where}: the table has no columns")
+    return frame, where
+
+
 def _mixed_error(where: str, name: str, values: Any) -> DataError:
     """A one-line error naming the column, with one number and one string found in it."""
     import pandas as pd

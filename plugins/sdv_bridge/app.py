@@ -26,9 +26,9 @@ import polars as pl
 from torch import nn
 
 from ganapps.core.app import App, Evaluation, Phase
-from ganapps.core.errors import BundleError, ConfigError, DataError
+from ganapps.core.errors import BundleError, ConfigError
 from ganapps.core.io import read_table
-from ganapps.core.tabular import TabularTransformer, as_polars
+from ganapps.core.tabular import TabularTransformer, as_polars, load_table
 from ganapps.core.tabular.evaluate import evaluate_table
 from ganapps.core.tabular.frames import polars_to_pandas
 from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, to_sdv_metadata
@@ -57,11 +57,7 @@ class SDVApp(App):
     neural: ClassVar[bool] = True
 
     def load_data(self, source: Any) -> pl.DataFrame:
-        where = str(source) if isinstance(source, str | Path) else "data"
-        frame = as_polars(source, where=where)
-        if frame.height == 0:
-            raise DataError(f"{where}: the table has no rows")
-        self._where = where
+        frame, self._where = load_table(source)
         return frame
 
     def fit(self, train: pl.DataFrame) -> None:

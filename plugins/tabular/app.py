@@ -38,7 +38,7 @@ from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import read_table, write_table
 from ganapps.core.nn import pack
 from ganapps.core.regularizers import gradient_penalty
-from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, as_polars
+from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, load_table
 from ganapps.core.tabular.evaluate import evaluate_table
 from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, write_sdv_metadata
 from ganapps.plugins.tabular.model import Critic, Generator
@@ -96,13 +96,7 @@ class TabularGAN(App):
 
     # ------------------------------------------------------------------ data
     def load_data(self, source: Any) -> pl.DataFrame:
-        where = str(source) if isinstance(source, str | Path) else "data"
-        frame = as_polars(source, where=where)
-        if frame.height == 0:
-            raise DataError(f"{where}: the table has no rows")
-        if frame.width == 0:
-            raise DataError(f"{where}: the table has no columns")
-        self._where = where
+        frame, self._where = load_table(source)
         return frame
 
     def fit(self, train: pl.DataFrame) -> None:
