@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -157,13 +158,18 @@ class NeverBetter(RingApp):
         return Evaluation(metrics={"frechet_distance": 1.0})
 
 
-def test_early_stopping_after_patience_evaluations() -> None:
-    app = NeverBetter(RingOptions(rows=128))
+def _fit_evaluating(app_cls: type[RingApp], patience: int, monitor: tuple[str, str]) -> tuple[Trainer, Any]:
+    """Ten epochs evaluated after each, with early stopping on ``monitor``."""
+    app = app_cls(RingOptions(rows=128))
     data = app.load_data(None)
     app.fit(data)
-    callbacks = [EvaluateEvery(1, data, 64), EarlyStopping(2, ("frechet_distance", "min"))]
+    callbacks = [EvaluateEvery(1, data, 64), EarlyStopping(patience, monitor)]
     t = Trainer(app, TrainConfig(epochs=10, batch_size=64), callbacks=callbacks, progress=False)
-    res = t.fit(data)
+    return t, t.fit(data)
+
+
+def test_early_stopping_after_patience_evaluations() -> None:
+    t, res = _fit_evaluating(NeverBetter, 2, ("frechet_distance", "min"))
     assert res.stopped_early
     assert "did not improve" in t.stop_reason
     assert max(r["epoch"] for r in res.history) == 3
@@ -176,12 +182,7 @@ class NestedMetrics(RingApp):
 
 
 def test_evaluate_every_logs_nested_metrics_and_early_stopping_can_monitor_one() -> None:
-    app = NestedMetrics(RingOptions(rows=128))
-    data = app.load_data(None)
-    app.fit(data)
-    callbacks = [EvaluateEvery(1, data, 64), EarlyStopping(1, ("shares/low/auc", "max"))]
-    t = Trainer(app, TrainConfig(epochs=10, batch_size=64), callbacks=callbacks, progress=False)
-    res = t.fit(data)
+    t, res = _fit_evaluating(NestedMetrics, 1, ("shares/low/auc", "max"))
     evals = [r for r in res.history if "eval/top" in r]
     assert evals and all(r["eval/shares/low/auc"] == 0.5 for r in evals)
     assert not any(k.startswith(("eval/note", "eval/list")) for r in evals for k in r)
