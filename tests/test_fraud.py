@@ -48,6 +48,11 @@ def test_run_metrics_and_bundle(trained: Path) -> None:
     assert m["roc_auc"] > 0.85  # even 3 epochs separate frauds on the sample
     assert set(m["baselines"]) == {"isolation_forest", "mahalanobis", "knn5", "lof", "logistic_regression_supervised"}
     assert sum(m["confusion"].values()) == m["holdout_rows"] == 200
+    v = m["vs_best_baseline"]
+    assert v["baseline"] == m["best_baseline"]
+    assert v["pr_auc"]["difference"] == pytest.approx(m["pr_auc_minus_best_baseline"])
+    for k in ("roc_auc", "pr_auc"):
+        assert v[k]["ci95"][0] <= v[k]["ci95"][1]
     app = load_bundle(trained)
     s = app.schema
     assert s["label"] == "Class" and "Class" not in s["features"] and len(s["features"]) == 30
@@ -233,6 +238,15 @@ def test_metric_helpers() -> None:
     r = M.at_threshold(y, s, 0.5)
     assert r["confusion"] == {"tp": 2, "fp": 1, "tn": 3, "fn": 0}
     assert r["precision_at_threshold"] == pytest.approx(2 / 3) and r["fpr_at_threshold"] == 0.25
+    # paired bootstrap: a detector against itself differs by exactly 0; a clearly better one by an interval above 0
+    rng = np.random.default_rng(0)
+    yb = np.r_[np.zeros(300, int), np.ones(30, int)]
+    good, noisy = yb + rng.normal(0, 0.3, 330), yb + rng.normal(0, 1.0, 330)
+    same = M.paired_bootstrap(yb, good, good, resamples=50)
+    assert same["roc_auc"] == {"difference": 0.0, "ci95": [0.0, 0.0]}
+    better = M.paired_bootstrap(yb, good, noisy, resamples=50)
+    assert better["roc_auc"]["ci95"][0] > 0 and better["pr_auc"]["ci95"][0] > 0
+    assert better["pr_auc"]["ci95"][0] <= better["pr_auc"]["difference"] <= better["pr_auc"]["ci95"][1]
     y = np.r_[np.zeros(995, int), np.ones(50, int)]
     subsets = M.low_share_draws(y, 0.005, draws=3, seed=0)
     assert all(len(i) == 1000 and y[i].sum() == 5 for i in subsets)
