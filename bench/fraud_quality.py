@@ -24,18 +24,25 @@ from ganapps.core import run
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fraud" / "creditcard_ulb_subset.csv"
 KEYS = ("roc_auc", "pr_auc", "recall_at_1pct_fpr")
+#: at each detector's own threshold, calibrated on the validation rows (--target-fpr 0.01)
+AT_THRESHOLD = ("precision_at_threshold", "recall_at_threshold", "fpr_at_threshold")
 
 
 def rows_of(m: dict) -> dict[str, dict[str, float]]:
     """{detector: {metric: value}} for both fraud shares from one run's metrics."""
-    out = {"fraud (ours)": {**{k: m[k] for k in KEYS}, **{f"{k}@0.5%": m["at_0_5pct_share"][k] for k in KEYS}}}
+
+    def row(d: dict) -> dict[str, float]:
+        at = {k: d[k] for k in AT_THRESHOLD if k in d}  # not for the supervised reference
+        return {**{k: d[k] for k in KEYS}, **{f"{k}@0.5%": d["at_0_5pct_share"][k] for k in KEYS}, **at}
+
+    out = {"fraud (ours)": row(m)}
     for name, b in m["baselines"].items():
-        out[name] = {**{k: b[k] for k in KEYS}, **{f"{k}@0.5%": b["at_0_5pct_share"][k] for k in KEYS}}
+        out[name] = row(b)
     if "augmented_head" in m:  # --augment: the supervised head without / with GAN-made frauds
         for part in ("without_synthetic", "with_synthetic"):
             b = m["augmented_head"][part]
             name = f"supervised_head_{part}"
-            out[name] = {**{k: b[k] for k in KEYS}, **{f"{k}@0.5%": b["at_0_5pct_share"][k] for k in KEYS}}
+            out[name] = row(b)
     return out
 
 
@@ -82,15 +89,16 @@ def main() -> None:
             )
             print(f"seed {seed}: {extra[-1]['seconds']} s, " + json.dumps(per_seed[-1]["fraud (ours)"]))
     names = list(per_seed[0])
-    cols = [*KEYS, *(f"{k}@0.5%" for k in KEYS)]
+    cols = [*KEYS, *(f"{k}@0.5%" for k in KEYS), *AT_THRESHOLD]
     summary = {
-        n: {c: [float(np.mean([s[n][c] for s in per_seed])), float(np.std([s[n][c] for s in per_seed]))] for c in cols}
+        n: {c: [float(np.mean(v)), float(np.std(v))] for c in cols if (v := [s[n][c] for s in per_seed if c in s[n]])}
         for n in names
     }
     print("\n| detector | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for n in names:
-        print(f"| {n} | " + " | ".join(f"{summary[n][c][0]:.4f} ± {summary[n][c][1]:.4f}" for c in cols) + " |")
+        cells = (f"{summary[n][c][0]:.4f} ± {summary[n][c][1]:.4f}" if c in summary[n] else "–" for c in cols)
+        print(f"| {n} | " + " | ".join(cells) + " |")
     unsup = [n for n in names if n != "fraud (ours)" and "supervised" not in n]
     for c in ("roc_auc", "pr_auc", "roc_auc@0.5%", "pr_auc@0.5%"):
         best = max(unsup, key=lambda n: summary[n][c][0])

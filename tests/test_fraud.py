@@ -48,6 +48,9 @@ def test_run_metrics_and_bundle(trained: Path) -> None:
     assert m["roc_auc"] > 0.85  # even 3 epochs separate frauds on the sample
     assert set(m["baselines"]) == {"isolation_forest", "mahalanobis", "knn5", "lof", "logistic_regression_supervised"}
     assert sum(m["confusion"].values()) == m["holdout_rows"] == 200
+    for name, b in m["baselines"].items():  # each unsupervised detector at its own calibrated threshold
+        assert ("confusion" in b) != name.endswith("_supervised")
+        assert name.endswith("_supervised") or sum(b["confusion"].values()) == 200
     v = m["vs_best_baseline"]
     assert v["baseline"] == m["best_baseline"]
     assert v["pr_auc"]["difference"] == pytest.approx(m["pr_auc_minus_best_baseline"])

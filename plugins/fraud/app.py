@@ -394,17 +394,23 @@ class Fraud(App):
         m["at_0_5pct_share"] = M.ranking_at_share(y, scores, subsets)
         # classical detectors fitted on the same normal rows, in the same standardised space
         if train is not None:
-            fit_rows, _ = self._parts(train)
+            fit_rows, val_rows = self._parts(train)
             fit_rows = _complete(fit_rows, features, "training")
+            val_rows = _complete(val_rows, features, "validation")
             normal = self._normal(fit_rows)
             std = self._standardised
             all_train = _complete(train, features, "training")
             labelled = (std(all_train), all_train[self.label].to_numpy())
-            base = M.baseline_scores(std(normal), std(real), seed, labelled)
-            m["baselines"] = {
-                name: {**M.ranking(y, s), "at_0_5pct_share": M.ranking_at_share(y, s, subsets)}
-                for name, s in base.items()
-            }
+            # each detector scores the validation rows too, to calibrate its own threshold as the app does
+            both = M.baseline_scores(std(normal), np.vstack([std(val_rows), std(real)]), seed, labelled)
+            y_val = val_rows[self.label].to_numpy()
+            base = {name: s[len(val_rows) :] for name, s in both.items()}
+            m["baselines"] = {}
+            for name, s in base.items():
+                m["baselines"][name] = {**M.ranking(y, s), "at_0_5pct_share": M.ranking_at_share(y, s, subsets)}
+                if not name.endswith("_supervised"):  # the supervised reference trained on the validation rows
+                    threshold, _ = _threshold(both[name][: len(val_rows)], y_val, self.options)
+                    m["baselines"][name].update(M.at_threshold(y, s, threshold))
             unsup = {k: v for k, v in m["baselines"].items() if not k.endswith("_supervised")}
             best = max(unsup, key=lambda k: unsup[k]["pr_auc"])
             m["best_baseline"] = best
@@ -422,7 +428,8 @@ class Fraud(App):
             )
             figures["precision-recall"] = _pr_curves(y, {"fraud AE-GAN": scores, **base})
             notes.append(
-                "baselines are fitted on the same normal training rows (signed-log amounts, standardised); "
+                "baselines are fitted on the same normal training rows (signed-log amounts, standardised), and each "
+                "unsupervised one gets its own threshold, calibrated on the same validation rows for the same target; "
                 "logistic_regression_supervised is trained on all labelled training rows, as a reference only."
             )
             if self.options.augment:  # opt-in: labels train a supervised head (plugins/fraud/augment.py)
