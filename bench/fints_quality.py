@@ -211,6 +211,10 @@ def main() -> None:
             f"{m['real_train']['predictive_mae_abs_return']:.4g}; regime vol (low/mid/high): "
             + " / ".join(f"{v:.4g}" for v in m["regime_vol"].values())
         )
+        print(
+            "block_vol_ramp (last-6 / first-6 days' spread in a block): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in m["block_vol_ramp"].items())
+        )
         ro = r["rolling_origins"]
         print(f"\nrolling origins ({ro['origins']} origins of one block each)\n")
         print("| metric | ganapps | GBM | block bootstrap |\n|---|---|---|---|")

@@ -100,6 +100,8 @@ def test_cli_end_to_end_bundle_and_conditions(in_tmp: Path, wide_csv: Path) -> N
         for key in ("w1_returns", "acf_abs_returns_error", "cross_corr_error", "var99", "discriminative_score"):
             assert np.isfinite(metrics[method][key]), (method, key)
     assert metrics["bootstrap"]["kurtosis_error"] >= 0 and 0 <= metrics["ganapps"]["exceed95"] <= 1
+    ramp = metrics["block_vol_ramp"]  # last-6 over first-6 days' spread in a block: generated, real, chained
+    assert set(ramp) == {"ganapps", "real", "scenarios"} and all(0.2 < v < 5 for v in ramp.values()), ramp
     report = (in_tmp / "run" / "report.html").read_text()
     assert "ACF" in report or "autocorrelation" in report
     assert report.count("<img") >= 4

@@ -33,7 +33,14 @@ from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.regularizers import gradient_penalty
 from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints.data import REGIMES, Prices, load_prices, realised_vol, regime_of
-from ganapps.plugins.fints.model import GRUCritic, GRUGenerator, TCNCritic, TCNGenerator, VolGenerator
+from ganapps.plugins.fints.model import (
+    ARTCNGenerator,
+    GRUCritic,
+    GRUGenerator,
+    TCNCritic,
+    TCNGenerator,
+    VolGenerator,
+)
 
 
 @dataclass
@@ -55,11 +62,12 @@ class FinTSOptions:
     condition_cols: str = field(
         default="", metadata={"help": "Comma-separated user condition columns (e.g. VIX), known at the window end."}
     )
-    arch: Literal["tcn", "gru", "garch"] = field(
+    arch: Literal["tcn", "tcn-ar", "gru", "garch"] = field(
         default="tcn",
         metadata={
-            "help": "Generator and critic: temporal convolutions (tcn), recurrent (gru), or a neural-GARCH "
-            "generator (σ_t·ε_t, returns fed back) with the tcn critic (garch)."
+            "help": "Generator and critic: temporal convolutions (tcn; tcn-ar: the generator rolls out day by "
+            "day, each generated day fed back), recurrent (gru), or a neural-GARCH generator (σ_t·ε_t, returns "
+            "fed back) with the tcn critic (garch)."
         },
     )
     hidden: int = field(default=64, metadata={"help": "Width of generator and critic."})
@@ -313,6 +321,8 @@ class FinTS(App):
             return {"generator": GRUGenerator(a, c, o.nz, o.hidden), "discriminator": GRUCritic(a, c, o.hidden)}
         if o.arch == "garch":
             return {"generator": VolGenerator(a, c, o.nz, o.hidden), "discriminator": TCNCritic(a, c, o.hidden)}
+        if o.arch == "tcn-ar":
+            return {"generator": ARTCNGenerator(a, c, o.nz, o.hidden), "discriminator": TCNCritic(a, c, o.hidden)}
         return {"generator": TCNGenerator(a, c, o.nz, o.hidden), "discriminator": TCNCritic(a, c, o.hidden)}
 
     def configure_optimizers(self) -> list[OptimizerSpec]:
@@ -334,7 +344,8 @@ class FinTS(App):
 
     def discriminator_step(self, batch: tuple[Tensor, Tensor, Tensor]) -> dict[str, Tensor]:
         past, future, cond = batch
-        fake = self.nets.generator(past, cond, self.noise(len(past), future.shape[1])).detach()
+        with torch.no_grad():
+            fake = self.nets.generator(past, cond, self.noise(len(past), future.shape[1]))
         d_real = self.critic(past, future, cond)
         d_fake = self.critic(past, fake, cond)
         o = self.options

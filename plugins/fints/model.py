@@ -97,7 +97,7 @@ class TemporalBlock(nn.Module):
     def __init__(self, channels: int, dilation: int, causal: bool, kernel: int = 3) -> None:
         super().__init__()
         self.pad = (kernel - 1) * dilation
-        self.causal = causal
+        self.causal, self.dilation, self.kernel = causal, dilation, kernel
         self.conv1 = nn.Conv1d(channels, channels, kernel, dilation=dilation)
         self.conv2 = nn.Conv1d(channels, channels, 1)
         self.act = nn.LeakyReLU(0.2)
@@ -108,6 +108,11 @@ class TemporalBlock(nn.Module):
         else:
             h = nn.functional.pad(x, (self.pad // 2, self.pad - self.pad // 2))
         return x + self.conv2(self.act(self.conv1(h)))
+
+    def step(self, taps: list[Tensor]) -> Tensor:
+        """A causal block's output at one day from its inputs (B, C) at t − (k−1)·d, …, t − d, t."""
+        u = torch.einsum("bck,ock->bo", torch.stack(taps, 2), self.conv1.weight) + self.conv1.bias
+        return taps[-1] + nn.functional.linear(self.act(u), self.conv2.weight[:, :, 0], self.conv2.bias)
 
 
 def _tcn(channels: int, depth: int, causal: bool) -> nn.Sequential:
@@ -134,6 +139,70 @@ class TCNGenerator(nn.Module):
         c = cond[:, None, :].expand(-1, w + h, -1)
         y = self.body(self.inp(torch.cat([x, z, c, flag], 2).transpose(1, 2)))
         return self.scale(self.out(y[:, :, w:]).transpose(1, 2), cond)
+
+
+def _squash(x: Tensor, bound: float = 5.0) -> Tensor:
+    """``bound``·tanh(x / ``bound``): returns as fed back to the generator stay bounded, so a large
+    generated day cannot blow up the next ones (≈ x for standardised returns within ±2)."""
+    return bound * torch.tanh(x / bound)
+
+
+class ARTCNGenerator(nn.Module):
+    """Autoregressive causal TCN: day t's return r_t = σ_t · ε_t is drawn from the TCN's summary of the
+    returns before it — the real past, then the block's own generated days, fed back — and of the
+    noise up to day t (one vector per day, past days too, as in :class:`TCNGenerator`).
+
+    Every day of a block is made the same way, so a block chained after another continues it as if
+    it were one long block. (:class:`TCNGenerator` reads a zero-filled future instead: each day of a
+    block sees a different mix of real days and zeros, and volatility ramps up through the block.)
+    The past is read in parallel; the generated days one at a time, each layer computing the new day.
+    """
+
+    def __init__(self, assets: int, cond: int, nz: int, hidden: int, depth: int = 5) -> None:
+        super().__init__()
+        self.inp = nn.Conv1d(assets + nz + cond, hidden, 1)
+        self.body = _tcn(hidden, depth, causal=True)
+        self.sigma = nn.Linear(hidden, assets)
+        self.shock = nn.Sequential(nn.Linear(hidden + nz, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, assets))
+        self.scale = ConditionScale(cond, assets)
+
+    def head(self, h: Tensor, z: Tensor) -> Tensor:
+        """Day t's return σ_t · ε_t (B, A): a volatility from the summary ``h`` of the days before, and a
+        shock from the day's noise ``z`` given that summary."""
+        sigma = nn.functional.softplus(self.sigma(h) + 0.5413)  # softplus(0.5413) = 1 at init
+        return sigma * self.shock(torch.cat([h, z], 1))
+
+    def summaries(self, returns: Tensor, cond: Tensor, noise: Tensor) -> Tensor:
+        """Parallel form: the summary (B, C, T + 1) at each day t of the returns before it (day 0: none)
+        and of the noise up to it; ``noise`` has at least T + 1 days."""
+        x = _squash(torch.cat([returns.new_zeros(returns.shape[0], 1, returns.shape[2]), returns], 1))
+        c = cond[:, None, :].expand(-1, x.shape[1], -1)
+        return self.body(self.inp(torch.cat([x, noise[:, : x.shape[1]], c], 2).transpose(1, 2)))
+
+    def forward(self, past: Tensor, cond: Tensor, noise: Tensor) -> Tensor:
+        b, w, _ = past.shape
+        x = _squash(torch.cat([past.new_zeros(b, 1, past.shape[2]), past], 1))  # day t reads day t − 1's return
+        h = self.inp(torch.cat([x, noise[:, : w + 1], cond[:, None, :].expand(-1, w + 1, -1)], 2).transpose(1, 2))
+        days = [list(h.unbind(2))]  # each layer's input, then the last one's output, day by day
+        for block in self.body:
+            h = block(h)
+            days.append(list(h.unbind(2)))
+        zero = h.new_zeros(b, h.shape[1])
+        out = []
+        for j in range(noise.shape[1] - w):
+            r = self.scale(self.head(days[-1][-1], noise[:, w + j])[:, None], cond)
+            out.append(r)
+            if j + 1 == noise.shape[1] - w:
+                break
+            v = nn.functional.linear(
+                torch.cat([_squash(r[:, 0]), noise[:, w + j + 1], cond], 1), self.inp.weight[:, :, 0], self.inp.bias
+            )
+            days[0].append(v)
+            for i, block in enumerate(self.body):
+                t, d = len(days[i]) - 1, block.dilation
+                v = block.step([days[i][s] if s >= 0 else zero for s in range(t - (block.kernel - 1) * d, t + 1, d)])
+                days[i + 1].append(v)
+        return torch.cat(out, 1)
 
 
 class TCNCritic(nn.Module):
