@@ -104,7 +104,7 @@ def test_cli_end_to_end_bundle_and_conditions(in_tmp: Path, wide_csv: Path) -> N
     assert set(ramp) == {"ganapps", "real", "scenarios"} and all(0.2 < v < 5 for v in ramp.values()), ramp
     report = (in_tmp / "run" / "report.html").read_text()
     assert "ACF" in report or "autocorrelation" in report
-    assert report.count("<img") >= 4
+    assert report.count("<img") >= 5 and "volatility by day of a generated block" in report
 
     invoke(
         "generate", "run", "--scenarios", "40", "--horizon", "30", "--condition", "regime=high", "--out", "hi.csv",

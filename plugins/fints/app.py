@@ -555,7 +555,7 @@ class FinTS(App):
 
     # ---------------------------------------------------------- evaluation
     def evaluate(self, real: Prices, synthetic: Any, train: Prices | None = None) -> Evaluation:
-        from ganapps.plugins.fints.figures import acf_figure, histogram_figure, paths_figure
+        from ganapps.plugins.fints.figures import acf_figure, block_figure, histogram_figure, paths_figure
 
         o, seed = self.options, self.train_config.seed
         gen = self.paths(synthetic)
@@ -625,8 +625,14 @@ class FinTS(App):
             "ganapps": M.block_vol_ramp(fake, o.horizon),
             "real": M.block_vol_ramp(future, o.horizon),
         }
+        profiles = {
+            "generated (in sample)": M.block_profile(fake, o.horizon),
+            "real (in sample)": M.block_profile(future, o.horizon),
+        }
         if gen.shape[1] >= o.horizon:
             metrics["block_vol_ramp"]["scenarios"] = M.block_vol_ramp(self._scale(gen), o.horizon)
+            profiles["scenarios"] = M.block_profile(self._scale(gen), o.horizon)
+        figures["volatility by day of a generated block"] = block_figure(profiles)
         if o.regime == "vol" and length >= 2:
             metrics["regime_vol"] = self._regime_check(min(len(gen), 200))
         return Evaluation(metrics=metrics, figures=figures, notes=notes)
