@@ -79,3 +79,16 @@ def test_autoregressive_arch_end_to_end(in_tmp: Path) -> None:
     a = app.generate(4, horizon=15)
     torch.manual_seed(1)
     assert a.equals(app.generate(4, horizon=15)) and a.height == 60
+
+
+def test_critic_reads_the_block_ends_and_old_bundles_still_load() -> None:
+    from ganapps.plugins.fints.app import FinTS, FinTSOptions
+
+    app = FinTS(FinTSOptions())
+    app.schema = {"tickers": ["A"], "cond_names": []}  # a bundle saved before --critic-ends
+    assert app.build()["discriminator"].head.in_features == 2 * 64
+    app.schema["critic_ends"] = True  # what fit() records now (the default)
+    critic = app.build()["discriminator"]
+    assert critic.head.in_features == 4 * 64
+    past, cond = torch.randn(3, 48, 1), torch.zeros(3, 3)
+    assert critic(past, torch.randn(3, 24, 1), cond).shape == (3, 1)

@@ -70,6 +70,13 @@ class FinTSOptions:
             "fed back) with the tcn critic (garch)."
         },
     )
+    critic_ends: bool = field(
+        default=True,
+        metadata={
+            "help": "The TCN critic also reads the first and the last quarter of the generated block on their "
+            "own, so it sees volatility ramping up through a block."
+        },
+    )
     hidden: int = field(default=64, metadata={"help": "Width of generator and critic."})
     nz: int = field(default=8, metadata={"help": "Noise size per generated step."})
     loss: Literal["wgan-gp", "bce", "hinge", "lsgan"] = field(default="wgan-gp", metadata={"help": "Adversarial loss."})
@@ -255,6 +262,7 @@ class FinTS(App):
             "cond_mean": cm.tolist(),
             "cond_sd": cs.tolist(),
             "eval_steps": int(getattr(self, "_eval_steps", 0)),
+            "critic_ends": bool(o.critic_ends),  # bundles from before the option: a pooled-only critic
         }
         self.tensors = {
             "prices": torch.tensor(train.prices, dtype=torch.float64),
@@ -319,11 +327,12 @@ class FinTS(App):
         o, a, c = self.options, self.assets, self.cond_width
         if o.arch == "gru":
             return {"generator": GRUGenerator(a, c, o.nz, o.hidden), "discriminator": GRUCritic(a, c, o.hidden)}
+        critic = TCNCritic(a, c, o.hidden, ends=bool(self.schema.get("critic_ends", False)))
         if o.arch == "garch":
-            return {"generator": VolGenerator(a, c, o.nz, o.hidden), "discriminator": TCNCritic(a, c, o.hidden)}
+            return {"generator": VolGenerator(a, c, o.nz, o.hidden), "discriminator": critic}
         if o.arch == "tcn-ar":
-            return {"generator": ARTCNGenerator(a, c, o.nz, o.hidden), "discriminator": TCNCritic(a, c, o.hidden)}
-        return {"generator": TCNGenerator(a, c, o.nz, o.hidden), "discriminator": TCNCritic(a, c, o.hidden)}
+            return {"generator": ARTCNGenerator(a, c, o.nz, o.hidden), "discriminator": critic}
+        return {"generator": TCNGenerator(a, c, o.nz, o.hidden), "discriminator": critic}
 
     def configure_optimizers(self) -> list[OptimizerSpec]:
         betas = (0.0, 0.9) if self.options.loss == "wgan-gp" else (0.5, 0.999)

@@ -206,13 +206,19 @@ class ARTCNGenerator(nn.Module):
 
 
 class TCNCritic(nn.Module):
-    """Dilated convolutions over the whole path, pooled over the judged steps."""
+    """Dilated convolutions over the whole path, pooled over the judged steps (mean and max of |h|).
 
-    def __init__(self, assets: int, cond: int, hidden: int, depth: int = 5) -> None:
+    ``ends``: also the mean |h| over the first and over the last quarter of the judged steps, so
+    the critic sees *where* in the block the moves are (pooled over the whole block it could not
+    tell a generator whose volatility ramps up through the block from a flat one).
+    """
+
+    def __init__(self, assets: int, cond: int, hidden: int, depth: int = 5, ends: bool = False) -> None:
         super().__init__()
         self.inp = nn.Conv1d(assets + cond + 1, hidden, 1)
         self.body = _tcn(hidden, depth, causal=False)
-        self.head = nn.Linear(2 * hidden, 1)
+        self.ends = ends
+        self.head = nn.Linear((4 if ends else 2) * hidden, 1)
 
     def forward(self, past: Tensor, future: Tensor, cond: Tensor) -> Tensor:
         x = torch.cat([past, future], 1)
@@ -220,4 +226,8 @@ class TCNCritic(nn.Module):
         flag[:, past.shape[1] :] = 1.0
         c = cond[:, None, :].expand(-1, x.shape[1], -1)
         y = self.body(self.inp(torch.cat([x, c, flag], 2).transpose(1, 2)))[:, :, past.shape[1] :]
-        return self.head(torch.cat([y.mean(2), y.abs().amax(2)], 1))
+        feats = [y.mean(2), y.abs().amax(2)]
+        if self.ends:
+            e = max(1, y.shape[2] // 4)
+            feats += [y[:, :, :e].abs().mean(2), y[:, :, -e:].abs().mean(2)]
+        return self.head(torch.cat(feats, 1))
