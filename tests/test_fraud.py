@@ -130,8 +130,8 @@ def test_bundle_round_trip_pandas_and_polars(trained: Path) -> None:
     # the score is reconstruction error + latent_weight × latent Mahalanobis distance
     x, _ = feature_matrix(frame, app.schema["features"], np.float32)
     rec, lat = scorer.components(x)
-    assert app.schema["score"]["latent_weight"] == 0.5 and (rec > 0).all() and (lat > 0).all()
-    assert np.array_equal(polars_scores["score"].to_numpy(), rec + 0.5 * lat)
+    assert app.schema["score"]["latent_weight"] == 4.0 and (rec > 0).all() and (lat > 0).all()
+    assert np.array_equal(polars_scores["score"].to_numpy(), rec + 4.0 * lat)
     # a batch of one row scores the same as inside the whole frame
     one = score_frame(scorer, frame.slice(123, 1), row_offset=123)
     assert one["row"][0] == 123 and one["score"][0] == polars_scores["score"][123]
