@@ -154,6 +154,7 @@ def main() -> None:
     ap.add_argument("--arch", default="tcn")
     ap.add_argument("--ema", type=float, default=0.99, help="Generator EMA decay (the app's default).")
     ap.add_argument("--moment-weight", type=float, default=1.0, help="Moment-matching weight (the app's default).")
+    ap.add_argument("--critic-ends", action="store_true", help="The app's --critic-ends (off by default).")
     ap.add_argument("--datasets", default="GOOG,GAFA", help="Comma-separated subset of GOOG,GAFA.")
     ap.add_argument("--out", default=str(Path(__file__).with_name("fints_quality.json")))
     args = ap.parse_args()
@@ -170,6 +171,7 @@ def main() -> None:
                 options={
                     **options,
                     "arch": args.arch,
+                    "critic_ends": args.critic_ends,
                     "moment_weight": args.moment_weight,
                     "disc_steps": args.disc_steps,
                     "disc_repeats": args.disc_repeats,

@@ -85,9 +85,9 @@ def test_critic_reads_the_block_ends_and_old_bundles_still_load() -> None:
     from ganapps.plugins.fints.app import FinTS, FinTSOptions
 
     app = FinTS(FinTSOptions())
-    app.schema = {"tickers": ["A"], "cond_names": []}  # a bundle saved before --critic-ends
+    app.schema = {"tickers": ["A"], "cond_names": []}  # a bundle saved before the option
     assert app.build()["discriminator"].head.in_features == 2 * 64
-    app.schema["critic_ends"] = True  # what fit() records now (the default)
+    app.schema["critic_ends"] = True  # what fit() records with --critic-ends
     critic = app.build()["discriminator"]
     assert critic.head.in_features == 4 * 64
     past, cond = torch.randn(3, 48, 1), torch.zeros(3, 3)

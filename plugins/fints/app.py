@@ -71,7 +71,7 @@ class FinTSOptions:
         },
     )
     critic_ends: bool = field(
-        default=True,
+        default=False,
         metadata={
             "help": "The TCN critic also reads the first and the last quarter of the generated block on their "
             "own, so it sees volatility ramping up through a block."
