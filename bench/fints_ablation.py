@@ -3,8 +3,10 @@
 Cheaper than bench/fints_quality.py (one dataset, no figures, no baseline discriminative scores,
 one classifier seed by default): the in-sample discriminative score (TimeGAN's post-hoc GRU, 2,000
 steps), the copy check, in-sample pooled stylized facts of generated vs real continuations
-(asset 0), and the out-of-sample fact errors of ganapps and GBM. One JSON line per run is
-appended to ``--log``.
+(asset 0), the out-of-sample fact errors of ganapps and GBM, and ``ramp``: the volatility ramp
+inside generated blocks (``block_vol_ramp`` of the in-sample continuations, the real ones and the
+chained scenarios; first-6 and last-6 day spreads in ``ramp_first_last6``). One JSON line per
+run is appended to ``--log``.
 
 ``--validate`` keeps the held-out test period out of every choice: the data are cut to the
 training span (the first 80% of returns), so the app trains on the first 80% of *that* and its
