@@ -44,7 +44,7 @@ def test_apps_table_and_details() -> None:
 
 def test_run_help_shows_each_default_once() -> None:
     out = " ".join(CliRunner().invoke(cli, ["run", "fraud", "--help"]).output.split())
-    assert "on validation rows). [default: 0.5]" in out  # an app option (--latent-weight)
+    assert "on validation rows). [default: 4.0]" in out  # an app option (--latent-weight)
     assert "default: (" not in out  # not also "[default: (latent_weight)]"
     assert "--epochs INTEGER Epochs of the main (adversarial) phase. [default: 80]" in out  # the app's, not 5
     assert "Samples per batch. [default: 128]" in out
