@@ -107,7 +107,7 @@ def test_load_table_names_the_file_and_refuses_empty_tables(tmp_path: Path) -> N
         load_table(path)
     with pytest.raises(DataError, match="^data: the table has no rows$"):
         load_table(pd.DataFrame({"a": pd.Series([], dtype=int)}))
-    with pytest.raises(DataError, match="^data: the table has no (rows|columns)$"):
+    with pytest.raises(DataError, match="^data: the table has no columns$"):
         load_table(pd.DataFrame(index=[0, 1]))
 
 

@@ -87,10 +87,10 @@ def load_table(source: Any) -> tuple[pl.DataFrame, str]:
     """(frame, the name errors about it use) from a table file or a frame; refuses an empty table."""
     where = str(source) if isinstance(source, str | Path) else "data"
     frame = as_polars(source, where=where)
-    if frame.height == 0:
-        raise DataError(f"{where}: the table has no rows")
     if frame.width == 0:
         raise DataError(f"{where}: the table has no columns")
+    if frame.height == 0:
+        raise DataError(f"{where}: the table has no rows")
     return frame, where
 
 

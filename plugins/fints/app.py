@@ -639,8 +639,9 @@ class FinTS(App):
             "real (in sample)": M.block_profile(future, o.horizon),
         }
         if gen.shape[1] >= o.horizon:
-            metrics["block_vol_ramp"]["scenarios"] = M.block_vol_ramp(self._scale(gen), o.horizon)
-            profiles["scenarios"] = M.block_profile(self._scale(gen), o.horizon)
+            scaled = self._scale(gen)
+            metrics["block_vol_ramp"]["scenarios"] = M.block_vol_ramp(scaled, o.horizon)
+            profiles["scenarios"] = M.block_profile(scaled, o.horizon)
         figures["volatility by day of a generated block"] = block_figure(profiles)
         if o.regime == "vol" and length >= 2:
             metrics["regime_vol"] = self._regime_check(min(len(gen), 200))

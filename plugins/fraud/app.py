@@ -307,10 +307,6 @@ class Fraud(App):
         c = self.schema["calibration"]
         log.info("fraud: threshold %.4g calibrated on %d validation rows (%s)", self.schema["threshold"], len(val), c)
 
-    def _standardised(self, frame: pl.DataFrame) -> np.ndarray:
-        """Features of complete rows, signed-logged and standardised (the baselines' space)."""
-        return self.scorer().standardise(frame.select(self.schema["features"]).to_numpy()).astype(np.float64)
-
     def scorer(self) -> Scorer:
         """The numpy scorer of the current state: every score (calibration, API, CLI, Spark) goes through it."""
         nets = {
@@ -402,7 +398,10 @@ class Fraud(App):
             fit_rows = _complete(fit_rows, features, "training")
             val_rows = _complete(val_rows, features, "validation")
             normal = self._normal(fit_rows)
-            std = self._standardised
+
+            def std(frame: pl.DataFrame) -> np.ndarray:  # the baselines' space: signed-logged, standardised
+                return scorer.standardise(frame.select(features).to_numpy()).astype(np.float64)
+
             all_train = _complete(train, features, "training")
             labelled = (std(all_train), all_train[self.label].to_numpy())
             # each detector scores the validation rows too, to calibrate its own threshold as the app does
@@ -418,9 +417,7 @@ class Fraud(App):
             unsup = {k: v for k, v in m["baselines"].items() if not k.endswith("_supervised")}
             best = max(unsup, key=lambda k: unsup[k]["pr_auc"])
             m["best_baseline"] = best
-            m["pr_auc_minus_best_baseline"] = m["pr_auc"] - unsup[best]["pr_auc"]
-            m["roc_auc_minus_best_baseline"] = m["roc_auc"] - unsup[best]["roc_auc"]
-            # is that difference more than this holdout's noise? a paired bootstrap over its rows
+            # the difference to it, and whether it is more than this holdout's noise (paired bootstrap over its rows)
             m["vs_best_baseline"] = {"baseline": best, **M.paired_bootstrap(y, scores, base[best], seed=seed)}
             v = m["vs_best_baseline"]
             notes.append(

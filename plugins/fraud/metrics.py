@@ -75,13 +75,15 @@ def paired_bootstrap(
 
     rng = np.random.default_rng(seed)
     classes = [np.flatnonzero(y == v) for v in (0, 1)]
+    metrics = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
+    diffs: dict[str, list[float]] = {name: [] for name in metrics}
+    for _ in range(resamples):
+        i = np.concatenate([rng.choice(c, len(c)) for c in classes])
+        for name, fn in metrics.items():
+            diffs[name].append(fn(y[i], ours[i]) - fn(y[i], other[i]))
     out: dict[str, dict[str, Any]] = {}
-    for name, fn in (("roc_auc", roc_auc_score), ("pr_auc", average_precision_score)):
-        diffs = []
-        for _ in range(resamples):
-            i = np.concatenate([rng.choice(c, len(c)) for c in classes])
-            diffs.append(fn(y[i], ours[i]) - fn(y[i], other[i]))
-        lo, hi = np.quantile(diffs, [0.025, 0.975])
+    for name, fn in metrics.items():
+        lo, hi = np.quantile(diffs[name], [0.025, 0.975])
         out[name] = {"difference": float(fn(y, ours) - fn(y, other)), "ci95": [float(lo), float(hi)]}
     return out
 
