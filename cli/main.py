@@ -70,10 +70,10 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 def _add_commands() -> None:
-    from ganapps.cli import apps, datasets, evaluate, generate, plugins, run, score
+    from ganapps.cli import apps, compare, datasets, evaluate, generate, plugins, run, score
     from ganapps.core.plugins import register_commands
 
-    for module in (apps, run, generate, evaluate, score, datasets, plugins):
+    for module in (apps, run, generate, evaluate, score, compare, datasets, plugins):
         cli.add_command(module.command)
     register_commands(cli)
 
