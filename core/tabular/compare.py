@@ -121,8 +121,9 @@ METRICS = (
         "peak_mib",
         "peak MiB",
         "lower",
-        "peak resident memory of this process during fit and training, above "
-        "its level when the fit started (sampled every 50 ms; other processes, e.g. GPU memory, not counted).",
+        "peak resident memory (RSS) of this process during fit and training, above its level when the fit "
+        "started (sampled every 50 ms; GPU memory and child processes not counted; memory the allocator kept "
+        "from an earlier app can hide part of a later one's).",
     ),
 )
 BY_KEY = {m.key: m for m in METRICS}

@@ -130,7 +130,10 @@ def leaderboard_text(result: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------- HTML
-STYLE = "body{max-width:1400px}td.best{font-weight:bold;background:#eef8ee}.wide{overflow-x:auto}.wide td{white-space:nowrap}"
+STYLE = (
+    "body{max-width:1400px}td.best{font-weight:bold;background:#eef8ee}.wide{overflow-x:auto}"
+    ".wide td{white-space:nowrap}.ci{display:block;font-size:.75rem;font-weight:normal;color:#666}"
+)
 
 
 def metric_chart(entry: dict[str, Any], apps: Sequence[str]) -> bytes:
@@ -148,7 +151,9 @@ def metric_chart(entry: dict[str, Any], apps: Sequence[str]) -> bytes:
             s = board[app]["metrics"][key]
             if s["mean"] is None:
                 continue
-            err = [[s["mean"] - s["low"]], [s["high"] - s["mean"]]] if s["low"] is not None else None
+            err = (
+                [[max(0.0, s["mean"] - s["low"])], [max(0.0, s["high"] - s["mean"])]] if s["low"] is not None else None
+            )
             ax.errorbar(s["mean"], y, xerr=err, fmt="o", color="#4a7ab0", capsize=3)
         ceiling = board[CEILING]["metrics"][key]["mean"]
         means = [
@@ -168,10 +173,12 @@ def metric_chart(entry: dict[str, Any], apps: Sequence[str]) -> bytes:
     return figure_png(fig)
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], wide: bool = True) -> str:
+    """A table of ready ``<td>`` cells; ``wide`` ones keep each cell on one line and scroll sideways."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(rows_cells) + "</tr>" for rows_cells in rows)
-    return f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>"
+    body = "".join("<tr>" + "".join(cells) + "</tr>" for cells in rows)
+    table = f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class='wide'>{table}</div>" if wide else table
 
 
 def _leaderboard_html(entry: dict[str, Any], apps: Sequence[str], seeds: int) -> str:
@@ -180,7 +187,8 @@ def _leaderboard_html(entry: dict[str, Any], apps: Sequence[str], seeds: int) ->
     for app in [*apps, CEILING]:
         cells = [f"<td>{html.escape(_row_name(app, board, seeds))}</td>"]
         for m in METRICS:
-            text = html.escape(cell(board[app]["metrics"][m.key], m.key))
+            mean, _, half = cell(board[app]["metrics"][m.key], m.key).partition("±")
+            text = html.escape(mean) + (f"<span class='ci'>±{html.escape(half)}</span>" if half else "")
             cells.append(f"<td class='best'>{text}</td>" if app in best.get(m.key, ()) else f"<td>{text}</td>")
         rows.append(cells)
     parts = [_html_table(["app", *[label(m.key, entry) for m in METRICS]], rows)]
@@ -219,11 +227,13 @@ def _summary_html(result: dict[str, Any]) -> str:
                 result["summary"][a][m.key]["rank"] for a in apps if result["summary"][a][m.key]["rank"] is not None
             ]
             top = s["rank"] is not None and s["rank"] == min(ranks)
-            text = html.escape(f"{_num(s['mean'], m.key)} ({_num(s['rank'], 'rank')})")
+            text = f"{html.escape(_num(s['mean'], m.key))}<span class='ci'>rank {_num(s['rank'], 'rank')}</span>"
             cells.append(f"<td class='best'>{text}</td>" if top else f"<td>{text}</td>")
         rows.append(cells)
     n = len(result["tables"])
-    intro = f"<p>Mean over the {n} tables of each app's per-table mean, and in brackets its mean rank (1 = best).</p>"
+    intro = (
+        f"<p>Mean over the {n} tables of each app's per-table mean, and below it the app's mean rank (1 = best).</p>"
+    )
     return f"<h2>Summary over {n} tables</h2>{intro}" + _html_table(["app", *[m.label for m in METRICS]], rows)
 
 
@@ -235,9 +245,10 @@ def render_compare(result: dict[str, Any], figures: dict[str, dict[str, dict[str
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"]
     parts.append(f"<style>{CSS}{STYLE}</style></head><body>")
     parts.append(f"<h1>{html.escape(title)}</h1>")
+    which = "seed 0" if s["seeds"] == 1 else f"seeds 0…{s['seeds'] - 1}"
     settings = {
         "apps": ", ".join(apps),
-        "seeds": f"{s['seeds']} (0…{s['seeds'] - 1}); each seed one split shared by every app",
+        "seeds": f"{s['seeds']} ({which}); each seed: one split shared by every app",
         "epochs": s["epochs"] or "each app's default",
         "device": s["device"],
         "ganapps": result["ganapps_version"],
@@ -248,6 +259,7 @@ def render_compare(result: dict[str, Any], figures: dict[str, dict[str, dict[str
         _html_table(
             ["setting", "value"],
             [[f"<td>{html.escape(k)}</td>", f"<td>{html.escape(str(v))}</td>"] for k, v in settings.items()],
+            wide=False,
         )
     )
     parts.append("<h2>What the columns mean</h2><ul>")
