@@ -123,19 +123,32 @@ class ConditionalSampler:
             raise ConfigError("the table has no categorical or boolean column to condition on")
 
     # --------------------------------------------------------------------- public
-    def sample(self, n: int, generator: torch.Generator | None = None, *, log_frequency: bool = True) -> CondBatch:
-        """Training conditions: a column uniformly, a category ∝ log(1 + count) (or ∝ count), matching rows."""
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        *,
+        log_frequency: bool = True,
+        column_p: Tensor | None = None,
+    ) -> CondBatch:
+        """Training conditions: a column uniformly (or ∝ ``column_p``), a category ∝ log(1 + count)
+        (or ∝ count), matching rows."""
         self._require()
-        column = torch.randint(self.n_columns, (n,), generator=generator)
+        if column_p is None:
+            column = torch.randint(self.n_columns, (n,), generator=generator)
+        else:
+            column = torch.multinomial(column_p.double(), n, replacement=True, generator=generator)
         category = self._draw(self._log_p if log_frequency else self._p, column, generator)
         batch = self._batch(column, category)
         if self._rows is not None:
             batch.rows = self.rows_for(column, category, generator)
         return batch
 
-    def sample_original(self, n: int, generator: torch.Generator | None = None) -> CondBatch:
-        """Generation conditions: a column uniformly, a category by its training frequency (CTGAN)."""
-        return self.sample(n, generator, log_frequency=False)
+    def sample_original(
+        self, n: int, generator: torch.Generator | None = None, *, column_p: Tensor | None = None
+    ) -> CondBatch:
+        """Generation conditions: a column uniformly (or ∝ ``column_p``), a category by its training frequency."""
+        return self.sample(n, generator, log_frequency=False, column_p=column_p)
 
     def rows_for(self, column: Tensor, category: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """A random real row holding ``category`` of discrete ``column``, for each pair."""

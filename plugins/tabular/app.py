@@ -13,9 +13,16 @@ as in the paper:
 - **output activations** per span from the transformer's metadata: tanh for values, Gumbel-
   softmax (τ=0.2) for modes and categories, sigmoid for missing flags.
 
-Two defaults differ from CTGAN, each measured (bench/RESULTS.md, issue 4): numbers are encoded as
-one quantile-mapped value (``--continuous quantile``; CTGAN's mode-specific normalisation is
-``--continuous gmm``), and the learning rate is 1e-3 instead of 2e-4.
+Defaults that differ from CTGAN, each measured (bench/RESULTS.md, issues 4 and 16):
+
+- numbers are encoded as one quantile-mapped value (``--continuous quantile``; CTGAN's
+  mode-specific normalisation is ``--continuous gmm``), and the learning rate is 1e-3, not 2e-4;
+- generated categories are *sampled* from the generator's logits, as the critic saw them in
+  training, then each column's marginal is calibrated to the training one (``calibration.py``);
+- with ``--target``, half the training steps condition on the target column and every generated
+  row is conditioned on it at its training frequency (``--target-share``), so the generator
+  learns each class's rows as a whole. CTAB-GAN+'s downstream loss is available
+  (``--target-loss``) but off: on the dev tables it lowered quality and ML efficacy on average.
 
 Conditional generation feeds the wanted category's one-hot: no rejection sampling.
 """
@@ -32,7 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from ganapps.core import losses as L
-from ganapps.core.app import App, Evaluation, OptimizerSpec
+from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import read_table, write_table
@@ -41,7 +48,8 @@ from ganapps.core.regularizers import gradient_penalty
 from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, load_table
 from ganapps.core.tabular.evaluate import evaluate_table
 from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, write_sdv_metadata
-from ganapps.plugins.tabular.model import Critic, Generator
+from ganapps.plugins.tabular.calibration import CALIBRATION_ROWS, Decoder
+from ganapps.plugins.tabular.model import Critic, Downstream, Generator, downstream_loss
 
 #: rows decoded at a time when generating (bounds memory for ``generate -n 10000000``)
 GENERATE_CHUNK = 50_000
@@ -77,6 +85,24 @@ class TabularOptions:
     log_frequency: bool = field(
         default=True, metadata={"help": "Sample training conditions by log-frequency (CTGAN) rather than frequency."}
     )
+    target_loss: float = field(
+        default=0.0,
+        metadata={
+            "help": "With --target: weight of CTAB-GAN+'s downstream loss (a model trained on real rows predicts "
+            "the target from the other columns; generated rows that disagree are penalised); 0 turns it off."
+        },
+    )
+    target_share: float = field(
+        default=0.5,
+        metadata={
+            "help": "With a categorical --target: share of training steps conditioned on it (others: a column "
+            "uniformly, CTGAN); generated rows are then all conditioned on it, at its training frequencies."
+        },
+    )
+    calibrate: bool = field(
+        default=True,
+        metadata={"help": "After training, match each column's generated marginal to the training one (see docs)."},
+    )
 
 
 class TabularGAN(App):
@@ -103,6 +129,8 @@ class TabularGAN(App):
         o = self.options
         if o.pac < 1:
             raise ConfigError("option --pac must be at least 1")
+        if not 0 <= o.target_share <= 1 or o.target_loss < 0:
+            raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")
         overrides: dict[str, Any] = {}
         primary_key = o.primary_key
         if o.metadata:
@@ -141,18 +169,49 @@ class TabularGAN(App):
         self.act = SpanActivation(self.tt.spans)
         self.cond_width = self.act.cond_width
         width = self.tt.width
-        return {
+        nets: dict[str, nn.Module] = {
             "generator": Generator(o.embedding_dim + self.cond_width, o.generator_dim, width),
             "discriminator": Critic(width + self.cond_width, o.discriminator_dim, pac=o.pac),
         }
+        downstream = self._downstream()
+        if downstream is not None:
+            nets["downstream"] = downstream
+        return nets
+
+    def _downstream(self) -> Downstream | None:
+        """The auxiliary target model when ``--target`` names a learned column and its weight is > 0."""
+        o = self.options
+        if not o.target or o.target_loss <= 0:
+            return None
+        own = [s for s in self.tt.spans if s.column == o.target]
+        target = [s for s in own if s.kind in ("category", "value")]
+        if not target:  # an id or constant target: nothing to predict
+            return None
+        t = target[0]
+        features = [i for s in self.tt.spans if s.column != o.target for i in range(s.start, s.stop)]
+        if not features:
+            return None
+        index = torch.arange(t.start, t.stop)
+        return Downstream(torch.tensor(features, dtype=torch.long), index, classify=t.kind == "category")
 
     def configure_optimizers(self) -> list[OptimizerSpec]:
         # CTGAN's Adam(β=(0.5, 0.9), weight decay 1e-6), but lr 1e-3 rather than its 2e-4: at equal
         # epochs it reached a higher SDMetrics quality on both benchmark tables (bench/RESULTS.md)
-        return [
+        specs = [
             OptimizerSpec("discriminator", ("discriminator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6),
             OptimizerSpec("generator", ("generator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6),
         ]
+        if "downstream" in self.nets:
+            specs.append(OptimizerSpec("downstream", ("downstream",), lr=1e-3, weight_decay=1e-6))
+        return specs
+
+    def phases(self) -> list[Phase]:
+        """CTGAN's adversarial phase; with the downstream model, its step on real rows first."""
+        phases = super().phases()
+        if "downstream" in self.nets:
+            step = Step("downstream", self.downstream_step, "downstream", role="other")
+            phases[0].steps.insert(0, step)
+        return phases
 
     # ------------------------------------------------------------------ steps
     def _n(self, batch: Tensor) -> int:
@@ -166,8 +225,20 @@ class TabularGAN(App):
             rows = torch.randint(len(self.x), (n,))
             empty = torch.zeros(n, 0, device=self.device)
             return empty, empty, self.x[rows].to(self.device)
-        c = self.sampler.sample(n, log_frequency=self.options.log_frequency)
+        c = self.sampler.sample(n, log_frequency=self.options.log_frequency, column_p=self._column_p(training=True))
         return c.cond.to(self.device), c.mask.to(self.device), self.x[c.rows].to(self.device)
+
+    def _column_p(self, training: bool) -> Tensor | None:
+        """Which discrete column to condition on: uniform (CTGAN), or the target ``target_share`` of the
+        time in training and always when generating."""
+        o = self.options
+        names = [s.column for s in self.tt.discrete_spans]
+        if not o.target or o.target not in names or o.target_share <= 0 or len(names) < 2:
+            return None
+        share = min(1.0, o.target_share) if training else 1.0
+        p = torch.full((len(names),), (1 - share) / (len(names) - 1), dtype=torch.float64)
+        p[names.index(o.target)] = share
+        return p
 
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
         """Raw generator output and its span activations (Gumbel-softmax on discrete spans)."""
@@ -189,25 +260,60 @@ class TabularGAN(App):
         gp = gradient_penalty(D, real_in, fake_in)
         return {"loss": wasserstein + self.options.gp_weight * gp, "wasserstein": -wasserstein, "gp": gp}
 
+    def downstream_step(self, batch: Tensor) -> dict[str, Tensor]:
+        """The auxiliary target model learns from real rows (the engine's uniform batch)."""
+        return {"loss": downstream_loss(self.nets.downstream, batch.to(self.device))}
+
     def generator_step(self, batch: Tensor) -> dict[str, Tensor]:
         cond, mask, _ = self._conditions(self._n(batch))
         raw, fake = self._fake(cond)
         d_fake = self.nets.discriminator(pack(torch.cat([fake, cond], 1), self.options.pac))
         adv = L.g_hinge(d_fake) if self.options.loss == "hinge" else L.g_wgan(d_fake)
-        if self.cond_width == 0:
-            return {"loss": adv}
-        cond_loss = self.act.cond_loss(raw, cond, mask)  # honour the condition
-        return {"loss": adv + cond_loss, "adversarial": adv, "cond_loss": cond_loss}
+        out = {"adversarial": adv}
+        loss = adv
+        if self.cond_width:
+            out["cond_loss"] = self.act.cond_loss(raw, cond, mask)  # honour the condition
+            loss = loss + out["cond_loss"]
+        if "downstream" in self.nets:  # the target must agree with the other generated columns
+            out["downstream"] = downstream_loss(self.nets.downstream, fake)
+            loss = loss + self.options.target_loss * out["downstream"]
+        return {"loss": loss, **out}
 
     # ----------------------------------------------------------------- output
-    def _condition_vectors(self, n: int, condition: Mapping[str, Any] | None) -> tuple[Tensor, dict[str, Any] | None]:
+    @property
+    def decoder(self) -> Decoder:
+        """Sampling of discrete spans, forced conditions and the fitted marginal calibration."""
+        if getattr(self, "_decoder", None) is None:
+            self._decoder = Decoder(self.tt.spans, self.tensors)
+        return self._decoder
+
+    def calibrate(self, train: pl.DataFrame) -> None:
+        """Fit the marginal calibration on generated rows (``plugins/tabular/calibration.py``)."""
+        self._decoder = Decoder(self.tt.spans)
+        if not self.options.calibrate:
+            return
+        real = getattr(self, "x", None)
+        if real is None:
+            real = self.tt.transform(train, seed=self.train_config.seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.train_config.seed)
+            cond, mask, _ = self._condition_vectors(CALIBRATION_ROWS, None)
+            raw = self._raw(cond)
+        self._decoder.fit(raw.cpu(), cond, mask, real.cpu(), values=self.tt.options.continuous == "quantile")
+        self.tensors.update(self._decoder.tensors())
+
+    def _condition_vectors(
+        self, n: int, condition: Mapping[str, Any] | None
+    ) -> tuple[Tensor, Tensor, dict[str, Any] | None]:
+        """(conditional vectors, chosen-column masks, values to pin on decoding)."""
         if self.cond_width == 0:
             if condition:
                 raise ConfigError("--condition: this table has no categorical or boolean column to condition on")
-            return torch.zeros(n, 0), None
+            return torch.zeros(n, 0), torch.zeros(n, 0), None
         sampler = ConditionalSampler.from_transformer(self.tt)
         if not condition:  # categories at their real frequencies
-            return sampler.sample_original(n).cond, None
+            c = sampler.sample_original(n, column_p=self._column_p(training=False))
+            return c.cond, c.mask, None
         if len(condition) > 1:
             raise ConfigError(
                 f"--condition: the tabular app conditions on one column at a time, got {', '.join(condition)}"
@@ -215,26 +321,32 @@ class TabularGAN(App):
         ((column, value),) = condition.items()
         c = self.tt.condition(column, value)  # ConfigError naming an unknown column or value
         # a level pooled into "<other>" is generated as "<other>" and then pinned to the asked value
-        return sampler.fixed(n, c.index, c.category).cond, {c.column: c.value}
+        fixed = sampler.fixed(n, c.index, c.category)
+        return fixed.cond, fixed.mask, {c.column: c.value}
+
+    def _raw(self, cond: Tensor) -> Tensor:
+        """The generator's raw output for these conditions (batch norm in inference mode)."""
+        G = self.nets.generator
+        was = G.training
+        G.eval()
+        try:
+            with torch.no_grad():
+                z = torch.randn(len(cond), self.options.embedding_dim, device=self.device)
+                return G(torch.cat([z, cond.to(self.device)], dim=1))
+        finally:
+            G.train(was)
 
     def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> Any:
         if n < 1:
             raise ConfigError("-n must be at least 1")
-        G = self.nets.generator
-        was = G.training
-        G.eval()  # batch norm in inference mode
         parts = []
-        try:
-            for start in range(0, n, GENERATE_CHUNK):
-                m = min(GENERATE_CHUNK, n - start)
-                cond, fixed = self._condition_vectors(m, condition)
-                with torch.no_grad():
-                    z = torch.randn(m, self.options.embedding_dim, device=self.device)
-                    x = self.act.to(self.device)(G(torch.cat([z, cond.to(self.device)], dim=1)))
-                seed = int(torch.randint(2**31, (1,)))  # draws inside "<other>", from the seeded torch RNG
-                parts.append(self.tt.inverse_transform(x.cpu(), fixed=fixed, id_start=start, seed=seed))
-        finally:
-            G.train(was)
+        for start in range(0, n, GENERATE_CHUNK):
+            m = min(GENERATE_CHUNK, n - start)
+            cond, mask, fixed = self._condition_vectors(m, condition)
+            raw = self._raw(cond)
+            x = self.decoder(raw, cond.to(self.device), mask.to(self.device))
+            seed = int(torch.randint(2**31, (1,)))  # draws inside "<other>", from the seeded torch RNG
+            parts.append(self.tt.inverse_transform(x.cpu(), fixed=fixed, id_start=start, seed=seed))
         if len(parts) == 1:
             return parts[0]
         if isinstance(parts[0], pl.DataFrame):

@@ -64,3 +64,38 @@ class Critic(nn.Module):
     def forward(self, packed: Tensor) -> Tensor:
         """Score packs of rows: (n/pac, pac·d), as ``ganapps.core.nn.pack`` makes them."""
         return self.seq(packed)
+
+
+class Downstream(nn.Module):
+    """CTAB-GAN+'s auxiliary model: the target column predicted from the other columns of a row.
+
+    Trained on real encoded rows; the generator is then penalised when its rows' target
+    disagrees with what this model reads off their other columns (:func:`downstream_loss`).
+    """
+
+    def __init__(self, features: Tensor, target: Tensor, classify: bool, hidden: int = 256) -> None:
+        super().__init__()
+        self.register_buffer("features", features, persistent=False)
+        self.register_buffer("target", target, persistent=False)
+        self.classify = classify
+        out = len(target) if classify else 1
+        self.seq = nn.Sequential(
+            nn.Linear(len(features), hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden, out),
+        )
+
+    def forward(self, rows: Tensor) -> Tensor:
+        """Logits (classification) or the predicted target value (regression) for encoded rows."""
+        return self.seq(rows[:, self.features])
+
+
+def downstream_loss(model: Downstream, rows: Tensor) -> Tensor:
+    """Cross-entropy against the rows' (soft) one-hot target, or squared error against its value."""
+    pred = model(rows)
+    target = rows[:, model.target]
+    if model.classify:
+        return -(target * torch.log_softmax(pred, 1)).sum(1).mean()
+    return ((pred - target) ** 2).mean()

@@ -1,0 +1,199 @@
+"""Choose the ``tabular`` app's defaults without touching any test rows: validation inside the
+training span, leave-one-table-out over the dev tables.
+
+Protocol (per dev table in ``../shared/data/tables/MANIFEST.json``):
+
+- a seeded 3,000-row *training span* is drawn from the table (``--span-rows``); nothing outside
+  it is read. It is split into 2,400 *fit* rows and 600 *validation* rows (``--val-rows``);
+- every candidate configuration (``CONFIGS``) and the rivals (SDV GaussianCopula, TVAE) train on
+  the fit rows, generate as many rows, and are scored by SDMetrics quality against the fit rows
+  (what ``ganapps compare`` reports as "quality vs train") and by ML efficacy: HistGradientBoosting
+  trained on the synthetic rows, macro F1 on the validation rows;
+- a configuration's *utility* on a table is (quality − best rival quality) + (ML − best rival
+  ML); leave-one-table-out picks, for each table, the configuration with the best mean utility
+  over the *other* tables, and reports how that pick does on the left-out one.
+
+The suite (``bench/tabular_suite.py``) draws its own train/test splits from the whole table;
+no selection decision here ever reads a test score.
+
+    OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/tabular_select.py \
+        --configs default --out bench/tabular_select.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GANAPPS_SHARED_DATA", REPO.parent / "shared" / "data"))
+TABLES = SHARED / "tables"
+
+#: candidate configurations: name → (app options, train settings)
+CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # round 1 (before target conditioning existed): calibration on/off
+    "no-calibrate": ({"calibrate": False, "target_share": 0.0}, {}),
+    # round 2: the downstream loss alone, then target conditioning with and without it
+    "target-loss": ({"target_loss": 1.0, "target_share": 0.0}, {}),
+    "no-target-loss": ({"target_loss": 0.0, "target_share": 0.0}, {}),
+    "tcond": ({"target_loss": 0.0, "target_share": 0.5}, {}),
+    "tcond+loss": ({"target_loss": 1.0, "target_share": 0.5}, {}),
+    # round 3: twice the steps
+    "tcond-long": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 600}),
+    "default": ({}, {}),
+}
+
+
+def spans(entry: dict[str, Any], span_rows: int, val_rows: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(fit rows, validation rows) of the table's seeded training span."""
+    from ganapps.core.tabular import load_table
+
+    frame, _ = load_table(TABLES / entry["file"])
+    frame = frame.filter(pl.col(entry["target"]).is_not_null())
+    rng = np.random.default_rng(1000 + seed)
+    idx = rng.permutation(frame.height)[: min(span_rows, frame.height)]
+    span = frame[idx.tolist()]
+    return span[val_rows:], span[:val_rows]
+
+
+def train_generate(
+    app: str, fit: pl.DataFrame, options: dict[str, Any], train: dict[str, Any], seed: int
+) -> tuple[Any, Any, float]:
+    """Train ``app`` on ``fit`` (no run directory) and generate as many rows; (app, sample, seconds)."""
+    from ganapps.core.devices import seed_everything
+    from ganapps.core.pipeline import make_configs, sized_epochs
+    from ganapps.core.plugins import get_registry
+    from ganapps.core.trainer import Trainer
+
+    app_cls = get_registry().app(app)
+    opts, cfg = make_configs(app_cls, options, {"seed": seed, "device": "cpu", **train})
+    seed_everything(seed)
+    start = time.perf_counter()
+    inst = app_cls(opts)
+    inst.train_config = cfg
+    inst.fit(fit)
+    data = inst.dataset(fit)
+    if app_cls.default_steps and "epochs" not in train:
+        cfg.epochs, _ = sized_epochs(app_cls, cfg, len(data))
+    if inst.phases():
+        trainer = Trainer(inst, cfg, progress=False)
+        trainer.fit(data)
+        trainer.finalize()
+    inst.calibrate(fit)
+    seconds = time.perf_counter() - start
+    seed_everything(seed)
+    with torch.no_grad():
+        sample = inst.generate(fit.height)
+    return inst, sample, seconds
+
+
+def score(fit: pl.DataFrame, val: pl.DataFrame, sample: Any, target: str) -> dict[str, Any]:
+    from ganapps.core.tabular import TabularTransformer
+    from ganapps.core.tabular.evaluate import ml_efficacy, quality_report
+
+    specs = TabularTransformer().fit(fit).specs
+    q = quality_report(fit, sample, specs)
+    ml = ml_efficacy(fit, sample, val, target, specs)
+    return {
+        "quality": q["quality_score"],
+        "shapes": q["column_shapes"],
+        "pairs": q["column_pair_trends"],
+        "by_column": q["column_shapes_by_column"],
+        "ml": ml["train_on_synthetic"][ml["metric"]],
+        "ml_real": ml["train_on_real"][ml["metric"]],
+    }
+
+
+def run_one(entry: dict[str, Any], name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    fit, val = spans(entry, args.span_rows, args.val_rows, seed)
+    if name.startswith("sdv-"):
+        options, train = {}, ({"epochs": args.rival_epochs} if name != "sdv-gaussiancopula" else {})
+        app = name
+    else:
+        options, train = CONFIGS[name]
+        options = {"target": entry["target"], **options} if args.target_aware else dict(options)
+        app = "tabular"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, sample, seconds = train_generate(app, fit, options, train, seed)
+        out = score(fit, val, sample, entry["target"])
+    out["seconds"] = round(seconds, 2)
+    return out
+
+
+def loto(results: dict[str, dict[str, dict[str, Any]]], configs: list[str], rivals: list[str]) -> dict[str, Any]:
+    """Leave-one-table-out choice of a configuration by mean utility over the other tables."""
+
+    def utility(table: str, cfg: str) -> float:
+        r = results[table]
+        bq = max(r[x]["quality"] for x in rivals if x in r)
+        bm = max(r[x]["ml"] for x in rivals if x in r)
+        return r[cfg]["quality"] - bq + r[cfg]["ml"] - bm
+
+    tables = sorted(results)
+    out = {}
+    for held in tables:
+        others = [t for t in tables if t != held]
+        means = {c: float(np.mean([utility(t, c) for t in others])) for c in configs}
+        pick = max(means, key=means.get)
+        out[held] = {"pick": pick, "utility_on_held_out": utility(held, pick), "mean_utility_others": means}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tables", nargs="*", help="files of MANIFEST.json (default: all)")
+    p.add_argument("--configs", nargs="*", default=list(CONFIGS))
+    p.add_argument("--rivals", nargs="*", default=["sdv-gaussiancopula", "sdv-tvae"])
+    p.add_argument("--rival-epochs", type=int, default=300)
+    p.add_argument("--span-rows", type=int, default=3000)
+    p.add_argument("--val-rows", type=int, default=600)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-target", dest="target_aware", action="store_false", help="do not pass --target to tabular")
+    p.add_argument("--cache", default=str(REPO / "bench" / "tabular_select_rivals.json"))
+    p.add_argument("--out", default=str(REPO / "bench" / "tabular_select.json"))
+    args = p.parse_args()
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    manifest = json.loads((TABLES / "MANIFEST.json").read_text())
+    entries = [e for e in manifest if not args.tables or e["file"] in args.tables]
+    cache_path = Path(args.cache)
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    results: dict[str, dict[str, Any]] = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    results = results.get("results", {})
+    for e in entries:
+        t = e["file"]
+        for rival in args.rivals:
+            key = f"{t}|{rival}|{args.seed}|{args.span_rows}|{args.val_rows}|{args.rival_epochs}"
+            if key not in cache:
+                cache[key] = run_one(e, rival, args.seed, args)
+                cache_path.write_text(json.dumps(cache, indent=1))
+            results.setdefault(t, {})[rival] = cache[key]
+        for c in args.configs:
+            r = run_one(e, c, args.seed, args)
+            results.setdefault(t, {})[c] = r
+            best = {k: max(results[t][x][k] for x in args.rivals) for k in ("quality", "ml")}
+            print(
+                f"{t:22s} {c:28s} q={r['quality']:.3f} (sh {r['shapes']:.3f} pr {r['pairs']:.3f}) "
+                f"ml={r['ml']:.3f} real={r['ml_real']:.3f} | best rival q={best['quality']:.3f} "
+                f"ml={best['ml']:.3f} | {r['seconds']:.1f}s",
+                flush=True,
+            )
+            Path(args.out).write_text(json.dumps({"results": results}, indent=1))
+    configs = [c for c in CONFIGS if all(c in results[t] for t in results)]
+    summary = loto(results, configs, args.rivals) if len(results) > 1 and configs else {}
+    Path(args.out).write_text(json.dumps({"results": results, "loto": summary}, indent=1))
+    for t, s in summary.items():
+        print(f"LOTO {t:22s} pick={s['pick']:28s} utility on held-out={s['utility_on_held_out']:+.3f}")
+
+
+if __name__ == "__main__":
+    main()
