@@ -19,6 +19,7 @@ invalid MANIFEST.json) raises :class:`ConfigError` / :class:`DataError` before a
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import math
@@ -327,6 +328,7 @@ def fit_and_sample(
 
     app_cls = get_registry().app(name)
     opts, cfg = app_configs(app_cls, target, seed, device, epochs, train.height)
+    gc.collect()  # the previous app's garbage should not count for, or against, this one
     seed_everything(seed, cfg.deterministic)
     app = app_cls(opts)
     app.train_config = cfg
@@ -630,6 +632,7 @@ def compare(
     """
     from tqdm.auto import tqdm
 
+    from ganapps.core.config import TrainConfig, build
     from ganapps.core.devices import resolve_device
     from ganapps.core.io import write_json
     from ganapps.core.tabular.compare_report import write_compare_report
@@ -640,7 +643,8 @@ def compare(
         raise ConfigError("option --seeds must be at least 1")
     if epochs is not None and epochs < 1:
         raise ConfigError("option --epochs must be at least 1")
-    resolve_device(device)  # ConfigError for an absent or unknown device
+    build(TrainConfig, {"device": device}, where="option")  # ConfigError for a device name the engine lacks
+    resolve_device(device)  # ... or one this machine lacks
     tables = load_tables(data, target, train_rows, test_rows)
     path = output_dir(out)
     log.info("comparing %s on %d table(s), %d seed(s); writing %s", ", ".join(names), len(tables), seeds, path)
