@@ -123,8 +123,8 @@ METRICS = (
         "peak MiB",
         "lower",
         "peak resident memory (RSS) of this process during fit and training, above its level when the fit "
-        "started (sampled every 50 ms; GPU memory and child processes not counted; memory the allocator kept "
-        "from an earlier app can hide part of a later one's).",
+        "started, after freed memory was handed back to the OS (sampled every 50 ms; GPU memory and child "
+        "processes not counted; a rough size that varies from run to run, not a benchmark).",
     ),
 )
 BY_KEY = {m.key: m for m in METRICS}
@@ -262,6 +262,18 @@ def _rss() -> int | None:
         return None
 
 
+def release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the OS (glibc ``malloc_trim``; elsewhere a no-op),
+    so the next RSS baseline does not include memory a later allocation would silently reuse."""
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class PeakMemory:
     """Peak resident memory above the level at entry, in MiB, sampled by a thread every ``interval`` s."""
 
@@ -328,7 +340,7 @@ def fit_and_sample(
 
     app_cls = get_registry().app(name)
     opts, cfg = app_configs(app_cls, target, seed, device, epochs, train.height)
-    gc.collect()  # the previous app's garbage should not count for, or against, this one
+    release_memory()  # what the previous app freed should not count for, or against, this one
     seed_everything(seed, cfg.deterministic)
     app = app_cls(opts)
     app.train_config = cfg
