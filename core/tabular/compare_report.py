@@ -77,7 +77,8 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[st
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(r: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        cells = (c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        return "  ".join(cells).rstrip()
 
     return [fmt(header), "  ".join("-" * w for w in widths), *[fmt(r) for r in rows]]
 
