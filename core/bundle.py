@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ganapps.core.errors import BundleError, ConfigError
-from ganapps.core.io import atomic_dir, read_json, write_json
+from ganapps.core.io import atomic_dir, atomic_path, read_json, write_json
 from ganapps.core.version import ganapps_version
 
 if TYPE_CHECKING:  # torch is imported by the functions that need it: reading a config stays light
@@ -78,7 +78,8 @@ def save_bundle(app: App, path: str | Path, *, plugin: str = "", extra: dict[str
     with atomic_dir(path) as tmp:
         write_json(tmp / "config.json", config)
         write_json(tmp / "schema.json", schema)
-        save_file(flatten_state(app.nets, tensors), str(tmp / WEIGHTS), metadata={"format": FORMAT})
+        with atomic_path(tmp / WEIGHTS) as weights:  # for its mode: safetensors alone writes 0600
+            save_file(flatten_state(app.nets, tensors), str(weights), metadata={"format": FORMAT})
     return Path(path)
 
 

@@ -6,9 +6,10 @@ import contextlib
 import json
 import math
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,46 @@ from ganapps.core.errors import DataError
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".tsv")
 
 
+def _fresh(path: Path, suffix: str, make: Callable[[Path], None]) -> Path:
+    """Create a new, unused ``.<name>.<random><suffix>`` beside ``path`` with ``make``.
+
+    Unlike ``tempfile.mkstemp``/``mkdtemp`` (always 0600/0700), ``make`` creates with mode
+    0666/0777 filtered by the process umask, as a plain ``open``/``mkdir`` would, so the renamed
+    output gets the permissions the user expects (0644/0755 under umask 022).
+    """
+    for _ in range(100):
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            make(candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def _new_file(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+
+
+def _new_dir(path: Path) -> None:
+    os.mkdir(path, 0o777)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The file gets the mode a plain write would (0666 less the umask), even when the block's writer
+    replaced the temporary file with one of its own (safetensors writes 0600).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _fresh(path, ".tmp", _new_file)
+    mode = stat.S_IMODE(tmp_path.stat().st_mode)
     try:
         yield tmp_path
+        if stat.S_IMODE(tmp_path.stat().st_mode) != mode:
+            os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -35,10 +66,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory that replaces ``path`` as a whole when the block succeeds."""
+    """Yield a temporary directory that replaces ``path`` as a whole when the block succeeds.
+
+    The directory gets the mode a plain ``mkdir`` would (0777 less the umask).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp = _fresh(path, "", _new_dir)
     try:
         yield tmp
         old = None
