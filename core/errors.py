@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class GanappsError(Exception):
     """Base class for errors caused by bad input or configuration, not by a bug."""
@@ -21,6 +23,18 @@ class BundleError(GanappsError):
 
 class PluginError(GanappsError):
     """Plugins conflict or register invalid objects."""
+
+
+class RunFailed(GanappsError):
+    """A step after training (calibration, the bundle, the sample, evaluation, the report) failed.
+
+    ``run.json`` says ``"status": "failed"`` with the reason; the trained bundle is kept when it was saved.
+    """
+
+    def __init__(self, message: str, run_dir: Path | None = None) -> None:
+        super().__init__(message)
+        #: the run directory, for callers of the Python API
+        self.run_dir = run_dir
 
 
 class RunInterrupted(GanappsError):

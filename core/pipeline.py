@@ -22,7 +22,7 @@ from ganapps.core.bundle import bundle_config, load_bundle, save_bundle
 from ganapps.core.config import TrainConfig, build, validate_train
 from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
-from ganapps.core.errors import ConfigError, DataError, RunInterrupted
+from ganapps.core.errors import ConfigError, DataError, GanappsError, RunFailed, RunInterrupted
 from ganapps.core.io import write_json
 from ganapps.core.plugins import dataset_path, get_registry
 from ganapps.core.report import write_report
@@ -199,7 +199,10 @@ def run(
 
     Started by torchrun (one process per device), the processes train together: each trains on
     its shard of every batch, and rank 0 alone writes the run directory, evaluates and reports.
+    A failure after training raises :class:`RunFailed` and marks ``run.json`` failed (see ``after_training``).
     """
+    if samples is not None and samples < 1:  # checked now, not after training
+        raise ConfigError("option --samples must be at least 1")
     prep = prepare(app, data, options=options, train=train, config_file=config_file, resume=resume)
     joined = distributed.init(prep.config.device)
     try:
@@ -250,6 +253,7 @@ def _run(
         print_(
             "%d epochs of %d steps (about %d steps; --epochs sets them)", cfg.epochs, per_epoch, cfg.epochs * per_epoch
         )
+    callbacks = _callbacks(instance, cfg, train_split, holdout, samples)  # its errors come before the run directory
 
     fp = fingerprint(source)
     if resume is not None:
@@ -261,41 +265,11 @@ def _run(
         run_dir = RunDir.create(out, app)
     assert run_dir is not None
     plugin = get_registry().apps[app].plugin
-    info = {
-        **info,
-        "app": app,
-        "plugin": plugin,
-        "status": "running",
-        "command": command or " ".join(sys.argv),
-        "data": label if not label.startswith("<") else None,
-        "data_fingerprint": fp,
-        "rows": {"train": len(train_split), "holdout": len(holdout)},
-        "options": dataclasses.asdict(opts),
-        "train": dataclasses.asdict(cfg),
-        "ganapps_version": ganapps_version(),
-        "torch_version": torch.__version__,
-        "started": info.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    if world.enabled:
-        info["distributed"] = {
-            "processes": world.world,
-            "nodes": distributed.nodes(),
-            "backend": distributed.backend(),
-            "global_batch": cfg.batch_size * world.world,
-        }
+    info = _run_info(prep, app, plugin, command, fp, (len(train_split), len(holdout)), world)
     if main:
         run_dir.write_info(info)
     print_("writing the run to %s", run_dir.path)
 
-    callbacks = []
-    if cfg.eval_every:
-        callbacks.append(
-            EvaluateEvery(cfg.eval_every, holdout, _sample_count(instance, len(train_split), len(holdout), samples))
-        )
-        if cfg.patience and app_cls.monitor:
-            callbacks.append(EarlyStopping(cfg.patience, app_cls.monitor))
-    elif cfg.patience:
-        raise ConfigError("option --patience needs --eval-every (early stopping watches evaluations)")
     trainer = Trainer(instance, cfg, run_dir=run_dir, callbacks=callbacks, progress=progress)
     try:
         result = trainer.fit(data, resume=str(run_dir.last_checkpoint) if resume else None)
@@ -306,56 +280,188 @@ def _run(
             f"interrupted at step {trainer.global_step}; checkpoint saved. Resume with: "
             f"ganapps run {app} --resume {run_dir.path}"
         ) from None
-    except BaseException:
+    except BaseException as exc:
         if main:
-            run_dir.write_info({**info, "status": "failed"})
+            run_dir.write_info({**info, "status": "failed", "error": f"training failed: {one_line(exc)}"})
         raise
     trainer.finalize()
     if world.enabled:  # training is over: rank 0 goes on alone, the others are done
         distributed.leave()
         if not main:
             return RunResult(run_dir, instance, {}, [], result, None, main=False)
-    instance.calibrate(train_split)
-    save_bundle(instance, run_dir.bundle, plugin=plugin)
+    trained = Trained(
+        app, plugin, instance, run_dir, info, cfg, label, train_split, holdout, result, trainer, world.world
+    )
+    return after_training(trained, samples)
 
-    n = _sample_count(instance, len(train_split), len(holdout), samples)
-    seed_everything(cfg.seed, cfg.deterministic)
+
+def _callbacks(instance: App, cfg: TrainConfig, train: Any, holdout: Any, samples: int | None) -> list[Any]:
+    """The Trainer callbacks that ``--eval-every`` and ``--patience`` ask for."""
+    callbacks: list[Any] = []
+    if cfg.eval_every:
+        callbacks.append(
+            EvaluateEvery(cfg.eval_every, holdout, _sample_count(instance, len(train), len(holdout), samples))
+        )
+        if cfg.patience and instance.monitor:
+            callbacks.append(EarlyStopping(cfg.patience, instance.monitor))
+    elif cfg.patience:
+        raise ConfigError("option --patience needs --eval-every (early stopping watches evaluations)")
+    return callbacks
+
+
+def _run_info(
+    prep: Prepared,
+    app: str,
+    plugin: str,
+    command: str | None,
+    fp: dict[str, Any],
+    rows: tuple[int, int],
+    world: distributed.DistInfo,
+) -> dict[str, Any]:
+    """``run.json`` of a run starting (or resuming) training."""
+    label, cfg = prep.label, prep.config
+    info = {
+        **prep.info,
+        "app": app,
+        "plugin": plugin,
+        "status": "running",
+        "command": command or " ".join(sys.argv),
+        "data": label if not label.startswith("<") else None,
+        "data_fingerprint": fp,
+        "rows": {"train": rows[0], "holdout": rows[1]},
+        "options": dataclasses.asdict(prep.options),
+        "train": dataclasses.asdict(cfg),
+        "ganapps_version": ganapps_version(),
+        "torch_version": torch.__version__,
+        "started": prep.info.get("started") or _now(),
+    }
+    if world.enabled:
+        info["distributed"] = {
+            "processes": world.world,
+            "nodes": distributed.nodes(),
+            "backend": distributed.backend(),
+            "global_batch": cfg.batch_size * world.world,
+        }
+    return info
+
+
+@dataclass
+class Trained:
+    """A run whose training is over: what the steps after it need, and the step under way."""
+
+    app: str
+    plugin: str
+    instance: App
+    run_dir: RunDir
+    info: dict[str, Any]
+    config: TrainConfig
+    label: str
+    train: Any
+    holdout: Any
+    result: TrainResult
+    trainer: Trainer
+    processes: int
+    stage: str = "calibration"
+
+
+def after_training(done: Trained, samples: int | None) -> RunResult:
+    """Calibrate, save the bundle, generate the sample, evaluate it and write metrics.json and the report.
+
+    Whatever fails here becomes a one-line :class:`RunFailed` (exit status 2 on the command line):
+    ``run.json`` gets ``"status": "failed"`` and ``"error"``, and a bundle already saved stays.
+    """
+    try:
+        done.instance.calibrate(done.train)
+        done.stage = "saving the bundle"
+        save_bundle(done.instance, done.run_dir.bundle, plugin=done.plugin)
+        return _sample_and_report(done, samples)
+    except KeyboardInterrupt:
+        done.run_dir.write_info({**done.info, "status": "interrupted", "error": f"interrupted during {done.stage}"})
+        raise RunInterrupted(f"interrupted during {done.stage}, after training; {_kept(done)}") from None
+    except Exception as exc:
+        reason = f"{done.stage} failed: {one_line(exc)}"
+        log.debug("%s after training", reason, exc_info=exc)  # -v shows the traceback
+        done.run_dir.write_info({**done.info, "status": "failed", "error": reason, "failed": _now()})
+        raise RunFailed(f"{done.app}: {reason} (after training; {_kept(done)})", done.run_dir.path) from None
+
+
+def _kept(done: Trained) -> str:
+    """What a failed run still offers."""
+    if (done.run_dir.bundle / "config.json").exists():
+        return f"the trained model is saved in {done.run_dir.bundle}"
+    return f"no bundle was saved; the training checkpoint is {done.run_dir.last_checkpoint}"
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its message's first line (prefixed by its type unless it is ours)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if not isinstance(exc, GanappsError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _sample_and_report(done: Trained, samples: int | None) -> RunResult:
+    """Generate and save the sample, evaluate it, write metrics.json and the report (``done.stage`` follows)."""
+    instance, run_dir, result = done.instance, done.run_dir, done.result
+    n = _sample_count(instance, len(done.train), len(done.holdout), samples)
+    done.stage = "generating the sample"
+    seed_everything(done.config.seed, done.config.deterministic)
     with torch.no_grad():
         synthetic = instance.generate(n)
+    done.stage = "writing the sample"
     samples_path = instance.save_samples(synthetic, run_dir.path / f"synthetic{instance.output_suffix}")
-    evaluation, diagnostics = evaluate_samples(instance, holdout, synthetic, train_split)
+    done.stage = "evaluation"
+    evaluation, diagnostics = evaluate_samples(instance, done.holdout, synthetic, done.train)
     diagnostics = result.diagnostics + diagnostics
     metrics = {
-        "app": app,
+        "app": done.app,
         "metrics": evaluation.metrics,
         "diagnostics": [d.to_dict() for d in diagnostics],
         "training": {
             "steps": result.steps,
             "seconds": round(result.seconds, 3),
             "stopped_early": result.stopped_early,
-            "stop_reason": trainer.stop_reason,
-            "processes": world.world,
+            "stop_reason": done.trainer.stop_reason,
+            "processes": done.processes,
         },
         "samples": {"n": n, "path": samples_path.name},
         "notes": evaluation.notes,
     }
+    done.stage = "writing metrics.json"
     write_json(run_dir.metrics_path, metrics)
+    done.stage = "writing the report"
+    _report(done, evaluation, diagnostics, f"{samples_path.name} ({n})")
+    done.stage = "writing run.json"
+    run_dir.write_info({**done.info, "status": "finished", "finished": _now()})
+    for d in diagnostics:
+        log.warning("%s: %s Remedy: %s", d.code, d.message, d.remedy)
+    return RunResult(run_dir, instance, metrics, diagnostics, result, samples_path)
+
+
+def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic], sample: str) -> None:
+    """``report.html`` of a trained and evaluated run."""
+    run_dir, result, cfg, trainer = done.run_dir, done.result, done.config, done.trainer
     write_report(
         run_dir.report_path,
-        title=f"ganapps {app} — {run_dir.path.name}",
+        title=f"ganapps {done.app} — {run_dir.path.name}",
         summary={
-            "app": f"{app} ({plugin})",
-            "data": label,
-            "rows (train / holdout)": f"{len(train_split)} / {len(holdout)}",
-            "device": _device_text(trainer.device, info.get("distributed")),
+            "app": f"{done.app} ({done.plugin})",
+            "data": done.label,
+            "rows (train / holdout)": f"{len(done.train)} / {len(done.holdout)}",
+            "device": _device_text(trainer.device, done.info.get("distributed")),
             "seed": cfg.seed,
             "epochs": cfg.epochs,
             "steps": result.steps,
             "training time (s)": round(result.seconds, 2),
             "stopped": trainer.stop_reason or "completed",
-            "synthetic sample": f"{samples_path.name} ({n})",
+            "synthetic sample": sample,
             "ganapps": ganapps_version(),
-            "command": info["command"],
+            "command": done.info["command"],
         },
         metrics=evaluation.metrics,
         diagnostics=diagnostics,
@@ -365,10 +471,6 @@ def _run(
         notes=evaluation.notes,
         checks=["discriminator overpowering", "oscillation", "mode collapse"],
     )
-    run_dir.write_info({**info, "status": "finished", "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    for d in diagnostics:
-        log.warning("%s: %s Remedy: %s", d.code, d.message, d.remedy)
-    return RunResult(run_dir, instance, metrics, diagnostics, result, samples_path)
 
 
 def _device_text(device: torch.device, dist_info: dict[str, Any] | None) -> str:

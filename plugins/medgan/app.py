@@ -113,10 +113,12 @@ class MedGAN(App):
     def fit(self, train: CodeMatrix) -> None:
         seen = (train.x > 0).sum(0)
         keep = (seen >= self.options.min_count).nonzero().flatten().tolist()
-        if not keep:
+        if len(keep) < 2:  # a single code has no co-occurrence to learn, nor to evaluate
+            found = "only one code occurs" if keep else "no code occurs"
+            lower = f"; lower --min-count (the most frequent code occurs in {int(seen.max())})"
             raise DataError(
-                f"no code occurs in {self.options.min_count}+ training patients; lower --min-count "
-                f"(the most frequent code occurs in {int(seen.max())})"
+                f"{found} in {self.options.min_count}+ training patients, and medGAN needs at least 2"
+                f"{lower if self.options.min_count > 1 else ''}"
             )
         notes = list(getattr(self, "_load_notes", []))
         in_train = int((seen > 0).sum())

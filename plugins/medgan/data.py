@@ -216,8 +216,9 @@ def load_codes(
     if n_patients < 4:
         who = f" ({matrix.ids[0]})" if n_patients == 1 else ""
         raise DataError(f"{where}: only {n_patients} patient(s){who}; medGAN needs at least 4 (and really hundreds)")
-    if matrix.x.shape[1] == 0:
-        raise DataError(f"{where}: no codes found")
+    if matrix.x.shape[1] < 2:
+        found = f"only code {matrix.codes[0]!r}" if matrix.codes else "no codes"
+        raise DataError(f"{where}: {found} found; medGAN learns how codes occur together and needs at least 2")
     return matrix, layout, notes
 
 
@@ -266,11 +267,30 @@ def _from_long(frame: pl.DataFrame, layout: Layout, where: str, grouping: str) -
     return CodeMatrix(x, codes, ids, units["group"].to_numpy().astype(np.int64)), notes
 
 
-def _from_wide(frame: pl.DataFrame, layout: Layout, where: str, grouping: str) -> tuple[CodeMatrix, list[str]]:
-    id_col = layout.patient_col
+def looks_like_id(name: str) -> bool:
+    """Whether a column name reads as an identifier (``hadm_id``, ``visit_id``, ``id``...), not a code."""
+    low = name.strip().lower()
+    return low in PATIENT_NAMES or low in ID_NAMES or low.endswith("_id") or low.startswith("id_")
+
+
+def _wide_code_columns(frame: pl.DataFrame, id_col: str | None, where: str) -> list[str]:
+    """The code columns of a wide table: every column but the patient id; an id-like one is an error."""
     code_cols = [c for c in frame.columns if c != id_col]
     if not code_cols:
         raise DataError(f"{where}: wide format needs one column per code; only {id_col!r} found")
+    for col in code_cols:
+        if looks_like_id(col):
+            raise DataError(
+                f"{where}: column {col!r} looks like an id, not a code; in wide format every column"
+                f"{f' but the patient id ({id_col!r})' if id_col else ''} holds one code's 0/1 or counts: "
+                f"drop {col!r}, or give long data (one row per patient and code) with --code-col"
+            )
+    return code_cols
+
+
+def _from_wide(frame: pl.DataFrame, layout: Layout, where: str, grouping: str) -> tuple[CodeMatrix, list[str]]:
+    id_col = layout.patient_col
+    code_cols = _wide_code_columns(frame, id_col, where)
     values = []
     for col in code_cols:
         s = frame[col]
