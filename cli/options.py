@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -99,6 +100,24 @@ def parse_pairs(items: Sequence[str], option: str) -> dict[str, str]:
             raise ConfigError(f"option {option}: {item!r} is not KEY=VALUE")
         out[key.strip()] = value.strip()
     return out
+
+
+#: words ending in a full stop that do not end a sentence
+ABBREVIATIONS = ("al.", "e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "fig.", "no.", "eq.", "ref.")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (whitespace collapsed), for one-line help.
+
+    Unlike click's own shortening, it is not cut at "et al.", "e.g." or an initial, nor at a width.
+    """
+    text = " ".join(text.split("\n\n")[0].split())
+    for stop in re.finditer(r"[.!?](?= |$)", text):
+        word = text[: stop.end()].rsplit(" ", 1)[-1].lstrip("(")
+        if word.lower() in ABBREVIATIONS or re.fullmatch(r"[A-Z]\.", word):
+            continue
+        return text[: stop.end()]
+    return text
 
 
 def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ganapps.cli.options import dataclass_options, given
+from ganapps.cli.options import dataclass_options, first_sentence, given
 from ganapps.core.config import TrainConfig, read_toml
 from ganapps.core.errors import ConfigError, GanappsError, PluginError, RunInterrupted
 from ganapps.core.plugins import get_registry
@@ -100,7 +100,13 @@ def make_command(info: AppInfo) -> click.Command:
     params = [*COMMON, *dataclass_options(TrainConfig, defaults=shown), *dataclass_options(cls.Options)]
     epilog = f"Engine defaults for {cls.name}: {cls.train_defaults}." if cls.train_defaults else None
     return click.Command(
-        cls.name, params=params, callback=callback, help=cls.description, epilog=epilog, no_args_is_help=False
+        cls.name,
+        params=params,
+        callback=callback,
+        help=cls.description,
+        short_help=first_sentence(cls.description),  # click's own cuts "medGAN (Choi et al." short
+        epilog=epilog,
+        no_args_is_help=False,
     )
 
 

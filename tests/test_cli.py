@@ -52,6 +52,30 @@ def test_run_help_shows_each_default_once() -> None:
     assert "[default: 1000, fewer when that exceeds ~1,000 steps]" in medgan
 
 
+def test_run_help_lists_each_app_with_its_whole_first_sentence() -> None:
+    """click's own short help stops at the first full stop, so "medGAN (Choi et al." was all it showed."""
+    out = " ".join(invoke("run", "--help").output.split())
+    assert "medGAN (Choi et al. 2017): synthetic patients' diagnosis codes (binary or counts)" in out
+    assert "DCGAN on digits: images from noise (Radford et al. 2016)" in out
+    assert "codes (binary or counts) pix2pix" in out  # the whole description, not cut at a width
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ("medGAN (Choi et al. 2017): codes", "medGAN (Choi et al. 2017): codes"),
+        ("Train it. Then more.", "Train it."),
+        ("Scores rows, e.g. card payments. More.", "Scores rows, e.g. card payments."),
+        ("After J. Smith and version 2.5. Rest", "After J. Smith and version 2.5."),
+        ("First\n  line. Second", "First line."),
+    ],
+)
+def test_first_sentence(text: str, sentence: str) -> None:
+    from ganapps.cli.options import first_sentence
+
+    assert first_sentence(text) == sentence
+
+
 def test_datasets_list() -> None:
     result = invoke("datasets", "list")
     assert result.exit_code == 0
@@ -123,6 +147,10 @@ def test_bad_config_files(in_tmp: Path, tiny_digits: Path) -> None:
 
 def test_generate_and_evaluate_need_a_run(in_tmp: Path) -> None:
     assert_user_error(invoke("generate", "nowhere", "-n", "4"), "not a run directory")
+    # an app option after a RUN that is not one: the missing run is the error, not "no such option"
+    result = invoke("generate", "nowhere", "--label", "3")
+    assert_user_error(result, "nowhere is not a run directory")
+    assert not result.output.startswith("Usage")
     assert_user_error(invoke("evaluate", "nowhere"), "not a run directory")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -64,12 +65,29 @@ def test_cgan_generate_label_and_evaluate(in_tmp: Path, tiny_digits: Path) -> No
     assert "class_accuracy" in json.loads(out)["metrics"]
     bad = CliRunner().invoke(cli, ["generate", "run", "-n", "4", "--label", "12"])
     assert bad.exit_code == 2 and "between 0 and 9" in bad.output
+    check_generate_help(has_label=True)
+
+
+def check_generate_help(has_label: bool) -> None:
+    """A bad app option gets a sane usage line and a valid hint; ``generate run --help`` lists the app's options."""
+    bad = CliRunner().invoke(cli, ["generate", "run", "--label", "abc"], prog_name="ganapps")
+    assert bad.exit_code == 2 and bad.output.splitlines()[0] == "Usage: ganapps generate [OPTIONS] RUN", bad.output
+    assert re.search(r"Try 'ganapps generate (-h|--help)' for help\.", bad.output), bad.output
+    assert ("'abc' is not a valid integer" if has_label else "No such option '--label'") in bad.output
+    reordered = [["--label", "3", "run", "-h"]] if has_label else []  # RUN may follow the app's options
+    for args in [["run", "--help"], *reordered]:
+        helped = CliRunner().invoke(cli, ["generate", *args], prog_name="ganapps")
+        assert helped.exit_code == 0 and helped.output.startswith("Usage: ganapps generate [OPTIONS] RUN")
+        assert ("--label INTEGER" in helped.output) is has_label, helped.output
+        assert ("Generate only this class" in helped.output) is has_label
+    assert "--label INTEGER" not in CliRunner().invoke(cli, ["generate", "--help"]).output  # no RUN: its own only
 
 
 def test_dcgan_rejects_label(in_tmp: Path, tiny_digits: Path) -> None:
     invoke("run", "dcgan", "--data", str(tiny_digits), "--max-steps", "2", "--classifier-epochs", "0", "--out", "run")
     bad = CliRunner().invoke(cli, ["generate", "run", "-n", "4", "--label", "3"])
     assert bad.exit_code == 2 and "No such option" in bad.output
+    check_generate_help(has_label=False)
 
 
 def test_resume_an_interrupted_run_from_the_cli(in_tmp: Path, tiny_digits: Path) -> None:
