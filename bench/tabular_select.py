@@ -49,6 +49,9 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "tcond+loss": ({"target_loss": 1.0, "target_share": 0.5}, {}),
     # round 3: twice the steps
     "tcond-long": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 600}),
+    # round 4 (fit time): half the steps, by a doubled batch or by half the epochs
+    "tcond-b1000": ({"target_loss": 0.0, "target_share": 0.5}, {"batch_size": 1000}),
+    "tcond-e150": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 150}),
     "default": ({}, {}),
 }
 

@@ -117,6 +117,8 @@ def test_target_conditioning_shares_and_generation(tmp_path) -> None:
             train={"epochs": 2, "batch_size": 100, "seed": 0},
             options={**TINY, "target": "churn", "target_share": 0.5})  # fmt: skip
     app = r.app
+    # a table this small says what was measured on small tables, and how to check
+    assert any(d.code == "small-table" and "ganapps compare" in d.remedy for d in r.diagnostics)
     names = [s.column for s in app.tt.discrete_spans]
     p_train, p_gen = app._column_p(training=True), app._column_p(training=False)
     assert float(p_train[names.index("churn")]) == 0.5 and abs(float(p_train.sum()) - 1) < 1e-9
