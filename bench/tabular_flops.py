@@ -1,8 +1,9 @@
 """What share of this machine's fp32 matmul peak a ``tabular`` training step reaches.
 
 - FLOPs of one training iteration (downstream step when present, critic step with its gradient
-  penalty's double backward, generator step; forward and backward) are counted by
-  ``torch.utils.flop_counter.FlopCounterMode`` (matrix products only);
+  penalty's double backward, generator step; forward and backward) are counted at the dispatcher:
+  every ``mm``/``addmm``/``bmm`` call, 2·m·k·n each (torch's ``FlopCounterMode`` cannot run
+  through the gradient penalty's ``autograd.grad``);
 - the iteration's wall time is the median over ``--steps`` Trainer steps after warm-up;
 - the peak is the best ``torch.mm`` rate measured here at the *same layer shapes* (every Linear
   of the generator, critic and downstream model at its batch size), and, for reference, at a
@@ -24,10 +25,26 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GANAPPS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+class MatmulFlops(TorchDispatchMode):
+    """Counts the FLOPs of the matrix products run inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        name = func.overloadpacket.__name__
+        if name in ("mm", "addmm", "bmm"):
+            a, b = (args[1], args[2]) if name == "addmm" else (args[0], args[1])
+            batch = a.shape[0] if name == "bmm" else 1
+            self.flops += 2 * batch * a.shape[-2] * a.shape[-1] * b.shape[-1]
+        return func(*args, **(kwargs or {}))
 
 
 def mm_rate(m: int, k: int, n: int, seconds: float = 0.3) -> float:
@@ -93,9 +110,9 @@ def main() -> None:
 
     for _ in range(5):
         iteration()
-    with FlopCounterMode(display=False) as counter:
+    with MatmulFlops() as counter:
         iteration()
-    flops = counter.get_total_flops()
+    flops = counter.flops
     times = []
     for _ in range(args.steps):
         t = time.perf_counter()

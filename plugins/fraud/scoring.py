@@ -180,10 +180,12 @@ class Scorer:
 
         ``x`` holds raw feature values in the app's feature order; rows with NaN (or flagged in
         ``bad``) give NaN. The networks run on blocks of exactly ``BLOCK`` rows, copied into one
-        reused buffer (the last one zero-padded), so a row's result never depends on its neighbours.
+        reused buffer (the last one zero-padded), computed in float64 and rounded to float32, so a
+        row's result does not depend on its neighbours or its place in the block.
         """
         if self.latent_mean is None or self.latent_prec is None:
             raise BundleError("fraud: the scorer is not calibrated yet (no latent mean/precision)")
+        A, c, encoder, decoder, lat_mean, lat_prec = self._float64()
         x = np.asarray(x, dtype=np.float32)
         bad = ~np.isfinite(x).all(1) if bad is None else np.asarray(bad, dtype=bool)
         n_all, d = x.shape
@@ -200,18 +202,36 @@ class Scorer:
                 np.nan_to_num(buf, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
             if self.log_idx.size:
                 buf[:, self.log_idx] = signed_log(buf[:, self.log_idx])
-            xw = buf @ self.A
-            xw += self.c
-            z = mlp_forward(self.encoder, xw)
-            r = mlp_forward(self.decoder, z)
+            # float64 inside the block, float32 out: BLAS kernels may round a row differently by its
+            # position in the block (seen here as 1-ulp float32 differences between chunkings); in
+            # float64 those differences are ~1e-16 and vanish when the result is rounded to float32
+            xw = buf.astype(np.float64) @ A
+            xw += c
+            z = mlp_forward(encoder, xw)
+            r = mlp_forward(decoder, z)
             r -= xw
             rec[start : start + n] = np.einsum("ij,ij->i", r, r)[:n]
-            z -= self.latent_mean
-            lat[start : start + n] = np.einsum("ij,ij->i", z @ self.latent_prec, z)[:n]
+            z -= lat_mean
+            lat[start : start + n] = np.einsum("ij,ij->i", z @ lat_prec, z)[:n]
         r64, m64 = rec.astype(np.float64), lat.astype(np.float64)
         r64[bad] = np.nan
         m64[bad] = np.nan
         return r64, m64
+
+    def _float64(self) -> tuple[Any, ...]:
+        """The scoring arrays in float64 (made once): whitening, networks, latent Gaussian."""
+        if getattr(self, "_f64", None) is None:
+            layers = [
+                [(w.astype(np.float64), b.astype(np.float64)) for w, b in net] for net in (self.encoder, self.decoder)
+            ]
+            self._f64 = (
+                self.A.astype(np.float64),
+                self.c.astype(np.float64),
+                *layers,
+                np.asarray(self.latent_mean, np.float64),
+                np.ascontiguousarray(np.asarray(self.latent_prec, np.float64)),
+            )
+        return self._f64
 
     def score_matrix(self, x: np.ndarray, bad: np.ndarray | None = None) -> np.ndarray:
         """Fraud scores of raw feature rows (NaN where a value is missing)."""
