@@ -24,7 +24,7 @@ from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
 from ganapps.core.errors import ConfigError, DataError, GanappsError, RunFailed, RunInterrupted
 from ganapps.core.io import write_json
-from ganapps.core.plugins import dataset_path, get_registry
+from ganapps.core.plugins import dataset_path, get_datasets, get_registry
 from ganapps.core.report import write_report
 from ganapps.core.rundir import RunDir
 from ganapps.core.trainer import EarlyStopping, EvaluateEvery, Trainer, TrainResult
@@ -65,6 +65,18 @@ def resolve_data(data: Any, app_cls: type[App]) -> tuple[Any, str]:
             )
         return path, text
     return data, f"<in-memory {type(data).__name__}>"
+
+
+def load_real(app: App, source: Any, label: str) -> Any:
+    """``app.load_data(source)``; when it refuses a sample dataset made for other apps, the error says so."""
+    try:
+        return app.load_data(source)
+    except DataError as exc:
+        info = get_datasets().get(label) if isinstance(label, str) else None
+        if info is None or not info.apps or app.name in info.apps:
+            raise
+        own = f"; {app.name}'s own sample is {app.default_dataset}" if app.default_dataset else ""
+        raise DataError(f"{exc} (--data {label} is a sample for {', '.join(info.apps)}{own})") from None
 
 
 def fingerprint(source: Any) -> dict[str, Any]:
@@ -240,7 +252,7 @@ def _run(
     print_ = log.info if main else log.debug
     instance = app_cls(opts)
     instance.train_config = cfg
-    real = instance.load_data(source)
+    real = load_real(instance, source, label)
     train_split, holdout = instance.split(real, cfg.holdout, cfg.seed)
     if len(train_split) == 0:
         raise DataError(f"--data {label}: no training rows left after the {cfg.holdout:.0%} holdout split")

@@ -174,3 +174,10 @@ def test_plugins_install_passes_arguments_to_pip(monkeypatch) -> None:
     assert invoke("plugins", "uninstall", "ganapps-hello").exit_code == 0
     assert seen[0][1:] == ["-m", "pip", "install", "--upgrade", "ganapps-hello"]
     assert seen[1][1:] == ["-m", "pip", "uninstall", "-y", "ganapps-hello"]
+
+
+def test_a_sample_dataset_of_other_apps_is_named_in_the_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["-q", "run", "medgan", "--data", "mnist-sample", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert "a sample for dcgan, cgan" in r.output and "mimic3-demo-diagnoses" in r.output
