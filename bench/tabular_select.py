@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -68,37 +67,6 @@ def spans(entry: dict[str, Any], span_rows: int, val_rows: int, seed: int) -> tu
     return span[val_rows:], span[:val_rows]
 
 
-def train_generate(
-    app: str, fit: pl.DataFrame, options: dict[str, Any], train: dict[str, Any], seed: int
-) -> tuple[Any, Any, float]:
-    """Train ``app`` on ``fit`` (no run directory) and generate as many rows; (app, sample, seconds)."""
-    from ganapps.core.devices import seed_everything
-    from ganapps.core.pipeline import make_configs, sized_epochs
-    from ganapps.core.plugins import get_registry
-    from ganapps.core.trainer import Trainer
-
-    app_cls = get_registry().app(app)
-    opts, cfg = make_configs(app_cls, options, {"seed": seed, "device": "cpu", **train})
-    seed_everything(seed)
-    start = time.perf_counter()
-    inst = app_cls(opts)
-    inst.train_config = cfg
-    inst.fit(fit)
-    data = inst.dataset(fit)
-    if app_cls.default_steps and "epochs" not in train:
-        cfg.epochs, _ = sized_epochs(app_cls, cfg, len(data))
-    if inst.phases():
-        trainer = Trainer(inst, cfg, progress=False)
-        trainer.fit(data)
-        trainer.finalize()
-    inst.calibrate(fit)
-    seconds = time.perf_counter() - start
-    seed_everything(seed)
-    with torch.no_grad():
-        sample = inst.generate(fit.height)
-    return inst, sample, seconds
-
-
 def score(fit: pl.DataFrame, val: pl.DataFrame, sample: Any, target: str) -> dict[str, Any]:
     from ganapps.core.tabular import TabularTransformer
     from ganapps.core.tabular.evaluate import ml_efficacy, quality_report
@@ -117,19 +85,23 @@ def score(fit: pl.DataFrame, val: pl.DataFrame, sample: Any, target: str) -> dic
 
 
 def run_one(entry: dict[str, Any], name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    from ganapps.core.tabular.compare import fit_and_sample
+
     fit, val = spans(entry, args.span_rows, args.val_rows, seed)
     if name.startswith("sdv-"):
         options, train = {}, ({"epochs": args.rival_epochs} if name != "sdv-gaussiancopula" else {})
         app = name
     else:
         options, train = CONFIGS[name]
-        options = {"target": entry["target"], **options} if args.target_aware else dict(options)
         app = "tabular"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, sample, seconds = train_generate(app, fit, options, train, seed)
+        # the same fit → train → calibrate → generate path as ``ganapps compare``
+        sample, timings = fit_and_sample(
+            app, fit, entry["target"], seed, "cpu", None, [""], options=options, settings=train
+        )
         out = score(fit, val, sample, entry["target"])
-    out["seconds"] = round(seconds, 2)
+    out["seconds"] = round(timings["fit_seconds"], 2)
     return out
 
 
@@ -161,7 +133,6 @@ def main() -> None:
     p.add_argument("--span-rows", type=int, default=3000)
     p.add_argument("--val-rows", type=int, default=600)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-target", dest="target_aware", action="store_false", help="do not pass --target to tabular")
     p.add_argument("--cache", default=str(REPO / "bench" / "tabular_select_rivals.json"))
     p.add_argument("--out", default=str(REPO / "bench" / "tabular_select.json"))
     args = p.parse_args()

@@ -309,24 +309,43 @@ class PeakMemory:
         return (self.peak - self.start) / 2**20
 
 
-def app_configs(app_cls: type, target: str, seed: int, device: str, epochs: int | None, rows: int) -> tuple[Any, Any]:
+def app_configs(
+    app_cls: type,
+    target: str,
+    seed: int,
+    device: str,
+    epochs: int | None,
+    rows: int,
+    options: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> tuple[Any, Any]:
     """(options, TrainConfig) of an app: its defaults, ``target`` when it has one, the seed and device;
-    ``epochs`` if given, else the app's own, sized by its ``default_steps`` as ``ganapps run`` does."""
+    ``epochs`` if given, else the app's own, sized by its ``default_steps`` as ``ganapps run`` does.
+    ``options`` / ``settings`` override app options / engine settings (``bench/tabular_select.py``)."""
     from ganapps.core.pipeline import make_configs, sized_epochs
 
     fields = {f.name for f in dataclasses.fields(app_cls.Options)} if dataclasses.is_dataclass(app_cls.Options) else ()
-    options = {"target": target} if "target" in fields else {}
-    train: dict[str, Any] = {"seed": seed, "device": device}
+    opts_in = {"target": target} if "target" in fields else {}
+    train: dict[str, Any] = {"seed": seed, "device": device, **(settings or {})}
     if epochs is not None:
         train["epochs"] = epochs
-    opts, cfg = make_configs(app_cls, options, train)
-    if epochs is None and app_cls.default_steps:
+    opts, cfg = make_configs(app_cls, {**opts_in, **(options or {})}, train)
+    if "epochs" not in train and app_cls.default_steps:
         cfg.epochs, _ = sized_epochs(app_cls, cfg, rows)
     return opts, cfg
 
 
 def fit_and_sample(
-    name: str, train: pl.DataFrame, target: str, seed: int, device: str, epochs: int | None, stage: list[str]
+    name: str,
+    train: pl.DataFrame,
+    target: str,
+    seed: int,
+    device: str,
+    epochs: int | None,
+    stage: list[str],
+    *,
+    options: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Fit and train app ``name`` on ``train``, then draw ``len(train)`` rows: (synthetic, timings).
 
@@ -339,7 +358,7 @@ def fit_and_sample(
     from ganapps.core.trainer import Trainer
 
     app_cls = get_registry().app(name)
-    opts, cfg = app_configs(app_cls, target, seed, device, epochs, train.height)
+    opts, cfg = app_configs(app_cls, target, seed, device, epochs, train.height, options, settings)
     release_memory()  # what the previous app freed should not count for, or against, this one
     seed_everything(seed, cfg.deterministic)
     app = app_cls(opts)

@@ -244,14 +244,18 @@ class TabularGAN(App):
     def _column_p(self, training: bool) -> Tensor | None:
         """Which discrete column to condition on: uniform (CTGAN), or the target ``target_share`` of the
         time in training and always when generating."""
-        o = self.options
-        names = [s.column for s in self.tt.discrete_spans]
-        if not o.target or o.target not in names or o.target_share <= 0 or len(names) < 2:
-            return None
-        share = min(1.0, o.target_share) if training else 1.0
-        p = torch.full((len(names),), (1 - share) / (len(names) - 1), dtype=torch.float64)
-        p[names.index(o.target)] = share
-        return p
+        cache = self.__dict__.setdefault("_column_ps", {})
+        if training not in cache:  # built once: it is asked for twice per training step
+            o = self.options
+            names = [s.column for s in self.tt.discrete_spans]
+            if not o.target or o.target not in names or o.target_share <= 0 or len(names) < 2:
+                cache[training] = None
+            else:
+                share = min(1.0, o.target_share) if training else 1.0
+                p = torch.full((len(names),), (1 - share) / (len(names) - 1), dtype=torch.float64)
+                p[names.index(o.target)] = share
+                cache[training] = p
+        return cache[training]
 
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
         """Raw generator output and its span activations (Gumbel-softmax on discrete spans)."""
