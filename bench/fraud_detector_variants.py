@@ -34,7 +34,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 
 from ganapps.plugins.fraud import metrics as M
-from ganapps.plugins.fraud.app import _stratified
+from ganapps.plugins.fraud.data import stratified
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fraud" / "creditcard_ulb_subset.csv"
 COLS = ("roc_auc", "pr_auc", "roc_auc@0.5%", "pr_auc@0.5%")
@@ -103,9 +103,9 @@ def main() -> None:
     features = [c for c in df.columns if c != "Class"]
     rows: dict[str, dict[str, list[list[float]]]] = {"validation": {}, "holdout": {}}
     for seed in args.seeds:
-        train_idx, hold_idx = _stratified(df, "Class", 0.2, seed)  # the app's splits, as in fraud_quality.py
+        train_idx, hold_idx = stratified(df, "Class", 0.2, seed)  # the app's splits, as in fraud_quality.py
         train, hold = df[train_idx.tolist()], df[hold_idx.tolist()]
-        fit_idx, val_idx = _stratified(train, "Class", 0.2, seed + 1)
+        fit_idx, val_idx = stratified(train, "Class", 0.2, seed + 1)
         fit, val = train[fit_idx.tolist()], train[val_idx.tolist()]
         xn = prepared(fit.filter(pl.col("Class") == 0), features)
         mu, sd = xn.mean(0), xn.std(0)

@@ -1,7 +1,7 @@
 """How the fraud app's whitening ridge and latent weight were chosen: validation rows only (~3 min).
 
 For each seed, the app is trained (``ganapps.core.run``, app defaults, the split of
-``bench/fraud_quality.py``) once per ridge (``ganapps.plugins.fraud.app.RIDGE``, added to the
+``bench/fraud_quality.py``) once per ridge (``ganapps.plugins.fraud.data.RIDGE``, added to the
 standardised covariance before whitening). The score rec + w·lat is then recomputed from those same
 networks for each latent weight w. Each variant is judged on the **validation rows** (the 20% of
 the training split that the networks and every fit never saw), against the whitened Mahalanobis
@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-import ganapps.plugins.fraud.app as fraud_app
+import ganapps.plugins.fraud.data as fraud_data
 from ganapps.core import run
 from ganapps.plugins.fraud import metrics as M
 
@@ -42,15 +42,15 @@ def main() -> None:
     logging.disable(logging.WARNING)
     df = pl.read_csv(args.data)
     rows: dict[str, list[list[float]]] = {}
-    default_ridge = fraud_app.RIDGE
+    default_ridge = fraud_data.RIDGE
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            train_idx, hold_idx = fraud_app._stratified(df, "Class", 0.2, seed)
+            train_idx, hold_idx = fraud_data.stratified(df, "Class", 0.2, seed)
             train = df[train_idx.tolist()]
-            _, val_idx = fraud_app._stratified(train, "Class", 0.2, seed + 1)
+            _, val_idx = fraud_data.stratified(train, "Class", 0.2, seed + 1)
             parts = {"val": train[val_idx.tolist()], "hold": df[hold_idx.tolist()]}
             for ridge in args.ridges:
-                fraud_app.RIDGE = ridge
+                fraud_data.RIDGE = ridge
                 r = run(
                     "fraud",
                     df,
@@ -71,7 +71,7 @@ def main() -> None:
                         key = f"{part} | ridge {ridge:g} | {name}"
                         rows.setdefault(key, []).append([roc_auc_score(y, s), average_precision_score(y, s), low])
             print(f"seed {seed} done", flush=True)
-    fraud_app.RIDGE = default_ridge
+    fraud_data.RIDGE = default_ridge
     print("\n| rows | ridge | score | " + " | ".join(COLS) + " | paired vs Mahalanobis (same ridge) ± s.e. |")
     print("|---" * (len(COLS) + 4) + "|")
     for key, v in rows.items():
