@@ -51,6 +51,12 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # round 4 (fit time): half the steps, by a doubled batch or by half the epochs
     "tcond-b1000": ({"target_loss": 0.0, "target_share": 0.5}, {"batch_size": 1000}),
     "tcond-e150": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 150}),
+    # round 5 (fit time, at the code of the commit that adds it: one generator forward per
+    # iteration, one critic call, cheaper dropout, fused Adam): penalty every step or every 4th;
+    # every 4th with half the epochs
+    "fast": ({"gp_every": 1}, {}),
+    "fast-gp4": ({"gp_every": 4}, {}),
+    "fast-gp4-e150": ({"gp_every": 4}, {"epochs": 150}),
     "default": ({}, {}),
 }
 

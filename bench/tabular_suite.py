@@ -102,6 +102,41 @@ def check(name: str, board: dict[str, Any]) -> str:
     return f"- {name}: " + "; ".join(parts)
 
 
+def paired(folders: list[Path]) -> str:
+    """Per table: tabular − the best rival per seed (same splits), mean and 95% t-interval, merged
+    over ``folders`` (a later folder's run of an app and seed wins), and the fit-time ratio."""
+    import numpy as np
+    from scipy import stats
+
+    lines = []
+    tables = sorted({p.parent.name for f in folders for p in f.glob("*/compare.json")})
+    for table in tables:
+        values: dict[str, dict[int, dict[str, float]]] = {}
+        for folder in folders:
+            path = folder / table / "compare.json"
+            for r in json.loads(path.read_text())["tables"][0]["runs"] if path.exists() else []:
+                if not r.get("error"):
+                    values.setdefault(r["app"], {})[r["seed"]] = r["values"]
+        if "tabular" not in values:
+            continue
+        parts = []
+        for key in ("quality_train", "quality_test", "ml"):
+            means = {a: np.mean([v[key] for v in values[a].values()]) for a in values if a.startswith("sdv-")}
+            best = max(means, key=means.get)
+            d = np.array([values["tabular"][s][key] - values[best][s][key] for s in sorted(values["tabular"])])
+            h = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+            parts.append(f"{key} {d.mean():+.3f} vs {best} ({d.mean() - h:+.3f}…{d.mean() + h:+.3f})")
+        fit = {
+            a: np.mean([v["fit_seconds"] for v in values[a].values()]) for a in ("tabular", "sdv-ctgan") if a in values
+        }
+        if len(fit) == 2:
+            parts.append(
+                f"fit {fit['tabular']:.1f} s / SDV CTGAN's {fit['sdv-ctgan']:.1f} s = {fit['tabular'] / fit['sdv-ctgan']:.2f}"
+            )
+        lines.append(f"- {table}: " + "; ".join(parts))
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--apps", default="tabular,sdv-gaussiancopula,sdv-tvae,sdv-ctgan")
@@ -118,7 +153,7 @@ def main() -> None:
     if not args.report:
         run_suite(args)
     folders = [Path(f) for f in args.report] if args.report else [Path(args.out)]
-    text = report(folders)
+    text = report(folders) + "\nPaired over seeds:\n" + paired(folders)
     if not args.report:
         (folders[0] / "suite.md").write_text(text)
     print(text)

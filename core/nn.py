@@ -53,6 +53,39 @@ class ResidualLinear(nn.Module):
         return x + self.act(self.norm(self.linear(x)))
 
 
+class Dropout(nn.Module):
+    """Inverted dropout that is cheap on CPU, where ``nn.Dropout``'s Bernoulli draws dominate small layers.
+
+    On CPU, p = 0.5 takes each unit's keep/drop from one bit of a 32-bit random integer (a sixth
+    of ``nn.Dropout``'s time on a 150×256 batch here) and other rates compare ``torch.rand`` with
+    p; on other devices it is ``nn.functional.dropout``. Same distribution either way: each
+    unit kept with probability 1 − p and scaled by 1 / (1 − p).
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout rate must be in [0, 1), got {p}")
+        self.p = p
+        self.register_buffer("shifts", torch.arange(32, dtype=torch.int64), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if x.device.type != "cpu":
+            return nn.functional.dropout(x, self.p, True)
+        if self.p == 0.5:
+            n = x.numel()
+            words = torch.randint(0, 2**32, ((n + 31) // 32, 1), dtype=torch.int64)
+            keep = ((words >> self.shifts) & 1).reshape(-1)[:n].reshape(x.shape)
+        else:
+            keep = torch.rand_like(x) >= self.p
+        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class MinibatchAverage(nn.Module):
     """Append the batch mean of the features to every sample (medGAN's minibatch averaging)."""
 

@@ -13,10 +13,21 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
 
     ``critic`` is a closure so conditional critics can pass their condition along. Multiply by
     λ (10 in the paper) yourself. Packed (PacGAN) critics work as long as ``critic`` unpacks.
+    To score real, fake and interpolates in one critic call, use :func:`interpolates` and
+    :func:`gradient_norm_penalty` instead.
     """
+    mixed = interpolates(real, fake)
+    return gradient_norm_penalty(critic(mixed), mixed, center)
+
+
+def interpolates(real: Tensor, fake: Tensor) -> Tensor:
+    """x̂ = α·real + (1 − α)·fake, one α ~ U(0, 1) per sample, detached and requiring grad."""
     alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
-    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    out = critic(mixed)
+    return (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+
+
+def gradient_norm_penalty(out: Tensor, mixed: Tensor, center: float = 1.0) -> Tensor:
+    """E[(‖∇ₓ out‖ − center)²] for critic scores ``out`` computed from ``mixed`` (:func:`interpolates`)."""
     (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
     norms = grad.reshape(grad.shape[0], -1).norm(2, dim=1)
     return ((norms - center) ** 2).mean()

@@ -119,7 +119,7 @@ class Trainer:
         self.position = (0, 0, 0)  # (phase, epoch, next batch) — where a resume starts
         self.last_eval: dict[str, Any] = {}
         self.last_eval_step = -1
-        self._active: str | None = None
+        self._active: tuple[str, tuple[str, ...]] | None = None
         self._elapsed_before = 0.0
         self._nonfinite = 0
         self._sigint = False
@@ -155,6 +155,7 @@ class Trainer:
             kwargs: dict[str, Any] = {"lr": lr, "weight_decay": spec.weight_decay}
             if spec.algorithm in ("adam", "adamw"):
                 kwargs["betas"] = spec.betas
+                kwargs["fused"] = spec.fused or None
             self.optimizers[spec.name] = OPTIMIZERS[spec.algorithm](params, **kwargs)
             self.owned[spec.name] = frozenset(spec.networks)
             self.params[spec.name] = params
@@ -177,6 +178,9 @@ class Trainer:
             for step in phase.steps:
                 if step.optimizer not in self.optimizers:
                     raise ConfigError(f"step {step.name!r} of app {app.name} uses unknown optimizer {step.optimizer!r}")
+                unknown = [n for n in step.differentiable if n not in app.nets]
+                if unknown:
+                    raise ConfigError(f"step {step.name!r} of app {app.name} names unknown network {unknown[0]!r}")
         self.roles = {s.name: s.role for p in self.phases for s in p.steps}
         if self.dist.enabled:
             # Same networks in every process (same seed above), wrapped for gradient averaging;
@@ -321,7 +325,7 @@ class Trainer:
         """One optimizer update: forward (app), backward, clip, step, EMA (engine)."""
         cfg = self.config
         opt = self.optimizers[step.optimizer]
-        self._train_only(step.optimizer)
+        self._train_only(step.optimizer, step.differentiable)
         with autocast(self.device, self.amp), self._replicated(step.optimizer):
             losses = step.fn(batch)
         loss = losses["loss"]
@@ -359,15 +363,17 @@ class Trainer:
         # In a distributed run the networks this optimizer updates are DDP wrappers during the step.
         return self.replicas.step(self.owned[optimizer]) if self.replicas is not None else contextlib.nullcontext()
 
-    def _train_only(self, optimizer: str) -> None:
+    def _train_only(self, optimizer: str, differentiable: tuple[str, ...] = ()) -> None:
         # Freeze the networks this optimizer does not own: no wasted gradients for D during the
-        # generator step (and for G during the discriminator step, even if the app forgot .detach()).
-        if self._active == optimizer:
+        # generator step (and for G during the discriminator step, even if the app forgot .detach()),
+        # unless the step keeps a network differentiable to reuse its output in a later step.
+        key = (optimizer, differentiable)
+        if self._active == key:
             return
-        owned = self.owned[optimizer]
+        trainable = self.owned[optimizer] | set(differentiable)
         for name, net in self.app.nets.items():
-            net.requires_grad_(name in owned)
-        self._active = optimizer
+            net.requires_grad_(name in trainable)
+        self._active = key
 
     def _check_finite(self, step: Step, value: float) -> None:
         if math.isfinite(value):

@@ -80,6 +80,19 @@ def test_gradient_penalty_backpropagates_to_critic() -> None:
     assert torch.allclose(d.w.grad, torch.tensor([4.8, 6.4]), atol=1e-4)
 
 
+def test_interpolates_lie_between_real_and_fake_and_take_gradients() -> None:
+    torch.manual_seed(0)
+    real, fake = torch.zeros(500, 3), torch.ones(500, 3)
+    mixed = R.interpolates(real, fake)
+    assert mixed.requires_grad and mixed.grad_fn is None  # a leaf: the penalty differentiates at it
+    assert torch.equal(mixed[:, 0], mixed[:, 2])  # one α per sample
+    assert mixed.min().item() >= 0.0 and mixed.max().item() <= 1.0
+    assert mixed[:, 0].mean().item() == pytest.approx(0.5, abs=0.05)  # α ~ U(0, 1)
+    # the penalty from scores computed elsewhere (e.g. in one critic call with real and fake)
+    scores = torch.cat([real, mixed]) @ torch.tensor([3.0, 4.0, 0.0])
+    assert R.gradient_norm_penalty(scores[500:], mixed).item() == pytest.approx(16.0, rel=1e-5)
+
+
 def test_r1_penalty() -> None:
     x = torch.randn(6, 2, requires_grad=True)
     assert R.r1_penalty(Linear()(x), x).item() == pytest.approx(25.0, rel=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 from ganapps.core import ConfigError, Evaluation, TrainConfig, Trainer
+from ganapps.core.app import Phase, Step
 from ganapps.core.checkpoint import load_checkpoint
 from ganapps.core.rundir import RunDir, read_log
 from ganapps.core.testing import RingApp, RingOptions
@@ -134,6 +136,32 @@ def test_generator_step_does_not_compute_discriminator_gradients() -> None:
     t._update(gen_step, d.tensors[0][:32], logging_step=True)
     assert all(p.grad is None for p in app.nets.discriminator.parameters())
     assert any(p.grad is not None for p in app.nets.generator.parameters())
+
+
+def test_a_step_may_leave_another_network_differentiable() -> None:
+    app, d = make()
+    t = Trainer(app, TrainConfig(epochs=1, batch_size=32), progress=False)
+    t.setup()
+    d_step = t.phases[-1].steps[0]
+    t._train_only(d_step.optimizer)
+    assert not any(p.requires_grad for p in app.nets.generator.parameters())
+    t._train_only(d_step.optimizer, ("generator",))
+    assert all(p.requires_grad for p in app.nets.generator.parameters())
+    assert all(p.requires_grad for p in app.nets.discriminator.parameters())
+    app, d = make()
+    app.phases = lambda: [Phase("p", [Step("d", app.discriminator_step, "discriminator", differentiable=("gen",))], 1)]
+    with pytest.raises(ConfigError, match="step 'd' of app ring names unknown network 'gen'"):
+        Trainer(app, TrainConfig(epochs=1), progress=False).fit(d)
+
+
+def test_fused_adam_is_asked_for_by_the_optimizer_spec() -> None:
+    app, d = make()
+    specs = app.configure_optimizers()
+    app.configure_optimizers = lambda: [dataclasses.replace(specs[0], fused=True), specs[1]]
+    t = Trainer(app, TrainConfig(epochs=1, batch_size=32), progress=False)
+    t.fit(d)
+    assert t.optimizers["discriminator"].defaults["fused"] is True
+    assert not t.optimizers["generator"].defaults["fused"]
 
 
 def test_grad_norm_is_logged_and_clipping_applies() -> None:

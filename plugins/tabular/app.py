@@ -23,12 +23,16 @@ Defaults that differ from CTGAN, each measured (bench/RESULTS.md, issues 4 and 1
   row is conditioned on it at its training frequency (``--target-share``), so the generator
   learns each class's rows as a whole. CTAB-GAN+'s downstream loss is available
   (``--target-loss``) but off: on the dev tables it lowered quality and ML efficacy on average.
+- one generator forward per iteration: the generator step judges the rows the critic step made
+  (CTGAN draws new ones), and the critic scores real, fake and interpolated packs in one call;
+  same quality on the dev tables, about a third less fit time (round 5 in bench/RESULTS.md).
 
 Conditional generation feeds the wanted category's one-hot: no rejection sampling.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,7 +49,7 @@ from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import read_table, write_table
 from ganapps.core.nn import pack
-from ganapps.core.regularizers import gradient_penalty
+from ganapps.core.regularizers import gradient_norm_penalty, interpolates
 from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, load_table
 from ganapps.core.tabular.evaluate import evaluate_table
 from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, write_sdv_metadata
@@ -92,6 +96,10 @@ class TabularOptions:
     pac: int = field(default=10, metadata={"help": "Rows judged together by the critic (PacGAN)."})
     loss: Literal["wgan-gp", "hinge"] = field(default="wgan-gp", metadata={"help": "Adversarial loss."})
     gp_weight: float = field(default=10.0, metadata={"help": "Gradient-penalty weight λ (wgan-gp)."})
+    gp_every: int = field(
+        default=1,
+        metadata={"help": "Apply the gradient penalty every k-th critic step, weighted k·λ (lazy regularisation)."},
+    )
     tau: float = field(default=0.2, metadata={"help": "Gumbel-softmax temperature of discrete outputs."})
     log_frequency: bool = field(
         default=True, metadata={"help": "Sample training conditions by log-frequency (CTGAN) rather than frequency."}
@@ -138,8 +146,8 @@ class TabularGAN(App):
 
     def fit(self, train: pl.DataFrame) -> None:
         o = self.options
-        if o.pac < 1:
-            raise ConfigError("option --pac must be at least 1")
+        if o.pac < 1 or o.gp_every < 1:
+            raise ConfigError("options --pac and --gp-every must be at least 1")
         if not 0 <= o.target_share <= 1 or o.target_loss < 0:
             raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")
         overrides: dict[str, Any] = {}
@@ -209,21 +217,33 @@ class TabularGAN(App):
 
     def configure_optimizers(self) -> list[OptimizerSpec]:
         # CTGAN's Adam(β=(0.5, 0.9), weight decay 1e-6), but lr 1e-3 rather than its 2e-4: at equal
-        # epochs it reached a higher SDMetrics quality on both benchmark tables (bench/RESULTS.md)
+        # epochs it reached a higher SDMetrics quality on both benchmark tables (bench/RESULTS.md);
+        # fused kernels: the networks are small enough for per-parameter calls to show
         specs = [
-            OptimizerSpec("discriminator", ("discriminator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6),
-            OptimizerSpec("generator", ("generator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6),
+            OptimizerSpec(
+                "discriminator", ("discriminator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6, fused=True
+            ),
+            OptimizerSpec("generator", ("generator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6, fused=True),
         ]
         if "downstream" in self.nets:
             specs.append(OptimizerSpec("downstream", ("downstream",), lr=1e-3, weight_decay=1e-6))
         return specs
 
     def phases(self) -> list[Phase]:
-        """CTGAN's adversarial phase; with the downstream model, its step on real rows first."""
+        """CTGAN's adversarial phase; with the downstream model, its step on real rows first.
+
+        The critic step's generated rows are judged again by the generator step that follows
+        (one generator forward per iteration, not two), so the critic step leaves the generator
+        differentiable. Not in a multi-process run, where the generator's gradients are averaged
+        only through a forward inside its own step.
+        """
         phases = super().phases()
+        self._reuse = not torch.distributed.is_initialized()
+        steps = phases[0].steps
+        if self._reuse:
+            steps[0] = dataclasses.replace(steps[0], differentiable=("generator",))
         if "downstream" in self.nets:
-            step = Step("downstream", self.downstream_step, "downstream", role="other")
-            phases[0].steps.insert(0, step)
+            steps.insert(0, Step("downstream", self.downstream_step, "downstream", role="other"))
         return phases
 
     # ------------------------------------------------------------------ steps
@@ -245,7 +265,7 @@ class TabularGAN(App):
         """Which discrete column to condition on: uniform (CTGAN), or the target ``target_share`` of the
         time in training and always when generating."""
         cache = self.__dict__.setdefault("_column_ps", {})
-        if training not in cache:  # built once: it is asked for twice per training step
+        if training not in cache:  # built once, not at every training step
             o = self.options
             names = [s.column for s in self.tt.discrete_spans]
             if not o.target or o.target not in names or o.target_share <= 0 or len(names) < 2:
@@ -264,26 +284,38 @@ class TabularGAN(App):
         return raw, self.act.to(self.device)(raw, tau=self.options.tau)
 
     def discriminator_step(self, batch: Tensor) -> dict[str, Tensor]:
-        cond, _, real = self._conditions(self._n(batch))
-        _, fake = self._fake(cond)
-        D, pac = self.nets.discriminator, self.options.pac
-        real_in = pack(torch.cat([real, cond], 1), pac)  # the critic judges pac rows at a time
-        fake_in = pack(torch.cat([fake.detach(), cond], 1), pac)
-        d_real, d_fake = D(real_in), D(fake_in)
-        if self.options.loss == "hinge":
+        o = self.options
+        cond, mask, real = self._conditions(self._n(batch))
+        raw, fake = self._fake(cond)
+        if getattr(self, "_reuse", False):  # the generator step that follows judges these rows again
+            self._rows = (raw, fake, cond, mask)
+        real_in = pack(torch.cat([real, cond], 1), o.pac)  # the critic judges pac rows at a time
+        fake_in = pack(torch.cat([fake.detach(), cond], 1), o.pac)
+        penalise = o.loss == "wgan-gp" and self.progress.phase_step % o.gp_every == 0
+        # real packs, fake packs and (on penalised steps) their interpolates in one critic call
+        parts = [real_in, fake_in, *([interpolates(real_in, fake_in)] if penalise else [])]
+        scores = self.nets.discriminator(torch.cat(parts)).split(len(real_in))
+        d_real, d_fake = scores[0], scores[1]
+        if o.loss == "hinge":
             return {"loss": L.d_hinge(d_real, d_fake), "d_real": d_real.mean(), "d_fake": d_fake.mean()}
         wasserstein = L.d_wgan(d_real, d_fake)  # E[D(fake)] − E[D(real)]
-        # the penalty on packed interpolates: one gradient norm per pack, as the critic sees it
-        gp = gradient_penalty(D, real_in, fake_in)
-        return {"loss": wasserstein + self.options.gp_weight * gp, "wasserstein": -wasserstein, "gp": gp}
+        out = {"loss": wasserstein, "wasserstein": -wasserstein}
+        if penalise:  # one gradient norm per pack, as the critic sees it; lazily: k·λ every k-th step
+            out["gp"] = gradient_norm_penalty(scores[2], parts[2])
+            out["loss"] = wasserstein + o.gp_weight * o.gp_every * out["gp"]
+        return out
 
     def downstream_step(self, batch: Tensor) -> dict[str, Tensor]:
         """The auxiliary target model learns from real rows (the engine's uniform batch)."""
         return {"loss": downstream_loss(self.nets.downstream, batch.to(self.device))}
 
     def generator_step(self, batch: Tensor) -> dict[str, Tensor]:
-        cond, mask, _ = self._conditions(self._n(batch))
-        raw, fake = self._fake(cond)
+        rows = self.__dict__.pop("_rows", None)
+        if rows is None:
+            cond, mask, _ = self._conditions(self._n(batch))
+            raw, fake = self._fake(cond)
+        else:
+            raw, fake, cond, mask = rows
         d_fake = self.nets.discriminator(pack(torch.cat([fake, cond], 1), self.options.pac))
         adv = L.g_hinge(d_fake) if self.options.loss == "hinge" else L.g_wgan(d_fake)
         out = {"adversarial": adv}
@@ -306,6 +338,7 @@ class TabularGAN(App):
 
     def calibrate(self, train: pl.DataFrame) -> None:
         """Fit the marginal calibration on generated rows (``plugins/tabular/calibration.py``)."""
+        self.__dict__.pop("_rows", None)  # the last critic step's rows, kept for a generator step
         self._decoder = Decoder(self.tt.spans)
         if not self.options.calibrate:
             return

@@ -6,7 +6,8 @@ encoded row width. The span activations (tanh / softmax / sigmoid per column spa
 by the app, not here, because the conditional loss needs the raw logits.
 
 Critic: ``pac`` rows are judged together (PacGAN, Lin et al. 2018) so that a generator that
-repeats itself is easy to spot; LeakyReLU(0.2) and dropout 0.5 as in CTGAN.
+repeats itself is easy to spot; LeakyReLU(0.2) and dropout 0.5 as in CTGAN (``core.nn.Dropout``,
+the same distribution drawn faster on CPU).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+
+from ganapps.core.nn import Dropout
 
 
 class Residual(nn.Module):
@@ -56,7 +59,7 @@ class Critic(nn.Module):
         layers: list[nn.Module] = []
         dim = input_dim * pac
         for h in hidden:
-            layers += [nn.Linear(dim, h), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            layers += [nn.Linear(dim, h), nn.LeakyReLU(0.2), Dropout(dropout)]
             dim = h
         layers.append(nn.Linear(dim, 1))
         self.seq = nn.Sequential(*layers)
