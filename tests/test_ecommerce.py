@@ -182,14 +182,14 @@ def test_metrics_known_values() -> None:
 
 def test_basket_size_calibration_matches_training_sizes() -> None:
     """The quantile map sends generated log sizes onto the training sizes, line-weighted, in order."""
-    from ganapps.plugins.ecommerce.app import ECommerceGAN
+    from ganapps.plugins.ecommerce.invoices import calibrated_size
 
     # training: 4 invoices of 1 line, 2 of 3 lines, 1 of 10 lines → line-weighted shares 4/20, 6/20, 10/20
     size, lines = torch.tensor([1.0, 3.0, 10.0], dtype=torch.float64), torch.tensor([4.0, 6.0, 10.0])
     ref = torch.linspace(-2, 2, 1001)  # the generator's unconditional log sizes (shifted, any scale)
     size_map = (ref, size, (lines.cumsum(0) / lines.sum()).double())
     raw = ref[torch.randperm(len(ref), generator=torch.Generator().manual_seed(0))]
-    out = ECommerceGAN._calibrated_size(raw, size_map)
+    out = calibrated_size(raw, size_map)
     shares = torch.bincount(out, minlength=11)[[1, 3, 10]].double() / len(out)
     assert torch.allclose(shares, torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64), atol=2e-3)
     order = raw.argsort()

@@ -19,7 +19,7 @@ scores any synthesizer's output in the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -27,13 +27,19 @@ import torch
 
 from ganapps.core.app import Evaluation
 from ganapps.core.errors import ConfigError
-from ganapps.core.report import figure_png, new_figure
 from ganapps.core.tabular.frames import as_polars
+from ganapps.plugins.ecommerce import figures
+from ganapps.plugins.ecommerce import orders as O
 
-if TYPE_CHECKING:
-    from ganapps.plugins.ecommerce.app import ECommerceGAN
 
-REAL, SYNTH = "#4a7ab0", "#e08a3c"
+class OrdersApp(Protocol):
+    """What the evaluation reads of a trained ``ecommerce`` app (:class:`.app.ECommerceGAN`)."""
+
+    schema: dict[str, Any]
+    options: Any
+    last_generation: dict[str, Any]
+
+    def generate(self, n: int, condition: dict[str, Any] | None = None) -> pl.DataFrame: ...
 
 
 def invoices(lines: pl.DataFrame) -> pl.DataFrame:
@@ -214,78 +220,8 @@ def customer_privacy(
     return out
 
 
-# ------------------------------------------------------------------------------- figures
-def _hist_figure(real: np.ndarray, synth: np.ndarray, title: str, xlabel: str, log: bool = True) -> bytes:
-    fig, ax = new_figure(5.5, 3.2)
-    both = np.concatenate([real, synth])
-    lo, hi = max(both.min(), 1e-2 if log else both.min()), np.quantile(both, 0.995)
-    bins = np.geomspace(lo, max(hi, lo * 1.01), 40) if log else np.linspace(lo, max(hi, lo + 1), 40)
-    ax.hist(np.clip(real, lo, hi), bins=bins, density=True, alpha=0.55, label="real", color=REAL)
-    ax.hist(np.clip(synth, lo, hi), bins=bins, density=True, alpha=0.55, label="synthetic", color=SYNTH)
-    if log:
-        ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    return figure_png(fig)
-
-
-def _profile_figure(rp: dict[str, np.ndarray], sp: dict[str, np.ndarray]) -> bytes:
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3))
-    labels = {"hour": list(range(24)), "weekday": ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"],
-              "month": ["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"]}  # fmt: skip
-    for ax, k in zip(axes, ("hour", "weekday", "month"), strict=True):
-        pos = np.arange(len(rp[k]))
-        ax.bar(pos - 0.2, rp[k], 0.4, label="real", color=REAL)
-        ax.bar(pos + 0.2, sp[k], 0.4, label="synthetic", color=SYNTH)
-        ax.set_xticks(pos[:: 2 if k == "hour" else 1])
-        ax.set_xticklabels(labels[k][:: 2 if k == "hour" else 1], fontsize=7)
-        ax.set_title(f"invoices by {k}", fontsize=9)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    return figure_png(fig)
-
-
-def _price_figure(reference: pl.DataFrame, synth: pl.DataFrame) -> bytes:
-    rm = reference.group_by("prod").agg(pl.col("price").median().alias("r"))
-    sm = synth.group_by("prod").agg(pl.col("price").median().alias("s"), pl.len().alias("n"))
-    both = rm.join(sm, on="prod")
-    fig, ax = new_figure(4.5, 4)
-    if both.height:
-        ax.scatter(both["r"], both["s"], s=np.clip(both["n"].to_numpy(), 4, 60), alpha=0.5, color=SYNTH)
-        lo, hi = (
-            float(both.select(pl.min_horizontal("r", "s").min()).item()),
-            float(both.select(pl.max_horizontal("r", "s").max()).item()),
-        )
-        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    ax.set_xlabel("real median unit price")
-    ax.set_ylabel("synthetic median unit price")
-    ax.set_title("price per product", fontsize=10)
-    return figure_png(fig)
-
-
-def _copurchase_figure(r: np.ndarray, s: np.ndarray) -> bytes:
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
-    v = max(0.05, float(np.quantile(np.abs(r[np.triu_indices(len(r), 1)]), 0.99))) if len(r) > 1 else 1.0
-    for ax, m, t in zip(axes, (r, s), ("real", "synthetic"), strict=True):
-        m = m.copy()
-        np.fill_diagonal(m, 0)
-        im = ax.imshow(m, cmap="RdBu_r", vmin=-v, vmax=v)
-        ax.set_title(f"co-purchase (phi), top products: {t}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.colorbar(im, ax=axes, shrink=0.8)
-    return figure_png(fig)
-
-
 # ---------------------------------------------------------------------------- the app's
-def conditional_accuracy(app: ECommerceGAN, n: int = 300, products: int = 3, categories: int = 2) -> dict[str, Any]:
+def conditional_accuracy(app: OrdersApp, n: int = 300, products: int = 3, categories: int = 2) -> dict[str, Any]:
     """ec²GAN consistency: share of generated seed orders whose decoded product (category) is the
     condition, for the most frequent products and categories (before the product is pinned)."""
     s = app.schema
@@ -336,12 +272,21 @@ def sdmetrics_quality(real: pl.DataFrame, synth: pl.DataFrame, max_rows: int = 2
     return q
 
 
-def evaluate_orders(app: ECommerceGAN, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
-    """Every order metric and figure for a run (real = held-out invoices, train = training invoices)."""
-    from ganapps.core.tabular import detect_columns
-    from ganapps.core.tabular.evaluate import column_shape_plots
-    from ganapps.plugins.ecommerce import orders as O
+NOTES = (
+    "quality.*: SDMetrics QualityReport on held-out purchase lines (product, quantity, unit price, timestamp, "
+    "customer, country); 1 is best.",
+    "baskets.*: KS / Wasserstein / total-variation distances of invoice-level distributions (0 = identical).",
+    "copurchase.copurchase_corr: Pearson correlation between real and synthetic phi coefficients of the 50 most "
+    "frequent products over invoices (1 = same co-purchase structure).",
+    "conditional.*: share of seed orders generated for a product (category) condition whose generated product "
+    "embedding decodes to that product (category), before the product is pinned in the output.",
+    "privacy.customer_*: DCR on per-customer profiles (order count, basket size and value, hour, weekend share, "
+    "category mix); dcr_ratio ≈ 1 is healthy.",
+)
 
+
+def evaluate(app: OrdersApp, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
+    """Every order metric and figure for a run (real = held-out invoices, train = training invoices)."""
     roles = app.schema["columns"]["roles"]
 
     def canon(frame: Any, where: str) -> pl.DataFrame:
@@ -373,25 +318,7 @@ def evaluate_orders(app: ECommerceGAN, real: Any, synthetic: Any, train: Any = N
     b = ev.metrics.get("baskets", {})
     ev.metrics["basket_size_ks"] = b.get("basket_size_ks")
     ev.metrics["catalogue_share"] = ev.metrics.get("prices", {}).get("catalogue_share")
-    ri, si = invoices(ho), invoices(sy)
-    ev.figures["basket size"] = _hist_figure(
-        ri["size"].to_numpy().astype(float), si["size"].to_numpy().astype(float), "lines per invoice", "lines"
-    )
-    ev.figures["basket value"] = _hist_figure(
-        ri["value"].to_numpy(), si["value"].to_numpy(), "invoice value (Σ qty × price)", "value"
-    )
-    rc = ri.filter(pl.col("cust").is_not_null()).group_by("cust").len()["len"].to_numpy().astype(float)
-    sc = si.filter(pl.col("cust").is_not_null()).group_by("cust").len()["len"].to_numpy().astype(float)
-    if len(rc) and len(sc):
-        ev.figures["orders per customer"] = _hist_figure(rc, sc, "invoices per customer", "invoices", log=False)
-    ev.figures["time profiles"] = _profile_figure(profiles(ho), profiles(sy))
-    ev.figures["price per product"] = _price_figure(tr if tr is not None else ho, sy)
-    _, r_phi, s_phi, _ = copurchase(ho, sy)
-    ev.figures["co-purchase"] = _copurchase_figure(r_phi, s_phi)
-    cols = learned_columns(ho)
-    kinds = {"prod": "categorical", "cust": "categorical", "country": "categorical"}
-    specs = detect_columns(ho.select(cols), {c: k for c, k in kinds.items() if c in cols})
-    ev.figures.update(column_shape_plots(ho.select(cols), sy.select(cols), specs))
+    ev.figures.update(_figures(ho, sy, tr))
     c = app.schema["cleaning"]
     ev.notes += [
         f"Training table: {c['lines']} lines; {c['returns_cancellations']} returns/cancellations "
@@ -400,14 +327,34 @@ def evaluate_orders(app: ECommerceGAN, real: Any, synthetic: Any, train: Any = N
         f"aside; {c['guest_lines']} purchase lines ({c['guest_share']:.1%}) have no customer id and were learned as "
         "one guest customer. Synthetic orders are purchases only; metrics compare them with real purchases.",
         f"Categories from {app.schema['category_source']} ({len(app.schema['categories'])}).",
-        "quality.*: SDMetrics QualityReport on held-out purchase lines (product, quantity, unit price, timestamp, "
-        "customer, country); 1 is best.",
-        "baskets.*: KS / Wasserstein / total-variation distances of invoice-level distributions (0 = identical).",
-        "copurchase.copurchase_corr: Pearson correlation between real and synthetic phi coefficients of the 50 most "
-        "frequent products over invoices (1 = same co-purchase structure).",
-        "conditional.*: share of seed orders generated for a product (category) condition whose generated product "
-        "embedding decodes to that product (category), before the product is pinned in the output.",
-        "privacy.customer_*: DCR on per-customer profiles (order count, basket size and value, hour, weekend share, "
-        "category mix); dcr_ratio ≈ 1 is healthy.",
+        *NOTES,
     ]
     return ev
+
+
+def _figures(ho: pl.DataFrame, sy: pl.DataFrame, tr: pl.DataFrame | None) -> dict[str, bytes]:
+    """The report's figures: held-out ``ho`` against synthetic ``sy`` (prices against training ``tr``)."""
+    from ganapps.core.tabular import detect_columns
+    from ganapps.core.tabular.evaluate import column_shape_plots
+
+    out: dict[str, bytes] = {}
+    ri, si = invoices(ho), invoices(sy)
+    out["basket size"] = figures.histogram(
+        ri["size"].to_numpy().astype(float), si["size"].to_numpy().astype(float), "lines per invoice", "lines"
+    )
+    out["basket value"] = figures.histogram(
+        ri["value"].to_numpy(), si["value"].to_numpy(), "invoice value (Σ qty × price)", "value"
+    )
+    rc = ri.filter(pl.col("cust").is_not_null()).group_by("cust").len()["len"].to_numpy().astype(float)
+    sc = si.filter(pl.col("cust").is_not_null()).group_by("cust").len()["len"].to_numpy().astype(float)
+    if len(rc) and len(sc):
+        out["orders per customer"] = figures.histogram(rc, sc, "invoices per customer", "invoices", log=False)
+    out["time profiles"] = figures.time_profiles(profiles(ho), profiles(sy))
+    out["price per product"] = figures.price_per_product(tr if tr is not None else ho, sy)
+    _, r_phi, s_phi, _ = copurchase(ho, sy)
+    out["co-purchase"] = figures.copurchase_maps(r_phi, s_phi)
+    cols = learned_columns(ho)
+    kinds = {"prod": "categorical", "cust": "categorical", "country": "categorical"}
+    specs = detect_columns(ho.select(cols), {c: k for c, k in kinds.items() if c in cols})
+    out.update(column_shape_plots(ho.select(cols), sy.select(cols), specs))
+    return out
