@@ -199,7 +199,7 @@ def test_metrics_on_known_processes() -> None:
 def test_moment_matching_terms() -> None:
     import torch
 
-    from ganapps.plugins.fints.app import batch_moments, moment_loss
+    from ganapps.plugins.fints.losses import batch_moments, moment_loss
 
     rng = np.random.default_rng(1)
     iid = torch.tensor(rng.standard_normal((256, 24, 1)), dtype=torch.float32)

@@ -135,8 +135,6 @@ def load_prices(
     missing: str = "drop",
 ) -> Prices:
     """Read a wide or long price table (CSV/Parquet path or DataFrame) into aligned :class:`Prices`."""
-    import polars as pl
-
     from ganapps.core.io import read_table
     from ganapps.core.tabular import as_polars
 
@@ -156,68 +154,99 @@ def load_prices(
         if c not in columns:
             raise DataError(f"{where}: option --condition-cols names column {c!r}, which is not in {columns}")
     wanted = _split_list(tickers)
+    if scol is not None:
+        mat, cmat, names, date_list = _read_long(df, where, dcol, scol, price_col, conds, wanted)
+    else:
+        mat, cmat, names, date_list = _read_wide(df, where, dcol, price_col, conds, wanted)
+    return _aligned(mat, cmat, names, date_list, conds, missing, where)
 
-    if scol is not None:  # long form: date, symbol, price
-        if dcol is None:
-            raise DataError(f"{where}: long-form prices (column {scol!r}) need a date column (--date-col)")
-        pcol = _find(columns, price_col, PRICE_NAMES, "--price-col", where)
-        if pcol is None:
-            raise DataError(f"{where}: no price column found among {columns}; name it with --price-col")
-        sym = df.get_column(scol).cast(pl.Utf8)
-        if sym.null_count():
-            raise DataError(f"{where}: column {scol!r} has an empty symbol at row {int(sym.is_null().arg_max()) + 1}")
-        dates = _parse_dates(df, dcol, where)
-        values = _numeric(df, pcol, where)
-        cond_values = {c: _numeric(df, c, where) for c in conds}
-        symbols = sym.to_list()
-        present = list(dict.fromkeys(symbols))
+
+Table = tuple[np.ndarray, np.ndarray, list[str], list[str] | None]  # prices, conditions, tickers, dates
+
+
+def _read_long(
+    df: Any, where: str, dcol: str | None, scol: str, price_col: str, conds: list[str], wanted: list[str]
+) -> Table:
+    """Long form: date, symbol, price rows, pivoted to one price column per ticker."""
+    import polars as pl
+
+    columns = df.columns
+    if dcol is None:
+        raise DataError(f"{where}: long-form prices (column {scol!r}) need a date column (--date-col)")
+    pcol = _find(columns, price_col, PRICE_NAMES, "--price-col", where)
+    if pcol is None:
+        raise DataError(f"{where}: no price column found among {columns}; name it with --price-col")
+    sym = df.get_column(scol).cast(pl.Utf8)
+    if sym.null_count():
+        raise DataError(f"{where}: column {scol!r} has an empty symbol at row {int(sym.is_null().arg_max()) + 1}")
+    dates = _parse_dates(df, dcol, where)
+    values = _numeric(df, pcol, where)
+    cond_values = {c: _numeric(df, c, where) for c in conds}
+    symbols = sym.to_list()
+    present = list(dict.fromkeys(symbols))
+    for t in wanted:
+        if t not in present:
+            raise DataError(f"{where}: option --tickers: unknown ticker {t!r} (column {scol!r} has {present})")
+    chosen = wanted or present
+    by_sym: dict[str, dict[str, float]] = {t: {} for t in chosen}
+    order: dict[str, list[str]] = {t: [] for t in chosen}
+    cond_by_date: dict[str, list[float]] = {}
+    for i, (d, s) in enumerate(zip(dates, symbols, strict=True)):
+        if s not in by_sym:
+            continue
+        if d in by_sym[s]:
+            raise DataError(f"{where}: ticker {s!r} has two rows for date {d} (row {i + 1})")
+        by_sym[s][d] = values[i]
+        order[s].append(d)
+        if conds:
+            cond_by_date.setdefault(d, [cond_values[c][i] for c in conds])
+    for s in chosen:
+        _check_increasing(order[s], where, dcol, f" for ticker {s!r}")
+    all_dates = sorted({d for s in chosen for d in by_sym[s]})
+    mat = np.array([[by_sym[s].get(d, np.nan) for s in chosen] for d in all_dates], dtype=np.float64)
+    cmat = np.array([cond_by_date.get(d, [np.nan] * len(conds)) for d in all_dates], dtype=np.float64)
+    cmat = cmat.reshape(len(all_dates), len(conds))
+    return mat, cmat, chosen, all_dates
+
+
+def _read_wide(df: Any, where: str, dcol: str | None, price_col: str, conds: list[str], wanted: list[str]) -> Table:
+    """Wide form: a price column per ticker, or one asset's OHLCV table (its price column)."""
+    columns = df.columns
+    date_list = _parse_dates(df, dcol, where) if dcol is not None else None
+    if date_list is not None:
+        _check_increasing(date_list, where, dcol)  # type: ignore[arg-type]
+    skip = {dcol, *conds}
+    # every other column is a ticker: a text cell in one is an error naming it
+    numeric = [c for c in columns if c not in skip and c.lower().strip() not in INDEX_NAMES]
+    if price_col:
+        if price_col not in columns:
+            raise DataError(f"{where}: option --price-col names column {price_col!r}, which is not in {columns}")
+        names = [price_col]
+    elif wanted:
         for t in wanted:
-            if t not in present:
-                raise DataError(f"{where}: option --tickers: unknown ticker {t!r} (column {scol!r} has {present})")
-        chosen = wanted or present
-        by_sym: dict[str, dict[str, float]] = {t: {} for t in chosen}
-        order: dict[str, list[str]] = {t: [] for t in chosen}
-        cond_by_date: dict[str, list[float]] = {}
-        for i, (d, s) in enumerate(zip(dates, symbols, strict=True)):
-            if s not in by_sym:
-                continue
-            if d in by_sym[s]:
-                raise DataError(f"{where}: ticker {s!r} has two rows for date {d} (row {i + 1})")
-            by_sym[s][d] = values[i]
-            order[s].append(d)
-            if conds:
-                cond_by_date.setdefault(d, [cond_values[c][i] for c in conds])
-        for s in chosen:
-            _check_increasing(order[s], where, dcol, f" for ticker {s!r}")
-        all_dates = sorted({d for s in chosen for d in by_sym[s]})
-        mat = np.array([[by_sym[s].get(d, np.nan) for s in chosen] for d in all_dates], dtype=np.float64)
-        cmat = np.array([cond_by_date.get(d, [np.nan] * len(conds)) for d in all_dates], dtype=np.float64)
-        cmat = cmat.reshape(len(all_dates), len(conds))
-        names, date_list = chosen, all_dates
-    else:  # wide form
-        date_list = _parse_dates(df, dcol, where) if dcol is not None else None
-        if date_list is not None:
-            _check_increasing(date_list, where, dcol)  # type: ignore[arg-type]
-        skip = {dcol, *conds}
-        # every other column is a ticker: a text cell in one is an error naming it
-        numeric = [c for c in columns if c not in skip and c.lower().strip() not in INDEX_NAMES]
-        if price_col:
-            if price_col not in columns:
-                raise DataError(f"{where}: option --price-col names column {price_col!r}, which is not in {columns}")
-            names = [price_col]
-        elif wanted:
-            for t in wanted:
-                if t not in columns:
-                    raise DataError(f"{where}: option --tickers: unknown ticker {t!r} (columns: {columns})")
-            names = wanted
-        else:
-            single = _find([c for c in columns if c not in skip], "", PRICE_NAMES, "--price-col", where)
-            names = [single] if single is not None else numeric
-        if not names:
-            raise DataError(f"{where}: no numeric price column found among {columns}")
-        mat = np.stack([_numeric(df, c, where) for c in names], axis=1)
-        cmat = np.stack([_numeric(df, c, where) for c in conds], axis=1) if conds else np.zeros((len(mat), 0))
+            if t not in columns:
+                raise DataError(f"{where}: option --tickers: unknown ticker {t!r} (columns: {columns})")
+        names = wanted
+    else:
+        single = _find([c for c in columns if c not in skip], "", PRICE_NAMES, "--price-col", where)
+        names = [single] if single is not None else numeric
+    if not names:
+        raise DataError(f"{where}: no numeric price column found among {columns}")
+    mat = np.stack([_numeric(df, c, where) for c in names], axis=1)
+    cmat = np.stack([_numeric(df, c, where) for c in conds], axis=1) if conds else np.zeros((len(mat), 0))
+    return mat, cmat, names, date_list
 
+
+def _aligned(
+    mat: np.ndarray,
+    cmat: np.ndarray,
+    names: list[str],
+    date_list: list[str] | None,
+    conds: list[str],
+    missing: str,
+    where: str,
+) -> Prices:
+    """Check the prices, handle missing ones (--missing) and keep the days with every ticker's price."""
     # non-positive prices are errors; missing ones are handled by --missing
     bad = np.argwhere(np.nan_to_num(mat, nan=1.0) <= 0)
     if len(bad):
@@ -262,3 +291,98 @@ def realised_vol(returns: np.ndarray) -> np.ndarray:
 def regime_of(vol: np.ndarray, thresholds: list[float]) -> np.ndarray:
     """0 (low), 1 (mid) or 2 (high) from the training terciles of realised volatility."""
     return np.searchsorted(np.asarray(thresholds), vol, side="right")
+
+
+# ----------------------------------------------------- the model's view of the prices
+def split_by_time(data: Prices, holdout: float) -> tuple[Prices, Prices, int]:
+    """By time: the first days train, the last ``holdout`` share of returns is the realised future.
+
+    The holdout keeps the last training price as its base, so its returns follow on directly.
+    Returns (train, holdout, the holdout's number of returns).
+    """
+    n_ret = len(data) - 1
+    k = int(round(n_ret * holdout))
+    if holdout > 0:
+        k = min(max(k, 1), n_ret - 1) if n_ret >= 2 else 0
+    cut = len(data) - k
+    return data.rows(0, cut), data.rows(cut - 1, len(data)), k
+
+
+def windows(r: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (past, future, trailing) windows of the return history ``r`` (T, A), stride 1."""
+    w, h = window, horizon
+    n = len(r) - w - h + 1
+    idx = np.arange(n)[:, None]
+    past = r[idx + np.arange(w)]
+    future = r[idx + w + np.arange(h)]
+    tail = min(w, h)
+    return past, future, past[:, w - tail :]
+
+
+def training_schema(train: Prices, window: int, horizon: int) -> dict[str, Any]:
+    """What a model keeps of its training period: tickers, dates and condition names, the returns'
+    mean and sd (standardisation), the regimes' volatility terciles and their transition matrix
+    (trailing regime → next block's), and the condition columns' mean and sd."""
+    r = train.returns()
+    need = window + horizon + 8
+    if len(r) < need:
+        raise DataError(
+            f"--data {train.where}: {len(r)} returns in the training period, but --window {window} + "
+            f"--horizon {horizon} need at least {need}; use a longer history or smaller --window/--horizon"
+        )
+    mu, sd = r.mean(0), r.std(0)
+    if (sd <= 0).any():
+        raise DataError(f"--data {train.where}: ticker {train.tickers[int(np.argmin(sd))]!r} never moves")
+    _, future, trail = windows(r, window, horizon)
+    thresholds = np.quantile(realised_vol(future), [1 / 3, 2 / 3]).tolist()
+    counts = np.ones((3, 3))
+    np.add.at(counts, (regime_of(realised_vol(trail), thresholds), regime_of(realised_vol(future), thresholds)), 1)
+    cm = train.conds.mean(0) if train.conds.shape[1] else np.zeros(0)
+    cs = train.conds.std(0) + 1e-12 if train.conds.shape[1] else np.zeros(0)
+    return {
+        "tickers": train.tickers,
+        "dates": train.dates,
+        "cond_names": train.cond_names,
+        "mu": mu.tolist(),
+        "sd": sd.tolist(),
+        "vol_thresholds": thresholds,
+        "regime_transitions": (counts / counts.sum(1, keepdims=True)).tolist(),
+        "cond_mean": cm.tolist(),
+        "cond_sd": cs.tolist(),
+    }
+
+
+def standardise(r: np.ndarray, schema: dict[str, Any]) -> np.ndarray:
+    """Log returns → the model's standardised returns (training mean and sd per asset)."""
+    return (r - np.asarray(schema["mu"])) / np.asarray(schema["sd"])
+
+
+def unstandardise(x: np.ndarray, schema: dict[str, Any]) -> np.ndarray:
+    """The model's standardised returns → log returns."""
+    return x * np.asarray(schema["sd"]) + np.asarray(schema["mu"])
+
+
+def standardise_conds(values: np.ndarray, schema: dict[str, Any]) -> np.ndarray:
+    """User condition values → standardised (training mean and sd per column)."""
+    return (values - np.asarray(schema["cond_mean"])) / np.asarray(schema["cond_sd"])
+
+
+def condition_matrix(regimes: np.ndarray | None, user: np.ndarray, regime_on: bool) -> np.ndarray:
+    """The model's condition vectors: the regime one-hot (with ``--regime vol``), then the user's."""
+    parts = []
+    if regime_on:
+        assert regimes is not None
+        parts.append(np.eye(3)[regimes])
+    parts.append(user.reshape(len(user), -1))
+    return np.concatenate(parts, 1)
+
+
+def training_windows(
+    prices: np.ndarray, conds: np.ndarray, schema: dict[str, Any], window: int, horizon: int, regime_on: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standardised (past, future) windows of the training ``prices`` and their conditions."""
+    r = np.diff(np.log(prices), axis=0)
+    past, future, _ = windows(r, window, horizon)
+    regimes = regime_of(realised_vol(future), schema["vol_thresholds"])
+    user = standardise_conds(conds[window : window + len(past)], schema)  # at each window's last day
+    return standardise(past, schema), standardise(future, schema), condition_matrix(regimes, user, regime_on)

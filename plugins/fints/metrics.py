@@ -6,11 +6,17 @@ Paths are arrays (n, L, A) of log returns; the realised path is (L, A).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from ganapps.core.app import Evaluation
+from ganapps.plugins.fints.data import REGIMES, Prices, realised_vol, standardise, windows
+
+if TYPE_CHECKING:
+    from ganapps.plugins.fints.app import FinTS
 
 LAGS = 20
 
@@ -267,3 +273,126 @@ def copy_check(fake: np.ndarray, train: np.ndarray, horizon: int) -> dict[str, f
         "nn_ratio": float(np.median(d_ff) / np.median(rr)),
         "copy_share": float((d_ff < np.quantile(rr, 0.01)).mean()),
     }
+
+
+# ---------------------------------------------------------- the app's evaluation
+NOTES = [
+    "Out-of-sample: scenario paths start after the last training day and are compared with the realised "
+    "held-out period (errors are mean absolute differences of each stylized fact; lower is better).",
+    "In-sample (TimeGAN's protocol): discriminative score = |accuracy − 0.5| of a post-hoc GRU classifier "
+    "telling training windows from generated continuations of the same pasts; nn_ratio = median "
+    "nearest-neighbour distance of generated windows to training windows over that of training windows "
+    "to each other (≈1 fine, ≪1 copies).",
+    "block_vol_ramp = spread of returns over the last 6 days of a generated block over that of its first "
+    "6 (ganapps: in-sample continuations, real: the real ones, scenarios: by block position along the "
+    "chained scenario paths); 1 = no volatility ramp inside the blocks.",
+    "Baselines: gbm = geometric Brownian motion with the training mean and covariance; bootstrap = "
+    "5-day moving-block bootstrap of training returns.",
+]
+
+
+def evaluate(app: FinTS, real: Prices, synthetic: Any) -> Evaluation:
+    """Scenarios ``synthetic`` (a scenario table) of the trained ``app`` against the realised held-out
+    prices ``real`` (out of sample) and against the training windows (in sample), beside GBM and
+    the block bootstrap; with ``--regime vol``, the volatility each regime asked for gives."""
+    seed = app.train_config.seed
+    gen = app.paths(synthetic)
+    rng = np.random.default_rng(seed + 1)
+    train_r = np.diff(np.log(app.tensors["prices"].numpy()), axis=0)
+    notes = list(NOTES)
+    realised = real.returns() if len(real) > 1 else np.zeros((0, app.assets))
+    length = min(len(realised), gen.shape[1])
+    metrics: dict[str, Any] = {}
+    figures: dict[str, bytes] = {}
+    if length >= 2 * LAGS + 2:
+        metrics, figures = out_of_sample(gen[:, :length], realised[:length], train_r, app.schema["tickers"], rng)
+    else:
+        notes.append(f"out-of-sample metrics skipped: {length} realised days, need {2 * LAGS + 2}")
+    figures |= in_sample(app, gen, train_r, rng, metrics)
+    if app.options.regime == "vol" and length >= 2:
+        metrics["regime_vol"] = regime_vol(app, min(len(gen), 200))
+    return Evaluation(metrics=metrics, figures=figures, notes=notes)
+
+
+def out_of_sample(
+    gen: np.ndarray, realised: np.ndarray, train_r: np.ndarray, tickers: list[str], rng: np.random.Generator
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Scenarios ``gen`` (n, L, A), GBM and bootstrap paths against the realised path (L, A): fact
+    errors, VaR/ES, the predictive score, and their figures."""
+    from ganapps.plugins.fints.figures import acf_figure, histogram_figure, paths_figure
+
+    length = len(realised)
+    methods = {"ganapps": gen}
+    methods["gbm"] = gbm_paths(train_r, len(gen), length, rng)
+    methods["bootstrap"] = bootstrap_paths(train_r, len(gen), length, rng)
+    metrics: dict[str, Any] = {}
+    for name, p in methods.items():
+        metrics[name] = {**fact_errors(p, realised), **risk(p, realised)}
+        metrics[name].update({f"predictive_{k}": v for k, v in predictive_score(p, realised).items()})
+    real_pred = predictive_score(train_r[None], realised)
+    metrics["real_train"] = {f"predictive_{k}": v for k, v in real_pred.items()}
+    metrics["facts_better_than_gbm"] = sum(
+        metrics["ganapps"][f] < metrics["gbm"][f] for f in FACTS if f in metrics["ganapps"]
+    )
+    metrics["facts_compared"] = sum(f in metrics["ganapps"] for f in FACTS)
+    figures = {
+        "scenario paths vs realised": paths_figure(methods, realised, tickers),
+        "autocorrelation of returns and absolute returns": acf_figure(methods, realised),
+        "return histograms (log scale)": histogram_figure(methods, realised),
+    }
+    return metrics, figures
+
+
+def in_sample(
+    app: FinTS, gen: np.ndarray, train_r: np.ndarray, rng: np.random.Generator, metrics: dict[str, Any]
+) -> dict[str, bytes]:
+    """TimeGAN's protocol on up to 1,000 training windows: generated continuations of their pasts
+    (and GBM and bootstrap windows) against the real continuations — discriminative score, copy
+    check, volatility ramp inside the blocks — added to ``metrics``; returns the ramp's figure."""
+    from ganapps.plugins.fints.figures import block_figure
+
+    o, seed = app.options, app.train_config.seed
+    past, future, cond = app._training_arrays()
+    pick = rng.permutation(len(past))[: min(len(past), 1000)]
+    past, future, cond = past[pick], future[pick], cond[pick]
+    fake = app._continue(past, cond)
+    sd_train = standardise(train_r, app.schema)
+    insample = {
+        "ganapps": fake,
+        "gbm": standardise(gbm_paths(train_r, len(future), o.horizon, rng), app.schema),
+        "bootstrap": bootstrap_paths(sd_train, len(future), o.horizon, rng),
+    }
+    all_windows = windows(sd_train, o.window, o.horizon)[1]
+    for name, x in insample.items():
+        ds = [discriminative_score(future, x, steps=o.disc_steps, seed=seed + k) for k in range(o.disc_repeats)]
+        entry = metrics.setdefault(name, {})
+        entry["discriminative_score"] = float(np.mean(ds))
+        entry.update(copy_check(x, all_windows, o.horizon))
+    metrics["block_vol_ramp"] = {
+        "ganapps": block_vol_ramp(fake, o.horizon),
+        "real": block_vol_ramp(future, o.horizon),
+    }
+    profiles = {
+        "generated (in sample)": block_profile(fake, o.horizon),
+        "real (in sample)": block_profile(future, o.horizon),
+    }
+    if gen.shape[1] >= o.horizon:
+        scaled = standardise(gen, app.schema)
+        metrics["block_vol_ramp"]["scenarios"] = block_vol_ramp(scaled, o.horizon)
+        profiles["scenarios"] = block_profile(scaled, o.horizon)
+    return {"volatility by day of a generated block": block_figure(profiles)}
+
+
+def regime_vol(app: FinTS, n: int) -> dict[str, float]:
+    """Realised daily volatility of the portfolio in one generated block, per regime asked for."""
+    from ganapps.plugins.fints.scenarios import rollout
+
+    prices = app.tensors["prices"].numpy()
+    r = np.diff(np.log(prices), axis=0)
+    past = np.repeat(r[None, -app.options.window :], n, 0)
+    user = np.repeat(app._user_conds(app.tensors["conds"].numpy()[-1])[None], n, 0)
+    out = {}
+    for i, name in enumerate(REGIMES):
+        rets, _ = rollout(app, past, app.options.horizon, i, user)
+        out[name] = float(realised_vol(rets).mean())
+    return out

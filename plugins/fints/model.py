@@ -1,5 +1,10 @@
 """Generators and critics over return windows: recurrent (GRU) or temporal-convolution (TCN).
 
+A conditional GAN for return paths (Mirza & Osindero 2014, with the window conditioning of
+Koshiyama et al. 2019 and SigCWGAN): the generator continues the past W days with H new ones,
+``G(past, c, z)``; the critic scores a whole path, ``D(past, future, c)``. :func:`build_networks`
+pairs them by ``--arch``; the objective they are trained with is in :mod:`.losses`.
+
 Shapes: ``past`` (B, W, A) standardised log returns, ``future`` (B, H, A), ``cond`` (B, C),
 ``noise`` (B, W + H, nz) — one noise vector per day, so shocks arrive day by day.
 """
@@ -231,3 +236,18 @@ class TCNCritic(nn.Module):
             e = max(1, y.shape[2] // 4)
             feats += [y[:, :, :e].abs().mean(2), y[:, :, -e:].abs().mean(2)]
         return self.head(torch.cat(feats, 1))
+
+
+def build_networks(
+    arch: str, assets: int, cond: int, nz: int, hidden: int, critic_ends: bool = False
+) -> dict[str, nn.Module]:
+    """The generator and critic of ``--arch`` (tcn, tcn-ar, gru, garch) for ``assets`` assets and a
+    condition of width ``cond``; every generator but gru's is paired with the TCN critic."""
+    if arch == "gru":
+        return {"generator": GRUGenerator(assets, cond, nz, hidden), "discriminator": GRUCritic(assets, cond, hidden)}
+    critic = TCNCritic(assets, cond, hidden, ends=critic_ends)
+    if arch == "garch":
+        return {"generator": VolGenerator(assets, cond, nz, hidden), "discriminator": critic}
+    if arch == "tcn-ar":
+        return {"generator": ARTCNGenerator(assets, cond, nz, hidden), "discriminator": critic}
+    return {"generator": TCNGenerator(assets, cond, nz, hidden), "discriminator": critic}
