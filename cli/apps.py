@@ -42,9 +42,8 @@ def command(name: str | None, as_json: bool) -> None:
                 click.echo(f"\n{title}:")
                 print_table([(r["option"], r["default"], r["help"]) for r in rows], ["option", "default", "help"])
         return
-    rows = [
-        (a.name, a.cls.kind, a.cls.description, a.plugin) for a in sorted(registry.apps.values(), key=lambda a: a.name)
-    ]
+    # from each app's registration: no app module is imported to list them
+    rows = [(a.name, a.kind, a.description, a.plugin) for a in sorted(registry.apps.values(), key=lambda a: a.name)]
     if as_json:
         click.echo(
             json.dumps([dict(zip(("name", "kind", "description", "plugin"), r, strict=True)) for r in rows], indent=2)

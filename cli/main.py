@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import click
-from tqdm.auto import tqdm
 
 from ganapps.core.errors import GanappsError
 from ganapps.core.version import ganapps_version
@@ -35,6 +34,8 @@ class TqdmHandler(logging.Handler):
     """Log lines that do not tear progress bars."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        from tqdm.auto import tqdm  # here, not at the top: listing commands never log (~0.1 s saved)
+
         msg = self.format(record)
         tqdm.write(msg, file=sys.stderr)
 

@@ -204,6 +204,13 @@ class RunGroup(click.Group):
             return None
         return make_command(registry.apps[name])
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The apps and the first sentence of each description, without importing any app."""
+        apps = sorted(get_registry().apps.values(), key=lambda a: a.name)
+        if apps:
+            with formatter.section("Commands"):
+                formatter.write_dl([(a.name, first_sentence(a.description)) for a in apps])
+
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name = args[0] if args else ""
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:

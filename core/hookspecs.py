@@ -14,8 +14,8 @@ hookimpl = pluggy.HookimplMarker("ganapps")
 
 
 @hookspec
-def register_apps(register: Callable[[type], None]) -> None:
-    """Register GAN applications by calling ``register(AppClass)`` for each ``App`` subclass."""
+def register_apps(register: Callable[[type | str], None]) -> None:
+    """Register GAN applications: ``register("package.module:AppClass")`` (listed without importing the module) or ``register(AppClass)``."""
 
 
 @hookspec

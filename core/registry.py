@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,26 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 @dataclass(frozen=True)
 class AppInfo:
+    """A registered app: what listings show, and its class, imported on first use of ``cls``."""
+
     name: str
-    cls: type
     plugin: str
+    kind: str
+    description: str
+    ref: type | str  # the class, or "package.module:Class" (core/appref.py)
+
+    @cached_property
+    def cls(self) -> type:
+        if isinstance(self.ref, type):
+            return self.ref
+        from ganapps.core import appref
+
+        cls = appref.load(self.ref)
+        _check_app(cls, self.plugin)
+        listed = (self.name, self.kind, self.description)
+        if (cls.name, cls.kind, cls.description) != listed:  # the source reading went wrong somewhere
+            raise PluginError(f"app {self.ref!r} of plugin {self.plugin!r} is not what its source says")
+        return cls
 
 
 @dataclass(frozen=True)
@@ -62,17 +80,30 @@ class Registry:
         return [m for m in self.metrics.values() if kind in m.kinds or "*" in m.kinds]
 
     # -- registration callbacks, bound to the plugin that calls them
-    def add_app(self, cls: Any, plugin: str) -> None:
-        from ganapps.core.app import App
+    def add_app(self, app: Any, plugin: str) -> None:
+        """Register an App subclass, or a ``"package.module:Class"`` reference to one (listed from
+        its source without importing it: core/appref.py)."""
+        if isinstance(app, str):
+            from ganapps.core import appref
 
-        if not (isinstance(cls, type) and issubclass(cls, App)):
-            raise TypeError(f"register() expects an App subclass, got {cls!r}")
-        if not NAME.match(cls.name or ""):
-            raise TypeError(f"app class {cls.__name__} has an invalid name {cls.name!r}")
-        if cls.name in self.apps:
-            other = self.apps[cls.name].plugin
-            raise PluginError(f"app name {cls.name!r} is registered by both plugin {other!r} and plugin {plugin!r}")
-        self.apps[cls.name] = AppInfo(cls.name, cls, plugin)
+            meta = appref.read_metadata(app)
+            if meta is None:  # not readable from source: import it now
+                try:
+                    app = appref.load(app)
+                except PluginError as exc:  # this plugin is skipped (and listed as broken), not ganapps
+                    raise ImportError(str(exc)) from exc
+        if isinstance(app, str):
+            name = meta["name"]
+            if not NAME.match(name):
+                raise TypeError(f"app {app} has an invalid name {name!r}")
+            info = AppInfo(name, plugin, meta["kind"], meta["description"], app)
+        else:
+            _check_app(app, plugin)
+            info = AppInfo(app.name, plugin, app.kind, app.description, app)
+        if info.name in self.apps:
+            other = self.apps[info.name].plugin
+            raise PluginError(f"app name {info.name!r} is registered by both plugin {other!r} and plugin {plugin!r}")
+        self.apps[info.name] = info
 
     def add_dataset(self, info: Any, plugin: str) -> None:
         if not isinstance(info, DatasetInfo):
@@ -100,3 +131,12 @@ class Registry:
         self.metrics[name] = MetricInfo(
             name, fn, tuple(kinds), description or (fn.__doc__ or "").strip().split("\n")[0], plugin
         )
+
+
+def _check_app(cls: Any, plugin: str) -> None:
+    from ganapps.core.app import App
+
+    if not (isinstance(cls, type) and issubclass(cls, App)):
+        raise TypeError(f"register() expects an App subclass or a 'package.module:Class' reference, got {cls!r}")
+    if not NAME.match(cls.name or ""):
+        raise TypeError(f"app class {cls.__name__} has an invalid name {cls.name!r}")

@@ -241,7 +241,7 @@ def check_apps(apps: Sequence[str]) -> list[str]:
     for name in names:
         cls = registry.app(name)  # ConfigError for an unknown app
         if cls.kind != "tabular":
-            tabular = sorted(n for n, i in registry.apps.items() if i.cls.kind == "tabular")
+            tabular = sorted(n for n, i in registry.apps.items() if i.kind == "tabular")
             raise ConfigError(f"app {name!r} is a {cls.kind} app, not tabular (tabular apps: {', '.join(tabular)})")
     return names
 

@@ -8,8 +8,6 @@ from ganapps.core.hookspecs import hookimpl
 
 
 @hookimpl
-def register_apps(register: Callable[[type], None]) -> None:
-    from ganapps.plugins.dcgan.app import CGAN, DCGAN
-
-    register(DCGAN)
-    register(CGAN)
+def register_apps(register: Callable[[type | str], None]) -> None:
+    register("ganapps.plugins.dcgan.app:DCGAN")
+    register("ganapps.plugins.dcgan.app:CGAN")

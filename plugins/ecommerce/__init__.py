@@ -8,7 +8,5 @@ from ganapps.core.hookspecs import hookimpl
 
 
 @hookimpl
-def register_apps(register: Callable[[type], None]) -> None:
-    from ganapps.plugins.ecommerce.app import ECommerceGAN
-
-    register(ECommerceGAN)
+def register_apps(register: Callable[[type | str], None]) -> None:
+    register("ganapps.plugins.ecommerce.app:ECommerceGAN")

@@ -8,7 +8,5 @@ from ganapps.core.hookspecs import hookimpl
 
 
 @hookimpl
-def register_apps(register: Callable[[type], None]) -> None:
-    from ganapps.plugins.fints.app import FinTS
-
-    register(FinTS)
+def register_apps(register: Callable[[type | str], None]) -> None:
+    register("ganapps.plugins.fints.app:FinTS")

@@ -10,10 +10,8 @@ from ganapps.core.hookspecs import hookimpl
 
 
 @hookimpl
-def register_apps(register: Callable[[type], None]) -> None:
-    from ganapps.plugins.fraud.app import Fraud
-
-    register(Fraud)
+def register_apps(register: Callable[[type | str], None]) -> None:
+    register("ganapps.plugins.fraud.app:Fraud")
 
 
 @hookimpl

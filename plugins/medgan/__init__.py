@@ -8,7 +8,5 @@ from ganapps.core.hookspecs import hookimpl
 
 
 @hookimpl
-def register_apps(register: Callable[[type], None]) -> None:
-    from ganapps.plugins.medgan.app import MedGAN
-
-    register(MedGAN)
+def register_apps(register: Callable[[type | str], None]) -> None:
+    register("ganapps.plugins.medgan.app:MedGAN")

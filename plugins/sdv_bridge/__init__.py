@@ -11,10 +11,7 @@ from ganapps.core.hookspecs import hookimpl
 
 
 @hookimpl
-def register_apps(register: Callable[[type], None]) -> None:
-    # imported when the apps are asked for, so that loading plugins stays light (no torch)
-    from ganapps.plugins.sdv_bridge.app import SDVCTGAN, SDVTVAE, SDVGaussianCopula
-
-    register(SDVCTGAN)
-    register(SDVTVAE)
-    register(SDVGaussianCopula)
+def register_apps(register: Callable[[type | str], None]) -> None:
+    register("ganapps.plugins.sdv_bridge.app:SDVCTGAN")
+    register("ganapps.plugins.sdv_bridge.app:SDVTVAE")
+    register("ganapps.plugins.sdv_bridge.app:SDVGaussianCopula")

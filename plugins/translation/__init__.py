@@ -10,13 +10,9 @@ from ganapps.core.hookspecs import hookimpl
 
 
 @hookimpl
-def register_apps(register: Callable[[type], None]) -> None:
-    # imported when the apps are asked for, so that loading plugins stays light (no torch)
-    from ganapps.plugins.translation.cyclegan import CycleGAN
-    from ganapps.plugins.translation.pix2pix import Pix2Pix
-
-    register(Pix2Pix)
-    register(CycleGAN)
+def register_apps(register: Callable[[type | str], None]) -> None:
+    register("ganapps.plugins.translation.pix2pix:Pix2Pix")
+    register("ganapps.plugins.translation.cyclegan:CycleGAN")
 
 
 @hookimpl
