@@ -53,8 +53,8 @@ def _products(lines: pl.DataFrame, cols: dict[str, str | None]) -> dict[str, Any
     """Products by frequency (ties by id), their descriptions and categories."""
     pstats = (
         lines.group_by("prod")
-        .agg(pl.len().alias("n"), pl.col("desc").drop_nulls().mode().first().alias("desc"),
-             pl.col("cat").drop_nulls().mode().first().alias("cat"))
+        .agg(pl.len().alias("n"), pl.col("desc").drop_nulls().mode().sort().first().alias("desc"),
+             pl.col("cat").drop_nulls().mode().sort().first().alias("cat"))
         .sort(["n", "prod"], descending=[True, False])
     )  # fmt: skip
     products = pstats["prod"].to_list()
@@ -81,7 +81,7 @@ def _customers(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     cstats = (
         lines.filter(pl.col("cust").is_not_null())
         .group_by("cust")
-        .agg(pl.len().alias("n"), pl.col("country").drop_nulls().mode().first().alias("country"))
+        .agg(pl.len().alias("n"), pl.col("country").drop_nulls().mode().sort().first().alias("country"))
         .sort(["n", "cust"], descending=[True, False])
     )
     guest_countries = (
