@@ -100,13 +100,15 @@ def _python_state_from_tensor(t: torch.Tensor, gauss: float | None) -> tuple:
 
 @contextlib.contextmanager
 def eval_mode(*modules: torch.nn.Module) -> Iterator[None]:
-    """Put modules in eval mode and no-grad for the block, restoring their mode afterwards."""
-    was = [m.training for m in modules]
-    for m in modules:
-        m.eval()
+    """Put modules in eval mode and no-grad for the block (inference: batch norm's running
+    statistics, no dropout); afterwards, even when the block raises, every module and submodule
+    is back in the mode it had, mixed modes included."""
+    was = [(m, m.training) for module in modules for m in module.modules()]
     try:
+        for module in modules:
+            module.eval()
         with torch.no_grad():
             yield
     finally:
-        for m, w in zip(modules, was, strict=True):
-            m.train(w)
+        for m, training in was:  # parents before children, so each ends in its own mode
+            m.train(training)

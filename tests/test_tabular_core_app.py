@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from ganapps.core import App, Evaluation, hookimpl, load_bundle, run
 from ganapps.core import generate as generate_file
 from ganapps.core.data import TensorData
+from ganapps.core.devices import eval_mode
 from ganapps.core.io import read_table
 from ganapps.core.nn import mlp
 from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, as_polars
@@ -102,12 +103,9 @@ class MiniTabular(App):
         else:
             cond = sampler.sample_original(n).cond
         G = self.nets.generator
-        was = G.training
-        G.eval()
-        with torch.no_grad():
+        with eval_mode(G):
             z = torch.randn(n, self.options.nz, device=self.device)
             x = self.act.to(self.device)(G(torch.cat([z, cond.to(self.device)], 1)))
-        G.train(was)
         return self.tt.inverse_transform(x.cpu(), fixed=fixed, seed=int(torch.randint(2**31, (1,))))
 
     def load_samples(self, path: Path) -> pl.DataFrame:

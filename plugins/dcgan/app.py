@@ -21,6 +21,7 @@ from torch import Tensor
 from ganapps.core import losses as L
 from ganapps.core.app import App, Diagnostic, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
+from ganapps.core.devices import eval_mode
 from ganapps.core.diagnostics import REMEDIES, diversity_ratio
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.images import grid_png
@@ -181,14 +182,11 @@ class DCGAN(App):
         elif label is not None:
             raise ConfigError(f"option --label needs the conditional app cgan; {self.name} is unconditional")
         G = self.nets.generator
-        was = G.training
-        G.eval()
         out = []
-        with torch.no_grad():
+        with eval_mode(G):
             for a, b in batched(n, 500):
                 y = labels[a:b].to(self.device) if labels is not None else None
                 out.append(G(self.noise(b - a), y).float().cpu())
-        G.train(was)
         return torch.cat(out), labels
 
     def save_samples(self, samples: Samples, path: Path) -> Path:
@@ -222,15 +220,12 @@ class DCGAN(App):
     def _judge(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """Classifier features and predicted classes, in batches, in eval mode."""
         clf = self.nets.classifier
-        was = clf.training
-        clf.eval()
         feats, preds = [], []
-        with torch.no_grad():
+        with eval_mode(clf):
             for a, b in batched(len(images), 500):
                 f = clf.features(images[a:b].to(self.device))
                 feats.append(f.float().cpu())
                 preds.append(clf.head(f).argmax(1).cpu())
-        clf.train(was)
         return torch.cat(feats), torch.cat(preds)
 
     def sample_vectors(self, samples: Any) -> Tensor:

@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from ganapps.core import losses as L
 from ganapps.core.data import batched
+from ganapps.core.devices import eval_mode
 from ganapps.core.nn import mlp
 from ganapps.core.regularizers import gradient_penalty
 
@@ -135,15 +136,12 @@ def sample(
 ) -> Tensor:
     """Order vectors (on the CPU) for the given conditions, G in eval mode, softmax spans, in chunks."""
     categories = layout["category"].stop - layout["category"].start
-    was = generator.training
-    generator.eval()
     out = []
-    with torch.no_grad():
+    with eval_mode(generator):
         for a, b in batched(len(product), 4096):
             cond = condition(
                 product_emb, categories, product[a:b].to(device), category[a:b].to(device), mode[a:b].to(device)
             )
             z = torch.randn(b - a, nz, device=device)
             out.append(activate(generator(torch.cat([z, cond], 1)), layout, tau=None).float().cpu())
-    generator.train(was)
     return torch.cat(out) if out else torch.zeros(0, layout["category"].stop)

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ganapps.core.app import App, Evaluation, OptimizerSpec
 from ganapps.core.data import TensorData, batched
+from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError
 from ganapps.plugins.fints import data as D
 from ganapps.plugins.fints import metrics as M
@@ -149,15 +150,12 @@ class FinTS(App):
     def _continue(self, past: np.ndarray, cond: np.ndarray) -> np.ndarray:
         """One generated block (B, H, A) after standardised windows ``past`` with conditions ``cond``."""
         G = self.nets.generator
-        was = G.training
-        G.eval()
         out = []
-        with torch.no_grad():
+        with eval_mode(G):
             for a, b in batched(len(past), 1000):
                 p = torch.tensor(past[a:b], dtype=torch.float32, device=self.device)
                 c = torch.tensor(cond[a:b], dtype=torch.float32, device=self.device)
                 out.append(G(p, c, self.noise(b - a, self.options.horizon)).float().cpu().numpy())
-        G.train(was)
         return np.concatenate(out).astype(np.float64)
 
     def rollout(

@@ -28,6 +28,7 @@ from torch import Tensor
 from ganapps.core import losses as L
 from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
+from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import write_table
 from ganapps.plugins.medgan import metrics as M
@@ -234,12 +235,9 @@ class MedGAN(App):
         """``n`` synthetic patients (binary: codes drawn from the decoder's probabilities, or rounded with --binarize round)."""
         if condition:
             raise ConfigError("--condition: medgan is unconditional")
-        nets = [self.nets.generator, self.nets.decoder]
-        was = [m.training for m in nets]
-        for m in nets:
-            m.eval()  # batch norm uses its running statistics, as the reference code does
         parts = []
-        with torch.no_grad():
+        # batch norm uses its running statistics, as the reference code does
+        with eval_mode(self.nets.generator, self.nets.decoder):
             for a, b in batched(n, 1000):
                 p = self.fake(b - a).float().cpu()
                 if self.options.mode == "count":
@@ -248,8 +246,6 @@ class MedGAN(App):
                     parts.append(torch.bernoulli(p))
                 else:
                     parts.append((p > 0.5).float())
-        for m, w in zip(nets, was, strict=True):
-            m.train(w)
         x = torch.cat(parts) if parts else torch.zeros(0, len(self.codes))
         return CodeMatrix(x, list(self.codes), synthetic_ids(n), np.arange(n, dtype=np.int64))
 

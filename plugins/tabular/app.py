@@ -46,6 +46,7 @@ from torch import Tensor, nn
 from ganapps.core import losses as L
 from ganapps.core.app import App, Diagnostic, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData
+from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import read_table, write_table
 from ganapps.core.nn import pack
@@ -377,14 +378,9 @@ class TabularGAN(App):
     def _raw(self, cond: Tensor) -> Tensor:
         """The generator's raw output for these conditions (batch norm in inference mode)."""
         G = self.nets.generator
-        was = G.training
-        G.eval()
-        try:
-            with torch.no_grad():
-                z = torch.randn(len(cond), self.options.embedding_dim, device=self.device)
-                return G(torch.cat([z, cond.to(self.device)], dim=1))
-        finally:
-            G.train(was)
+        with eval_mode(G):
+            z = torch.randn(len(cond), self.options.embedding_dim, device=self.device)
+            return G(torch.cat([z, cond.to(self.device)], dim=1))
 
     def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> Any:
         if n < 1:

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from ganapps.core.app import App, OptimizerSpec
 from ganapps.core.data import batched
+from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.images import grid_png
 from ganapps.core.io import atomic_path, write_bytes
@@ -171,12 +172,8 @@ class TranslationApp(App):
         """Translations of the first ``n`` held-out inputs (from a bundle alone: of its example inputs)."""
         if condition:
             raise ConfigError(f"--condition: {self.name} takes no conditions (its input images are the condition)")
-        was = self.nets.training
-        self.nets.eval()
-        try:
+        with eval_mode(self.nets):
             return {d: self.translations(d, x) for d, x in self._inputs(n).items()}
-        finally:
-            self.nets.train(was)
 
     def translations(self, direction: str, inputs: Tensor, targets: Tensor | None = None) -> Translations:
         return Translations(inputs, self.translate(inputs, direction), targets)
