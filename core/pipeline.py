@@ -4,6 +4,7 @@ generate from a bundle, evaluate a run again."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import math
@@ -24,6 +25,7 @@ from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
 from ganapps.core.errors import ConfigError, DataError, GanappsError, RunFailed, RunInterrupted
 from ganapps.core.io import write_json
+from ganapps.core.metrics.guard import measure
 from ganapps.core.plugins import dataset_path, get_datasets, get_registry
 from ganapps.core.report import write_report
 from ganapps.core.rundir import RunDir
@@ -499,10 +501,10 @@ def evaluate_samples(app: App, real: Any, synthetic: Any, train: Any = None) -> 
     """The app's evaluation, registered extra metrics, and sample-based diagnostics."""
     evaluation = app.evaluate(real, synthetic, train=train)
     for metric in get_registry().metrics_for(app.kind):
-        try:
-            evaluation.metrics.setdefault("extra", {})[metric.name] = metric.fn(real=real, synthetic=synthetic, app=app)
-        except Exception as exc:  # a plugin's metric must not lose the run
-            evaluation.notes.append(f"metric {metric.name} ({metric.plugin}) failed: {exc}")
+        extra = evaluation.metrics.setdefault("extra", {})
+        fn = functools.partial(metric.fn, real=real, synthetic=synthetic, app=app)
+        # a plugin's metric fails alone, whatever it raises
+        measure(extra, metric.name, fn, evaluation.notes, label=f"metric {metric.name} ({metric.plugin})", reraise=())
     diagnostics = list(evaluation.diagnostics)
     real_vec, fake_vec = app.sample_vectors(real), app.sample_vectors(synthetic)
     if real_vec is not None and fake_vec is not None:

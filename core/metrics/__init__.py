@@ -1,12 +1,15 @@
-"""Metrics shared by apps: feature-space distances, privacy risk and ranking scores."""
+"""Metrics shared by apps: feature-space distances, privacy risk and ranking scores, and
+:func:`measure`, which keeps a failing metric from losing the run."""
 
 from ganapps.core.metrics.distances import frechet_distance, kernel_distance, nearest_distances
+from ganapps.core.metrics.guard import measure
 from ganapps.core.metrics.privacy import dcr, membership_inference_auc, roc_auc, standardize
 
 __all__ = [
     "dcr",
     "frechet_distance",
     "kernel_distance",
+    "measure",
     "membership_inference_auc",
     "nearest_distances",
     "roc_auc",

@@ -24,6 +24,7 @@ import polars as pl
 
 from ganapps.core.app import Evaluation
 from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.metrics.guard import measure
 from ganapps.core.tabular.columns import ColumnSpec, clean_series, parse_datetime_text
 from ganapps.core.tabular.frames import as_polars, polars_to_pandas
 from ganapps.core.tabular.transformer import TabularTransformer
@@ -436,12 +437,7 @@ def evaluate_table(
     elif target is not None:
         ev.notes.append("ml_efficacy skipped: it needs the real training rows")
     for name, fn in steps:
-        try:
-            ev.metrics[name] = fn()
-        except ConfigError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a metric must not lose the run
-            ev.notes.append(f"{name} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        if not measure(ev.metrics, name, fn, ev.notes):
             continue
         note = NOTES.get("ml" if name == "ml_efficacy" else name)
         if note:

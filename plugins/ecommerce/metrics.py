@@ -27,6 +27,7 @@ import torch
 
 from ganapps.core.app import Evaluation
 from ganapps.core.errors import ConfigError
+from ganapps.core.metrics.guard import measure
 from ganapps.core.tabular.frames import as_polars
 from ganapps.plugins.ecommerce import figures
 from ganapps.plugins.ecommerce import orders as O
@@ -309,12 +310,7 @@ def evaluate(app: OrdersApp, real: Any, synthetic: Any, train: Any = None) -> Ev
     if tr is not None:
         steps["privacy"] = lambda: customer_privacy(tr, ho, sy, app)
     for name, fn in steps.items():
-        try:
-            ev.metrics[name] = fn()
-        except ConfigError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one metric must not lose the run
-            ev.notes.append(f"{name} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        measure(ev.metrics, name, fn, ev.notes)
     b = ev.metrics.get("baskets", {})
     ev.metrics["basket_size_ks"] = b.get("basket_size_ks")
     ev.metrics["catalogue_share"] = ev.metrics.get("prices", {}).get("catalogue_share")
