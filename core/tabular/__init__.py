@@ -7,7 +7,8 @@
 - :class:`SpanActivation`: output activations and the conditional loss, batched over spans;
 - :class:`ConditionalSampler`: CTGAN's training-by-sampling, vectorised and seeded;
 - ``ganapps.core.tabular.evaluate``: SDMetrics reports, column-shape plots, ML efficacy, privacy;
-- ``ganapps.core.tabular.sdv_metadata``: read and write SDV ``Metadata`` JSON.
+- ``ganapps.core.tabular.sdv_metadata``: read and write SDV ``Metadata`` JSON;
+- :class:`TableApp`: base of the apps that learn one table (the tabular GAN, SDV's synthesizers).
 
 See docs/tabular.md ("API for app authors").
 """
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 #: name → submodule; imported on first use (PEP 562) so that frames/columns stay torch-free
 _EXPORTS = {
     "SpanActivation": "activation",
+    "TableApp": "app",
     "KINDS": "columns",
     "ColumnSpec": "columns",
     "describe_columns": "columns",
@@ -39,6 +41,7 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from ganapps.core.tabular.activation import SpanActivation
+    from ganapps.core.tabular.app import TableApp
     from ganapps.core.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
     from ganapps.core.tabular.frames import as_polars, load_table, pandas_to_polars, polars_to_pandas
     from ganapps.core.tabular.sampler import CondBatch, ConditionalSampler
@@ -52,6 +55,7 @@ __all__ = [
     "ConditionalSampler",
     "Span",
     "SpanActivation",
+    "TableApp",
     "TabularTransformer",
     "TransformerOptions",
     "as_polars",

@@ -19,19 +19,17 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
 from torch import nn
 
-from ganapps.core.app import App, Evaluation, Phase
+from ganapps.core.app import Evaluation, Phase
 from ganapps.core.errors import BundleError, ConfigError
-from ganapps.core.io import read_table
-from ganapps.core.tabular import TabularTransformer, as_polars, load_table
-from ganapps.core.tabular.evaluate import evaluate_table
+from ganapps.core.tabular import TabularTransformer, as_polars
+from ganapps.core.tabular.app import TableApp
 from ganapps.core.tabular.frames import polars_to_pandas
-from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, to_sdv_metadata
+from ganapps.core.tabular.sdv_metadata import to_sdv_metadata
 
 log = logging.getLogger("ganapps.sdv")
 TABLE = "table"
@@ -44,21 +42,14 @@ class SDVOptions:
     verbose: bool = field(default=False, metadata={"help": "Show SDV's own training progress."})
 
 
-class SDVApp(App):
+class SDVApp(TableApp):
     """Base of the bridge apps: SDV learns in ``fit``; ganapps loads, splits, evaluates and reports."""
 
-    kind = "tabular"
     Options = SDVOptions
-    default_dataset = "mimic-admissions"
-    output_suffix = ".csv"
     #: ``sdv.single_table`` class name
     synthesizer: ClassVar[str] = ""
     #: whether the synthesizer takes epochs / batch_size (the neural ones)
     neural: ClassVar[bool] = True
-
-    def load_data(self, source: Any) -> pl.DataFrame:
-        frame, self._where = load_table(source)
-        return frame
 
     def fit(self, train: pl.DataFrame) -> None:
         try:
@@ -66,16 +57,9 @@ class SDVApp(App):
             from sdv.metadata import Metadata
         except ImportError:  # pragma: no cover - sdv is a dependency, but may be removed by a user
             raise ConfigError(f"app {self.name} needs SDV: pip install sdv") from None
-        where = getattr(self, "_where", "data")
-        overrides, primary_key = None, None
-        if self.options.metadata:
-            table = read_sdv_metadata(self.options.metadata)
-            table.check(train.columns)
-            overrides, primary_key = table.overrides, table.primary_key
-        if self.options.target and self.options.target not in train.columns:
-            raise ConfigError(f"{where}: no column {self.options.target!r} for --target")
+        overrides, primary_key = self.column_typing(train)
         # our column typing drives evaluation and the metadata SDV gets, so both systems see the same types
-        t = TabularTransformer().fit(train, overrides=overrides, primary_key=primary_key, where=where)
+        t = TabularTransformer().fit(train, overrides=overrides, primary_key=primary_key, where=self.where)
         t.save_to(self.schema, self.tensors)
         self._tt = t
         metadata = Metadata.load_from_dict(to_sdv_metadata(t.specs, table=TABLE))
@@ -93,12 +77,6 @@ class SDVApp(App):
             synth.fit({TABLE: frame})
         self.schema["sdv_fit_seconds"] = round(time.perf_counter() - start, 3)
         self._synth = synth
-
-    @property
-    def tt(self) -> TabularTransformer:
-        if getattr(self, "_tt", None) is None:
-            self._tt = TabularTransformer.load_from(self.schema, self.tensors)
-        return self._tt
 
     def dataset(self, train: pl.DataFrame) -> list[Any]:
         return []  # SDV trained in fit(); the engine has nothing to iterate
@@ -134,22 +112,11 @@ class SDVApp(App):
             frame = frame[TABLE]
         return as_polars(frame, where=f"{self.name} sample")
 
-    def default_num_samples(self, n_train: int, n_holdout: int) -> int:
-        return max(1, min(n_train, 20_000))
-
-    def load_samples(self, path: Path) -> pl.DataFrame:
-        return read_table(path)
-
-    def sample_vectors(self, samples: Any) -> Any:
-        return self.tt.encode_for_distance(samples)
+    def headline(self) -> dict[str, Any]:
+        return {"sdv_fit_seconds": self.schema["sdv_fit_seconds"]} if "sdv_fit_seconds" in self.schema else {}
 
     def evaluate(self, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
-        ev = evaluate_table(real, synthetic, self.tt, train=train, target=self.options.target)
-        quality = ev.metrics.get("quality", {})
-        head = {"quality_score": quality["quality_score"]} if "quality_score" in quality else {}
-        if "sdv_fit_seconds" in self.schema:
-            head["sdv_fit_seconds"] = self.schema["sdv_fit_seconds"]
-        ev.metrics = {**head, **ev.metrics}
+        ev = super().evaluate(real, synthetic, train)
         ev.notes.append(
             f"Synthesizer: SDV {self.synthesizer} (Business Source License), fitted by SDV in "
             f"{self.schema.get('sdv_fit_seconds', '?')} s; no model is saved (SDV pickles its models)."

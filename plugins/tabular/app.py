@@ -44,16 +44,16 @@ import torch
 from torch import Tensor, nn
 
 from ganapps.core import losses as L
-from ganapps.core.app import App, Diagnostic, Evaluation, OptimizerSpec, Phase, Step
+from ganapps.core.app import Diagnostic, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.io import read_table, write_table
+from ganapps.core.io import write_table
 from ganapps.core.nn import pack
 from ganapps.core.regularizers import gradient_norm_penalty, interpolates
-from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, load_table
-from ganapps.core.tabular.evaluate import evaluate_table
-from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, write_sdv_metadata
+from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer
+from ganapps.core.tabular.app import TableApp
+from ganapps.core.tabular.sdv_metadata import write_sdv_metadata
 from ganapps.plugins.tabular.calibration import CALIBRATION_ROWS, Decoder
 from ganapps.plugins.tabular.model import Critic, Downstream, Generator, downstream_loss
 
@@ -125,59 +125,34 @@ class TabularOptions:
     )
 
 
-class TabularGAN(App):
+class TabularGAN(TableApp):
     """CTGAN-class conditional GAN for mixed-type tables."""
 
     name = "tabular"
-    kind = "tabular"
     description = "Conditional tabular GAN (CTGAN-style): mixed-type tables, conditional generation"
     Options = TabularOptions
     # CTGAN's batch of 500 and its 300 epochs, but at most about 5,000 steps unless --epochs is
     # given: 100 training rows get 300 epochs (300 steps), 348,873 rows 8 epochs (5,576 steps)
     train_defaults = {"epochs": 300, "batch_size": 500}
     default_steps = 5000
-    default_dataset = "mimic-admissions"
-    output_suffix = ".csv"
     monitor = ("quality_score", "max")
 
     # ------------------------------------------------------------------ data
-    def load_data(self, source: Any) -> pl.DataFrame:
-        frame, self._where = load_table(source)
-        return frame
-
     def fit(self, train: pl.DataFrame) -> None:
         o = self.options
         if o.pac < 1 or o.gp_every < 1:
             raise ConfigError("options --pac and --gp-every must be at least 1")
         if not 0 <= o.target_share <= 1 or o.target_loss < 0:
             raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")
-        overrides: dict[str, Any] = {}
-        primary_key = o.primary_key
-        if o.metadata:
-            table = read_sdv_metadata(o.metadata)
-            table.check(train.columns)
-            overrides.update(table.overrides)
-            primary_key = primary_key or table.primary_key
-        overrides.update(o.column_types)
-        where = getattr(self, "_where", "data")
-        for col in [*o.column_types, *([primary_key] if primary_key else []), *([o.target] if o.target else [])]:
-            if col not in train.columns:
-                raise ConfigError(f"{where}: no column {col!r} (columns: {', '.join(train.columns)})")
+        overrides, primary_key = self.column_typing(train)
         t = TabularTransformer(continuous=o.continuous, max_categories=o.max_categories)
-        t.fit(train, overrides=overrides or None, primary_key=primary_key, where=where)
+        t.fit(train, overrides=overrides, primary_key=primary_key, where=self.where)
         if t.width == 0:
-            raise DataError(f"{where}: nothing to learn — every column is an id or a constant")
+            raise DataError(f"{self.where}: nothing to learn — every column is an id or a constant")
         t.save_to(self.schema, self.tensors)
         self._tt = t
         if train.height < SMALL_TABLE:
             log.warning("small table: %d training rows. %s", train.height, SMALL_TABLE_ADVICE)
-
-    @property
-    def tt(self) -> TabularTransformer:
-        """The fitted transformer, rebuilt from the bundle's schema/tensors when loaded."""
-        if getattr(self, "_tt", None) is None:
-            self._tt = TabularTransformer.load_from(self.schema, self.tensors)
-        return self._tt
 
     def dataset(self, train: pl.DataFrame) -> TensorData:
         self.x = self.tt.transform(train, seed=self.train_config.seed)
@@ -401,31 +376,18 @@ class TabularGAN(App):
 
         return pd.concat(parts, ignore_index=True)
 
-    def default_num_samples(self, n_train: int, n_holdout: int) -> int:
-        """As many rows as the training split, at most 20,000 (what the SDMetrics reports use)."""
-        return max(1, min(n_train, 20_000))
-
     def save_samples(self, samples: Any, path: Path) -> Path:
         """Write the table (CSV/Parquet by suffix) and, beside it, SDV Metadata JSON describing it."""
         out = write_table(samples, path)
         write_sdv_metadata(self.tt.specs, metadata_path(out), table=out.name.split(".")[0])
         return out
 
-    def load_samples(self, path: Path) -> pl.DataFrame:
-        return read_table(path)
-
-    def sample_vectors(self, samples: Any) -> Tensor:
-        return self.tt.encode_for_distance(samples)
-
     def evaluate(self, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
-        ev = evaluate_table(real, synthetic, self.tt, train=train, target=self.options.target)
+        ev = super().evaluate(real, synthetic, train)
         if train is not None and len(train) < SMALL_TABLE:
             ev.diagnostics.append(
                 Diagnostic("small-table", f"only {len(train)} training rows.", SMALL_TABLE_ADVICE, severity="info")
             )
-        quality = ev.metrics.get("quality", {})
-        if "quality_score" in quality:  # headline numbers first, for the CLI summary and early stopping
-            ev.metrics = {"quality_score": quality["quality_score"], **ev.metrics}
         return ev
 
 
