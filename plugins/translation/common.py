@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganapps.core.app import App, OptimizerSpec
+from ganapps.core.app import App, OptimizerSpec, Phase, Step
 from ganapps.core.data import batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
@@ -70,6 +70,8 @@ class TranslationApp(App):
     train_defaults = {"epochs": 5, "batch_size": 1}
     #: directions the trained model can translate
     directions: tuple[str, ...] = ("AtoB",)
+    #: (generator side, discriminator side): each names a training step and the optimizer it updates
+    sides: tuple[str, str] = ("generator", "discriminator")
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
@@ -126,6 +128,15 @@ class TranslationApp(App):
 
     def optimizer(self, name: str, networks: tuple[str, ...]) -> OptimizerSpec:
         return OptimizerSpec(name, networks, lr=2e-4, betas=(0.5, 0.999), schedule=self.lr_multiplier)
+
+    def phases(self) -> list[Phase]:
+        """One adversarial phase, generator step first: the discriminator step then judges the
+        batch the generator step just translated, so an iteration runs each generator forward once."""
+        g, d = self.sides
+        cfg = self.train_config
+        generator = Step(g, self.generator_step, g, every=cfg.n_critic, role="generator", ema=True)
+        discriminator = Step(d, self.discriminator_step, d, role="discriminator")
+        return [Phase("adversarial", [generator, discriminator], epochs=cfg.epochs)]
 
     # ---------------------------------------------------------- translation
     def generator_for(self, direction: str, nets: Mapping[str, nn.Module] | None = None) -> nn.Module:

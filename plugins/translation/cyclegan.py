@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganapps.core import losses as L
-from ganapps.core.app import Evaluation, OptimizerSpec, Phase, Step
+from ganapps.core.app import Evaluation, OptimizerSpec
 from ganapps.core.errors import ConfigError
 from ganapps.plugins.translation.common import Samples, TranslationApp, TranslationOptions, Translations
 from ganapps.plugins.translation.data import Unpaired, UnpairedJitter, load_unpaired
@@ -75,6 +75,7 @@ class CycleGAN(TranslationApp):
     default_dataset = "facades-cyclegan-sample"
     directions = ("AtoB", "BtoA")
     ema_networks = ("gen_ab", "gen_ba")
+    sides = ("generators", "discriminators")
     monitor = None
 
     def __init__(self, options: Any = None) -> None:
@@ -141,25 +142,6 @@ class CycleGAN(TranslationApp):
         return [
             self.optimizer("generators", ("gen_ab", "gen_ba")),
             self.optimizer("discriminators", ("disc_a", "disc_b")),
-        ]
-
-    def phases(self) -> list[Phase]:
-        return [
-            Phase(
-                "adversarial",
-                [
-                    Step(
-                        "generators",
-                        self.generator_step,
-                        "generators",
-                        every=self.train_config.n_critic,
-                        role="generator",
-                        ema=True,
-                    ),
-                    Step("discriminators", self.discriminator_step, "discriminators", role="discriminator"),
-                ],
-                epochs=self.train_config.epochs,
-            )
         ]
 
     # --------------------------------------------------------------- steps

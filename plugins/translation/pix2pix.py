@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganapps.core import losses as L
-from ganapps.core.app import Evaluation, OptimizerSpec, Phase, Step
+from ganapps.core.app import Evaluation, OptimizerSpec
 from ganapps.core.data import TensorData
 from ganapps.plugins.translation.common import Samples, TranslationApp, TranslationOptions, Translations
 from ganapps.plugins.translation.data import PairedJitter, load_paired
@@ -94,26 +94,6 @@ class Pix2Pix(TranslationApp):
 
     def configure_optimizers(self) -> list[OptimizerSpec]:
         return [self.optimizer("generator", ("generator",)), self.optimizer("discriminator", ("discriminator",))]
-
-    def phases(self) -> list[Phase]:
-        # G first, then D on the same generated batch: one generator forward per iteration.
-        return [
-            Phase(
-                "adversarial",
-                [
-                    Step(
-                        "generator",
-                        self.generator_step,
-                        "generator",
-                        every=self.train_config.n_critic,
-                        role="generator",
-                        ema=True,
-                    ),
-                    Step("discriminator", self.discriminator_step, "discriminator", role="discriminator"),
-                ],
-                epochs=self.train_config.epochs,
-            )
-        ]
 
     # --------------------------------------------------------------- steps
     def _xy(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
