@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from ganapps.cli.options import device_option
+
 #: the same as ganapps.core.tabular.compare.DEFAULT_APPS (not imported here: it would load torch)
 DEFAULT_APPS = "tabular,sdv-gaussiancopula,sdv-ctgan,sdv-tvae"
 
@@ -24,7 +26,7 @@ DEFAULT_APPS = "tabular,sdv-gaussiancopula,sdv-ctgan,sdv-tvae"
 @click.option("--train-rows", type=int, help="Training rows per seed (default: all rows not in the test split).")
 @click.option("--test-rows", type=int, help="Real test rows per seed (default: 20% of the rows, at most 1,000).")
 @click.option("--epochs", type=int, help="Epochs for every neural app (default: each app's own).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
+@device_option()
 @click.option("--out", "-o", type=click.Path(), help="Output folder (default runs/compare-<timestamp>).")
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json instead of the leaderboard.")
 @click.pass_context

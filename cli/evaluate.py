@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ganapps.cli.options import device_option
 from ganapps.core.io import write_json
 
 
@@ -15,9 +16,9 @@ from ganapps.core.io import write_json
 @click.option("--synthetic", type=click.Path(), help="Evaluate this sample file instead of fresh samples.")
 @click.option("-n", "--num", "n", type=int, help="Number of fresh samples (default: the app's).")
 @click.option("--out", "-o", type=click.Path(), help="Also write the metrics to this JSON file.")
-@click.option("--device", default="cpu", show_default=True)
+@device_option()
 def command(run: str, data: str | None, synthetic: str | None, n: int | None, out: str | None, device: str) -> None:
-    """Print the app's metrics and diagnostics for RUN as JSON."""
+    """Print the app's metrics and diagnostics for RUN as JSON (always JSON: no --json needed)."""
     from ganapps.core.pipeline import evaluate_run
 
     evaluation, diagnostics = evaluate_run(run, data=data, synthetic=synthetic, n=n, device=device)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
 
-from ganapps.cli.options import dataclass_options, given, parse_pairs
+from ganapps.cli.options import dataclass_options, device_option, given, parse_pairs
 from ganapps.core.bundle import bundle_config
 from ganapps.core.errors import BundleError, PluginError
 from ganapps.core.plugins import get_registry
@@ -72,7 +73,8 @@ def _positionals(args: list[str]) -> list[str]:
 @click.option("--out", "-o", type=click.Path(), help="Output file (.csv/.parquet for tables, .png/.npz for images...).")
 @click.option("--condition", "-c", multiple=True, metavar="KEY=VALUE", help="Condition the samples (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the samples.")
-@click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda or mps.")
+@device_option()
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -82,6 +84,7 @@ def command(
     condition: tuple[str, ...],
     seed: int,
     device: str,
+    as_json: bool,
     **app_options: Any,
 ) -> None:
     """Generate N samples from RUN (a run directory or bundle) into --out.
@@ -98,4 +101,7 @@ def command(
     path = generate(
         run, n, out, condition=parse_pairs(condition, "--condition"), options=options, seed=seed, device=device
     )
-    click.echo(f"wrote {n} samples to {path}")
+    if as_json:
+        click.echo(json.dumps({"run": run, "samples": n, "path": str(path), "seed": seed}))
+    else:
+        click.echo(f"wrote {n} samples to {path}")

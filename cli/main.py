@@ -22,7 +22,17 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
 
+#: the root's options a user may also put after the subcommand (`ganapps run tabular -q`)
+ANYWHERE = {"-q", "--quiet", "-v", "--verbose", "-vv", "-vvv"}
+
+
 class Root(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Move -q/-v given after the subcommand to the front, where the root group reads them."""
+        end = args.index("--") if "--" in args else len(args)
+        moved = [a for a in args[:end] if a in ANYWHERE]
+        return super().parse_args(ctx, [*moved, *(a for a in args[:end] if a not in ANYWHERE), *args[end:]])
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -68,6 +78,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     setup_logging(verbose, quiet)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
+    ctx.obj["verbose"] = verbose
 
 
 def _add_commands() -> None:

@@ -11,8 +11,22 @@ from typing import Any, Literal
 
 import click
 
-from ganapps.core.config import field_types, parse_lr
+from ganapps.core.config import Device, field_types, parse_lr
 from ganapps.core.errors import ConfigError
+
+#: every command's --device: the same choices and default as training's
+DEVICES = typing.get_args(Device)
+
+
+def device_option(note: str = "") -> Any:
+    """``--device auto|cpu|cuda|mps`` (default auto: cuda, then mps, then cpu), as ``ganapps run`` has it."""
+    return click.option(
+        "--device",
+        type=click.Choice(DEVICES),
+        default="auto",
+        show_default=True,
+        help="auto picks cuda, then mps, then cpu." + (f" {note}" if note else ""),
+    )
 
 
 def _click_type(tp: Any) -> tuple[Any, bool, bool]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import shlex
 import sys
@@ -31,9 +32,10 @@ COMMON = [
         help="Train with N processes on this machine (one per GPU, or CPU processes) under torchrun; "
         "--batch-size is per process. Across machines start torchrun yourself (docs/distributed.md).",
     ),
+    click.Option(["--json", "as_json"], is_flag=True, help="Print the run's paths and headline metrics as JSON."),
 ]
 TRAIN_NAMES = [f.name for f in dataclasses.fields(TrainConfig)]
-COMMON_NAMES = {"data", "out", "config", "resume", "samples", "nproc", *TRAIN_NAMES}
+COMMON_NAMES = {"data", "out", "config", "resume", "samples", "nproc", "json", "as_json", *TRAIN_NAMES}
 
 
 def make_command(info: AppInfo) -> click.Command:
@@ -83,12 +85,15 @@ def make_command(info: AppInfo) -> click.Command:
             raise
         if not result.main:
             return
+        headline = {k: v for k, v in result.metrics["metrics"].items() if isinstance(v, int | float)}
+        if kw["as_json"]:
+            _echo_json(result, headline)
+            return
         click.echo(f"run directory: {result.run_dir.path}")
         click.echo(f"  bundle:   {result.run_dir.bundle}")
         click.echo(f"  samples:  {result.samples_path}")
         click.echo(f"  metrics:  {result.run_dir.metrics_path}")
         click.echo(f"  report:   {result.run_dir.report_path}")
-        headline = {k: v for k, v in result.metrics["metrics"].items() if isinstance(v, int | float)}
         if headline:
             click.echo("  " + ", ".join(f"{k}={v:.4g}" for k, v in list(headline.items())[:8]))
         if result.diagnostics:
@@ -108,6 +113,16 @@ def make_command(info: AppInfo) -> click.Command:
         epilog=epilog,
         no_args_is_help=False,
     )
+
+
+def _echo_json(result: Any, headline: dict[str, float]) -> None:
+    """What ``run --json`` prints: the run's files, headline metrics and warnings."""
+    rd = result.run_dir
+    paths = {"run_dir": rd.path, "bundle": rd.bundle, "samples": result.samples_path}
+    paths |= {"metrics": rd.metrics_path, "report": rd.report_path}
+    out = {k: str(v) if v is not None else None for k, v in paths.items()}
+    out |= {"metrics_headline": headline, "diagnostics": [d.to_dict() for d in result.diagnostics]}
+    click.echo(json.dumps(out, indent=2, default=float))
 
 
 def _processes(nproc: int | None, resume: str | None) -> int:
@@ -183,7 +198,7 @@ def _argv(ctx: click.Context) -> list[str]:
         if not isinstance(param, click.Option) or value is None or value == ():
             continue
         if param.is_flag:
-            args.append(param.opts[0] if value else param.secondary_opts[0])
+            args += [param.opts[0]] if value else param.secondary_opts[:1]
         elif param.multiple:
             for v in value:
                 args += [param.opts[0], str(v)]
@@ -210,6 +225,17 @@ class RunGroup(click.Group):
         if apps:
             with formatter.section("Commands"):
                 formatter.write_dl([(a.name, first_sentence(a.description)) for a in apps])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Tab completion of app names, from the registry alone (click's own imports every app)."""
+        from click.shell_completion import CompletionItem
+
+        if incomplete.startswith("-"):
+            return super().shell_complete(ctx, incomplete)
+        apps = sorted(get_registry().apps.values(), key=lambda a: a.name)
+        return [
+            CompletionItem(a.name, help=first_sentence(a.description)) for a in apps if a.name.startswith(incomplete)
+        ]
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name = args[0] if args else ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ganapps.cli.options import device_option
+
 
 @click.command("score")
 @click.argument("run", type=click.Path())
@@ -20,13 +22,7 @@ import click
     default=None,
     help="Rows per chunk (memory grows with it). Default: 250,000; 100,000 rows per Arrow batch on Spark.",
 )
-@click.option(
-    "--device",
-    default="cpu",
-    show_default=True,
-    help="auto, cpu, cuda or mps. With cpu or auto, an app's torch-free scorer is used when its plugin has one "
-    "(fraud does).",
-)
+@device_option("With cpu or auto, an app's torch-free scorer is used when its plugin has one (fraud does).")
 @click.option(
     "--engine",
     type=click.Choice(["local", "spark"]),

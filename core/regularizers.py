@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 import torch
 from torch import Tensor, nn
+
+#: the loss scale of the step being computed: the GradScaler's scale while the engine trains in
+#: fp16 mixed precision, else 1 (see :func:`loss_scale`)
+_LOSS_SCALE: ContextVar[float] = ContextVar("ganapps_loss_scale", default=1.0)
+
+
+@contextlib.contextmanager
+def loss_scale(scale: float) -> Iterator[None]:
+    """Within it, input-gradient penalties follow PyTorch's AMP recipe for gradient penalties:
+    the critic's output is multiplied by ``scale`` before ``autograd.grad`` (so fp16 gradients do
+    not underflow to zero), the gradients are divided by it again, and the norm is taken in fp32.
+    The Trainer sets it around every step when it trains with a GradScaler; apps need do nothing.
+    """
+    token = _LOSS_SCALE.set(float(scale))
+    try:
+        yield
+    finally:
+        _LOSS_SCALE.reset(token)
+
+
+def _input_grad(out: Tensor, x: Tensor) -> Tensor:
+    """∂ Σ out / ∂x with a graph, computed under the current loss scale and returned unscaled, in fp32."""
+    scale = _LOSS_SCALE.get()
+    (grad,) = torch.autograd.grad(out.sum() * scale if scale != 1.0 else out.sum(), x, create_graph=True)
+    grad = grad.float()
+    return grad / scale if scale != 1.0 else grad
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, center: float = 1.0) -> Tensor:
@@ -28,8 +56,7 @@ def interpolates(real: Tensor, fake: Tensor) -> Tensor:
 
 def gradient_norm_penalty(out: Tensor, mixed: Tensor, center: float = 1.0) -> Tensor:
     """E[(‖∇ₓ out‖ − center)²] for critic scores ``out`` computed from ``mixed`` (:func:`interpolates`)."""
-    (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
-    norms = grad.reshape(grad.shape[0], -1).norm(2, dim=1)
+    norms = _input_grad(out, mixed).reshape(mixed.shape[0], -1).norm(2, dim=1)
     return ((norms - center) ** 2).mean()
 
 
@@ -38,7 +65,7 @@ def r1_penalty(real_out: Tensor, real_in: Tensor) -> Tensor:
 
     ``real_in`` must have ``requires_grad=True`` before ``real_out = D(real_in)`` is computed.
     """
-    (grad,) = torch.autograd.grad(real_out.sum(), real_in, create_graph=True)
+    grad = _input_grad(real_out, real_in)
     return grad.reshape(grad.shape[0], -1).pow(2).sum(dim=1).mean()
 
 

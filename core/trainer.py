@@ -48,6 +48,7 @@ from ganapps.core.distributed import (
 )
 from ganapps.core.ema import EMA
 from ganapps.core.errors import ConfigError, GanappsError
+from ganapps.core.regularizers import loss_scale
 from ganapps.core.rundir import MetricsLog, RunDir
 
 log = logging.getLogger("ganapps.trainer")
@@ -326,11 +327,13 @@ class Trainer:
         cfg = self.config
         opt = self.optimizers[step.optimizer]
         self._train_only(step.optimizer, step.differentiable)
-        with autocast(self.device, self.amp), self._replicated(step.optimizer):
+        scaler = self.scalers.get(step.optimizer)
+        # fp16: gradient penalties inside the step follow the AMP recipe (core/regularizers.py)
+        scale = loss_scale(scaler.get_scale()) if scaler else contextlib.nullcontext()
+        with autocast(self.device, self.amp), self._replicated(step.optimizer), scale:
             losses = step.fn(batch)
         loss = losses["loss"]
         opt.zero_grad(set_to_none=True)
-        scaler = self.scalers.get(step.optimizer)
         (scaler.scale(loss) if scaler else loss).backward()
         norm = None
         if cfg.grad_clip > 0 or logging_step:

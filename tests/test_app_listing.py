@@ -45,7 +45,7 @@ def test_metadata_read_from_source_is_the_classes_own() -> None:
 
 def test_computed_attributes_fall_back_to_importing(tmp_path, monkeypatch, plugin) -> None:
     (tmp_path / "lazy_demo.py").write_text(
-        textwrap.dedent('''
+        textwrap.dedent("""
         from ganapps.core.testing import RingApp
 
         class Literal(RingApp):
@@ -55,7 +55,7 @@ def test_computed_attributes_fall_back_to_importing(tmp_path, monkeypatch, plugi
         class Computed(RingApp):
             name = "lazy-computed"
             description = "made " + "at import"
-        ''')
+        """)
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert appref.read_metadata("lazy_demo:Literal") == {
@@ -98,3 +98,18 @@ def test_a_reference_that_fails_on_use_is_one_plugin_error(tmp_path, monkeypatch
         registry.app("lazy-broken")
     with pytest.raises(PluginError, match="not of the form"):
         appref.split("no_colon")
+
+
+def test_tab_completion_of_app_names_imports_no_app() -> None:
+    code = textwrap.dedent("""
+        import os, sys
+        os.environ.update({"_GANAPPS_COMPLETE": "bash_complete", "COMP_WORDS": "ganapps run t", "COMP_CWORD": "2"})
+        from ganapps.cli.main import cli
+        try:
+            cli(prog_name="ganapps")
+        except SystemExit:
+            pass
+        print("torch" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["plain,tabular", "False"], out

@@ -11,6 +11,7 @@ import click
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ganapps.cli.options import device_option
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import write_bytes
 
@@ -101,7 +102,7 @@ def _png(pixels: torch.Tensor) -> bytes:
 )
 @click.option("--batch-size", type=int, default=8, show_default=True, help="Images per forward pass.")
 @click.option("--keep-size/--model-size", default=False, help="Resize outputs back to each input's size.")
-@click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda or mps.")
+@device_option()
 @click.pass_context
 def command(
     ctx: click.Context,
