@@ -29,16 +29,16 @@ def device_option(note: str = "") -> Any:
     )
 
 
-def _click_type(tp: Any) -> tuple[Any, bool, bool]:
+def click_type(tp: Any) -> tuple[Any, bool, bool]:
     """(click type, multiple, is_flag) for a dataclass field type."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _click_type(inner[0])
+        return click_type(inner[0])
     if origin is Literal:
         return click.Choice([str(a) for a in args]), False, False
     if origin in (list, tuple):
-        inner = _click_type(args[0] if args else str)[0]
+        inner = click_type(args[0] if args else str)[0]
         return inner, True, False
     if origin is dict:
         return str, True, False
@@ -61,7 +61,7 @@ def dataclass_options(
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
-        ctype, multiple, flag = _click_type(types_[f.name])
+        ctype, multiple, flag = click_type(types_[f.name])
         default = (
             f.default
             if f.default is not dataclasses.MISSING

@@ -60,3 +60,15 @@ def test_every_command_has_the_same_device_choices_and_default(command: list[str
     if command[0] != "generate":  # generate reads RUN's app first, to know its options
         bad = CliRunner().invoke(cli, [*command, "--device", "gpu"])
         assert bad.exit_code == 2 and "'gpu' is not one of 'auto', 'cpu', 'cuda', 'mps'" in bad.output
+
+
+def test_apps_name_lists_choices_repeatable_options_and_flags() -> None:
+    out = CliRunner().invoke(cli, ["apps", "tabular"]).output
+    assert "engine defaults: --epochs 300, --batch-size 500" in out  # not a raw dict
+    rows = {line.split()[0]: line.split()[1:3] for line in out.splitlines() if line.startswith("--")}
+    assert rows["--continuous"] == ["quantile|gmm", "quantile"]
+    assert rows["--generator-dim"] == ["INTEGER", "(repeatable)"]
+    assert rows["--[no-]calibrate"] == ["flag", "on"]
+    data = json.loads(CliRunner().invoke(cli, ["apps", "tabular", "--json"]).output)
+    pac = next(o for o in data["options"] if o["option"] == "--pac")
+    assert (pac["value"], pac["default"]) == ("INTEGER", "10")
