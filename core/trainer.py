@@ -30,6 +30,7 @@ from ganapps.core.data import Batches, TensorData
 from ganapps.core.devices import (
     amp_dtype,
     autocast,
+    eval_mode,
     resolve_device,
     rng_state,
     seed_everything,
@@ -439,13 +440,8 @@ class Trainer:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         ema = self.ema.swapped() if self.ema is not None else contextlib.nullcontext()
         plain = self.replicas.plain() if self.replicas is not None else contextlib.nullcontext()
-        was = self.app.nets.training
-        with torch.random.fork_rng(devices=devices), plain, ema, torch.no_grad():
-            self.app.nets.eval()
-            try:
-                yield
-            finally:
-                self.app.nets.train(was)
+        with torch.random.fork_rng(devices=devices), plain, ema, eval_mode(self.app.nets):
+            yield
 
     def finalize(self) -> None:
         """Leave the averaged weights in the networks for saving and generation."""
