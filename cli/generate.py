@@ -92,13 +92,13 @@ def command(
     Apps add their own options (e.g. cgan's --label 3): `ganapps generate RUN --help` lists those
     of RUN's app, `ganapps apps APP` those of any app.
     """
-    from ganapps.core.pipeline import generate
+    from ganapps.core.pipeline import generate_file
 
     cls = get_registry().app(bundle_config(run)["app"])
     options = given(app_options, list(app_options))
     if cls.count_option and options.get(cls.count_option) is not None:
         n = int(options[cls.count_option])  # the app's own count flag (e.g. --scenarios) wins over -n
-    path = generate(
+    path = generate_file(
         run, n, out, condition=parse_pairs(condition, "--condition"), options=options, seed=seed, device=device
     )
     if as_json:

@@ -29,6 +29,7 @@ _EXPORTS = {
     "hookimpl": "hookspecs",
     "evaluate_run": "pipeline",
     "generate": "pipeline",
+    "generate_file": "pipeline",
     "run": "pipeline",
     "DatasetInfo": "registry",
     "Callback": "trainer",
@@ -59,6 +60,7 @@ __all__ = [
     "evaluate_run",
     "ganapps_version",
     "generate",
+    "generate_file",
     "hookimpl",
     "load_bundle",
     "run",
@@ -72,7 +74,7 @@ if TYPE_CHECKING:
     from ganapps.core.data import TensorData
     from ganapps.core.errors import BundleError, ConfigError, DataError, GanappsError, PluginError
     from ganapps.core.hookspecs import hookimpl
-    from ganapps.core.pipeline import evaluate_run, generate, run
+    from ganapps.core.pipeline import evaluate_run, generate, generate_file, run
     from ganapps.core.registry import DatasetInfo
     from ganapps.core.trainer import Callback, Trainer, TrainResult
     from ganapps.core.version import ganapps_version

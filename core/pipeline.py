@@ -518,25 +518,46 @@ def evaluate_samples(app: App, real: Any, synthetic: Any, train: Any = None) -> 
 def generate(
     path: str | Path,
     n: int,
+    *,
+    condition: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    seed: int = 0,
+    device: str = "auto",
+) -> Any:
+    """``n`` samples from a run directory or bundle, returned as the app makes them (a polars
+    DataFrame for tables, arrays or images...), like SDV's ``sample()``; :func:`generate_file`
+    writes them."""
+    return _generate(path, n, condition, options, seed, device)[1]
+
+
+def generate_file(
+    path: str | Path,
+    n: int,
     out: str | Path | None = None,
     *,
     condition: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     seed: int = 0,
-    device: str = "cpu",
+    device: str = "auto",
 ) -> Path:
-    """Generate ``n`` samples from a run directory or bundle and write them to ``out``."""
+    """:func:`generate`, then write the samples to ``out`` (by suffix; default RUN/generated-N.<suffix>)."""
+    app, samples = _generate(path, n, condition, options, seed, device)
+    if out is None:
+        base = Path(path) if (Path(path) / "run.json").exists() else Path(".")
+        out = base / f"generated-{n}{app.output_suffix}"
+    return app.save_samples(samples, Path(out))
+
+
+def _generate(
+    path: str | Path, n: int, condition: dict[str, Any] | None, options: dict[str, Any] | None, seed: int, device: str
+) -> tuple[App, Any]:
     if n < 1:
         raise ConfigError("option -n must be at least 1")
     app = load_bundle(path, device=device)
     gen_opts = build(app.GenerateOptions, options or {}, where=f"{app.name} generate option")
-    if out is None:
-        base = Path(path) if (Path(path) / "run.json").exists() else Path(".")
-        out = base / f"generated-{n}{app.output_suffix}"
     seed_everything(seed)
     with torch.no_grad():
-        samples = app.generate(n, condition=condition or None, **dataclasses.asdict(gen_opts))
-    return app.save_samples(samples, Path(out))
+        return app, app.generate(n, condition=condition or None, **dataclasses.asdict(gen_opts))
 
 
 def evaluate_run(

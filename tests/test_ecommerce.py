@@ -19,8 +19,7 @@ import torch
 from click.testing import CliRunner
 
 from ganapps.cli.main import cli
-from ganapps.core import generate as generate_file
-from ganapps.core import load_bundle, run
+from ganapps.core import generate_file, load_bundle, run
 from ganapps.core.io import read_table
 from ganapps.plugins.ecommerce import metrics as M
 from ganapps.plugins.ecommerce import orders as O

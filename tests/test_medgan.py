@@ -9,8 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from ganapps.core import generate as generate_file
-from ganapps.core import load_bundle, run
+from ganapps.core import generate_file, load_bundle, run
 from ganapps.core.errors import DataError
 from ganapps.core.io import read_table
 from ganapps.core.testing import cli_fails as fails

@@ -17,8 +17,7 @@ import polars as pl
 import torch
 import torch.nn.functional as F
 
-from ganapps.core import App, Evaluation, hookimpl, load_bundle, run
-from ganapps.core import generate as generate_file
+from ganapps.core import App, Evaluation, generate_file, hookimpl, load_bundle, run
 from ganapps.core.data import TensorData
 from ganapps.core.devices import eval_mode
 from ganapps.core.io import read_table
