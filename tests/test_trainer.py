@@ -164,10 +164,39 @@ def test_fused_adam_is_asked_for_by_the_optimizer_spec() -> None:
     assert not t.optimizers["generator"].defaults["fused"]
 
 
-def test_grad_norm_is_logged_and_clipping_applies() -> None:
+def _fit_recording_step_norms(grad_clip: float) -> tuple[Trainer, Any, dict[str, list[float]]]:
+    """One epoch of the ring app; the norm of the gradients each optimizer stepped with, by optimizer."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    stepped: dict[int, list[float]] = {}
+
+    def record(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        stepped.setdefault(id(opt), []).append(float(torch.nn.utils.get_total_norm(grads)))
+
     app, d = make()
-    res = Trainer(app, TrainConfig(epochs=1, batch_size=32, grad_clip=1e-3), progress=False).fit(d)
-    assert all("grad_norm/discriminator" in r for r in res.history)
+    t = Trainer(app, TrainConfig(epochs=1, batch_size=32, grad_clip=grad_clip), progress=False)
+    handle = register_optimizer_step_pre_hook(record)
+    try:
+        res = t.fit(d)
+    finally:
+        handle.remove()
+    return t, res, {name: stepped[id(opt)] for name, opt in t.optimizers.items()}
+
+
+def test_grad_norm_is_logged_and_clipping_applies() -> None:
+    """The logged norm is the norm before clipping; the optimizer steps with gradients clipped to --grad-clip."""
+    _, res, stepped = _fit_recording_step_norms(0.0)
+    for name in ("discriminator", "generator"):
+        logged = [r[f"grad_norm/{name}"] for r in res.history]
+        assert len(logged) == len(stepped[name]) == 8  # 256 rows, batch 32
+        assert logged == pytest.approx(stepped[name], rel=1e-5)  # unclipped: the logged norm is the stepped one
+    clip = 1e-3
+    _, res, stepped = _fit_recording_step_norms(clip)
+    for name in ("discriminator", "generator"):
+        before = [r[f"grad_norm/{name}"] for r in res.history]
+        assert min(before) > 10 * clip  # the raw gradients are far above the limit ...
+        assert stepped[name] == pytest.approx([clip] * len(before), rel=1e-3)  # ... and were scaled down to it
 
 
 def test_ema_weights_end_up_in_the_generator() -> None:
