@@ -54,10 +54,9 @@ def test_sample_cli_end_to_end(in_tmp: Path) -> None:
     assert res.exit_code == 0, res.output
     m = json.loads((in_tmp / "r" / "metrics.json").read_text())
     mm = m["metrics"]
-    assert mm["catalogue_share"] == 1.0 and mm["prices"]["observed_price_share"] == 1.0
+    assert mm["catalogue_share"] == 1.0
     for key in ("quality", "baskets", "copurchase", "conditional", "privacy"):
         assert key in mm, (key, m["notes"])
-    assert 0 < mm["quality"]["quality_score"] <= 1
     assert mm["cleaning"]["returns_cancellations"] > 0 and mm["cleaning"]["guest_lines"] > 0
     report = (in_tmp / "r" / "report.html").read_text()
     for fig in ("basket size", "time profiles", "co-purchase", "price per product", "orders per customer"):
@@ -148,7 +147,8 @@ def test_other_columns_python_api_roundtrip_and_determinism(tmp_path: Path) -> N
     synth = read_table(tmp_path / "r" / "synthetic.csv")
     assert synth.columns == df.columns and synth.height == 150
     assert set(synth["thing"].to_list()) <= set(df["thing"].to_list())
-    # every price is one observed for that product
+    # every price is one observed for that product (snapped by design: what is learned is the mix of them,
+    # test_quantity_mix_follows_the_product)
     pairs = set(zip(df["thing"].to_list(), df["price"].to_list(), strict=True))
     assert all(p in pairs for p in zip(synth["thing"].to_list(), synth["price"].to_list(), strict=True))
     loaded = load_bundle(tmp_path / "r")
@@ -157,6 +157,42 @@ def test_other_columns_python_api_roundtrip_and_determinism(tmp_path: Path) -> N
     assert read_table(a).equals(read_table(b))
     frame = loaded.generate(40, condition={"thing": "A01"})
     assert frame.schema == df.schema and "A01" in frame["thing"].to_list()
+
+
+def bulk_shop(n_invoices: int = 300, seed: int = 0) -> pl.DataFrame:
+    """Two families of 8 products, never bought together; each product sells by 1 or by 12, family A mostly by 1
+    (85%), family B mostly by 12 (85%)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(n_invoices):
+        fam = "AB"[k % 2]
+        when = f"2021-0{1 + k % 6}-{1 + int(rng.integers(27)):02d} {9 + int(rng.integers(8)):02d}:{int(rng.integers(60)):02d}"
+        cust = f"U{rng.integers(40):03d}"
+        for p in rng.choice(8, int(rng.integers(2, 5)), replace=False):
+            by_one = rng.random() < (0.85 if fam == "A" else 0.15)
+            rows.append((f"O{k:04d}", f"{fam}{p:02d}", 1 if by_one else 12, 2.0 + 0.25 * p, when, cust))
+    return pl.DataFrame(rows, schema=["order_id", "sku", "qty", "price", "created_at", "user_id"], orient="row")
+
+
+def by_one_gap(lines: pl.DataFrame) -> float:
+    """Share of family A's lines sold by 1 minus family B's."""
+    share = dict(lines.group_by(pl.col("sku").str.slice(0, 1)).agg((pl.col("qty") == 1).mean()).iter_rows())
+    return share["A"] - share["B"]
+
+
+def test_quantity_mix_follows_the_product(tmp_path: Path) -> None:
+    """Quantities are snapped to the product's observed ones, so only their mix is learned (ec²GAN: conditioned
+    on the line's product): the generated gap between the families against quantities shuffled across lines
+    (the baseline, drawn here: the same values, independent of the product)."""
+    df = bulk_shop()
+    opts = {"hidden": 128, "nz": 8, "product_dim": 6, "customer_dim": 4}
+    train = {"epochs": 120, "batch_size": 64, "seed": 1, "holdout": 0}
+    r = run("ecommerce", df, options=opts, train=train, out=tmp_path / "r", progress=False, samples=50)
+    torch.manual_seed(0)
+    synthetic = r.app.generate(1000)
+    shuffled = df.with_columns(pl.Series("qty", np.random.default_rng(1).permutation(df["qty"].to_numpy())))
+    ours, baseline, real = by_one_gap(synthetic), by_one_gap(shuffled), by_one_gap(df)
+    assert ours > baseline + 0.4, (ours, baseline, real)  # 0.81 vs 0.01 (real 0.70) when written
 
 
 def test_metrics_known_values() -> None:
