@@ -97,8 +97,14 @@ def test_cli_end_to_end_bundle_and_conditions(in_tmp: Path, wide_csv: Path) -> N
     )  # fmt: skip
     metrics = json.loads((in_tmp / "run" / "metrics.json").read_text())["metrics"]
     for method in ("ganapps", "gbm", "bootstrap"):
-        for key in ("w1_returns", "acf_abs_returns_error", "cross_corr_error", "var99", "discriminative_score"):
-            assert np.isfinite(metrics[method][key]), (method, key)
+        assert {"w1_returns", "acf_abs_returns_error", "cross_corr_error", "var99", "discriminative_score"} <= set(
+            metrics[method]
+        )
+    # the stylized facts of regime-switching returns, against i.i.d. Gaussian returns with the real mean and
+    # covariance (GBM, fitted and scored in the same run): fat tails and volatility clustering
+    ours, gbm = metrics["ganapps"], metrics["gbm"]
+    assert ours["kurtosis_error"] < 0.5 * gbm["kurtosis_error"], (ours, gbm)  # 0.36 vs 2.40 when written
+    assert ours["acf_abs_returns_error"] < 0.9 * gbm["acf_abs_returns_error"], (ours, gbm)  # 0.16 vs 0.21
     assert metrics["bootstrap"]["kurtosis_error"] >= 0 and 0 <= metrics["ganapps"]["exceed95"] <= 1
     ramp = metrics["block_vol_ramp"]  # last-6 over first-6 days' spread in a block: generated, real, chained
     assert set(ramp) == {"ganapps", "real", "scenarios"} and all(0.2 < v < 5 for v in ramp.values()), ramp
