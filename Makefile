@@ -40,9 +40,8 @@ med = json.load(open("$(DEMO)/medgan/metrics.json"))["metrics"]
 dwp = med["dimension_wise_probability"]
 dig = json.load(open("$(DEMO)/cgan/metrics.json"))["metrics"]
 print()
-print(f"medgan: code prevalences of the synthetic patients vs the real ones: r = {dwp['pearson_r']:.3f} "
-      f"(training patients), {dwp['pearson_r_holdout']:.3f} (held-out; real vs real: "
-      f"{dwp['pearson_r_real_train_vs_holdout']:.3f})")
+print(f"medgan: code prevalences of the synthetic patients vs held-out real ones: r = {dwp['pearson_r_holdout']:.3f} "
+      f"(real vs real: {dwp['pearson_r_real_train_vs_holdout']:.3f}); vs the training patients: {dwp['pearson_r']:.3f}")
 print(f"cgan:   the judge reads {dig['class_accuracy']:.0%} of the generated digits as the class asked for "
       f"({dig['judge_accuracy_real']:.0%} of real ones; chance {dig['chance_accuracy']:.0%})")
 print()

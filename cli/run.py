@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ganapps.cli.launch import launch
 from ganapps.cli.options import dataclass_options, first_sentence, given
 from ganapps.core.config import TrainConfig, read_toml
 from ganapps.core.errors import ConfigError, GanappsError, PluginError, RunInterrupted
@@ -180,7 +181,7 @@ def _launch(ctx: click.Context, app: str, kw: dict[str, Any], option_names: list
         created = path if fresh else None
     code = 1
     try:
-        code = distributed.launch(nproc, _argv(ctx))
+        code = launch(nproc, _argv(ctx))
     finally:
         if code and created is not None and created.exists() and not any(created.iterdir()):
             created.rmdir()  # nothing was written: leave no empty run directory behind

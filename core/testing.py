@@ -122,27 +122,3 @@ class RingApp(App):
 
     def evaluate(self, real: TensorData, synthetic: Tensor, train: Any = None) -> Evaluation:
         return Evaluation(metrics={"frechet_distance": frechet_distance(synthetic, real.tensors[0])})
-
-
-def cli_ok(*args: str) -> Any:
-    """Run ``ganapps -q ARGS`` in-process (click's CliRunner) and assert it succeeded; the result."""
-    from click.testing import CliRunner
-
-    from ganapps.cli.main import cli
-
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def cli_fails(*args: str) -> str:
-    """Run ``ganapps -q ARGS`` and assert the bad-input contract: exit 2, one line, no traceback; the line."""
-    from click.testing import CliRunner
-
-    from ganapps.cli.main import cli
-
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    return lines[0]

@@ -9,10 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ganapps.cli.testing import cli_fails as fails
+from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import load_bundle
 from ganapps.core.errors import DataError
-from ganapps.core.testing import cli_fails as fails
-from ganapps.core.testing import cli_ok as invoke
 from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints.data import load_prices
 

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 import torch
 
+from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import load_bundle
-from ganapps.core.testing import cli_ok as invoke
 from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints.model import ARTCNGenerator, TCNGenerator
 

@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ganapps.cli.testing import cli_fails, cli_ok
 from ganapps.core.errors import DataError
 from ganapps.core.io import read_json
-from ganapps.core.testing import cli_fails, cli_ok
 from ganapps.datasets import HERE
 from ganapps.plugins.fraud import augment as A
 

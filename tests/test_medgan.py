@@ -9,11 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ganapps.cli.testing import cli_fails as fails
+from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import generate_file, load_bundle, run
 from ganapps.core.errors import DataError
 from ganapps.core.io import read_table
-from ganapps.core.testing import cli_fails as fails
-from ganapps.core.testing import cli_ok as invoke
 from ganapps.plugins.medgan import metrics as M
 from ganapps.plugins.medgan.data import group_code, load_codes, split_by_patient
 
@@ -54,6 +54,10 @@ def test_cli_long_binary_on_the_shipped_sample(in_tmp: Path) -> None:
     for key in ("dimension_wise_probability", "dimension_wise_prediction", "cooccurrence", "privacy", "collapse"):
         assert key in metrics, key
     assert -1 <= metrics["dimension_wise_probability"]["pearson_r"] <= 1
+    # the headline: against held-out patients, its real-vs-real ceiling and the training figure beside it
+    assert list(metrics)[:3] == ["dim_prob_r_holdout", "dim_prob_r_real_vs_real", "dim_prob_r"]
+    dwp = metrics["dimension_wise_probability"]
+    assert metrics["dim_prob_r_holdout"] == dwp["pearson_r_holdout"] != dwp["pearson_r"] == metrics["dim_prob_r"]
     assert 0 <= metrics["privacy"]["membership_auc"] <= 1
     assert "hamming_0" in metrics["privacy"]["presence_disclosure"]
     assert metrics["patients"] == {"train": 64, "holdout": 16, "synthetic": 1000}

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
+from ganapps.cli.testing import cli_ok
 from ganapps.core.io import atomic_dir, atomic_path, write_json
-from ganapps.core.testing import cli_ok
 
 #: umask → (file mode, directory mode)
 MODES = {0o022: (0o644, 0o755), 0o077: (0o600, 0o700), 0o002: (0o664, 0o775)}

@@ -10,10 +10,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from ganapps.cli.testing import cli_fails as fails
 from ganapps.core import hookimpl, load_bundle, run
 from ganapps.core.errors import DataError, RunFailed
 from ganapps.core.testing import RingApp, ring_data
-from ganapps.core.testing import cli_fails as fails
 from ganapps.plugins.medgan.data import load_codes
 
 TRAIN = ["--epochs", "1", "--batch-size", "64"]

@@ -14,9 +14,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ganapps.cli.testing import cli_fails as fails
+from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import run
-from ganapps.core.testing import cli_fails as fails
-from ganapps.core.testing import cli_ok as invoke
 from ganapps.datasets import HERE
 from ganapps.integrations import spark as gs
 

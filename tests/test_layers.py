@@ -1,0 +1,33 @@
+"""The layers (issue 21): the engine in ``core/`` imports neither the CLI nor a plugin, except the
+plugin manager loading the built-in plugins' list; nothing in ``core/`` imports ``cli/``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[1] / "core"
+
+
+def imports(path: Path) -> set[str]:
+    """Every module ``path`` imports (absolute names), at any depth of its code."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    return found
+
+
+def test_core_imports_no_cli_and_no_plugin_but_through_the_plugin_manager() -> None:
+    files = sorted(CORE.rglob("*.py"))
+    assert len(files) > 30
+    offenders = []
+    for path in files:
+        for name in imports(path):
+            upward = name.startswith(("ganapps.cli", "ganapps.plugins."))
+            manager = path.name == "plugins.py" and name in ("ganapps.plugins", "ganapps.plugins.DEFAULT_PLUGINS")
+            if upward and not manager:
+                offenders.append(f"{path.relative_to(CORE.parent)} imports {name}")
+    assert not offenders, "\n".join(offenders)
