@@ -31,7 +31,7 @@ class AppInfo:
         from ganapps.core import appref
 
         cls = appref.load(self.ref)
-        _check_app(cls, self.plugin)
+        _check_app(cls)
         listed = (self.name, self.kind, self.description)
         if (cls.name, cls.kind, cls.description) != listed:  # the source reading went wrong somewhere
             raise PluginError(f"app {self.ref!r} of plugin {self.plugin!r} is not what its source says")
@@ -83,23 +83,7 @@ class Registry:
     def add_app(self, app: Any, plugin: str) -> None:
         """Register an App subclass, or a ``"package.module:Class"`` reference to one (listed from
         its source without importing it: core/appref.py)."""
-        if isinstance(app, str):
-            from ganapps.core import appref
-
-            meta = appref.read_metadata(app)
-            if meta is None:  # not readable from source: import it now
-                try:
-                    app = appref.load(app)
-                except PluginError as exc:  # this plugin is skipped (and listed as broken), not ganapps
-                    raise ImportError(str(exc)) from exc
-        if isinstance(app, str):
-            name = meta["name"]
-            if not NAME.match(name):
-                raise TypeError(f"app {app} has an invalid name {name!r}")
-            info = AppInfo(name, plugin, meta["kind"], meta["description"], app)
-        else:
-            _check_app(app, plugin)
-            info = AppInfo(app.name, plugin, app.kind, app.description, app)
+        info = _app_info(app, plugin)
         if info.name in self.apps:
             other = self.apps[info.name].plugin
             raise PluginError(f"app name {info.name!r} is registered by both plugin {other!r} and plugin {plugin!r}")
@@ -133,7 +117,24 @@ class Registry:
         )
 
 
-def _check_app(cls: Any, plugin: str) -> None:
+def _app_info(app: Any, plugin: str) -> AppInfo:
+    if isinstance(app, str):
+        from ganapps.core import appref
+
+        meta = appref.read_metadata(app)
+        if meta is not None:
+            if not NAME.match(meta["name"]):
+                raise TypeError(f"app {app} has an invalid name {meta['name']!r}")
+            return AppInfo(meta["name"], plugin, meta["kind"], meta["description"], app)
+        try:  # a computed name, kind or description: only importing tells
+            app = appref.load(app)
+        except PluginError as exc:  # an ImportError skips this plugin (listed as broken); a PluginError is fatal
+            raise ImportError(str(exc)) from exc
+    _check_app(app)
+    return AppInfo(app.name, plugin, app.kind, app.description, app)
+
+
+def _check_app(cls: Any) -> None:
     from ganapps.core.app import App
 
     if not (isinstance(cls, type) and issubclass(cls, App)):
