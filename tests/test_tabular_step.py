@@ -64,7 +64,7 @@ def test_bad_gp_every_is_a_config_error() -> None:
     from ganapps.core.errors import ConfigError
 
     app = get_registry().app("tabular")(TabularOptions(gp_every=0))
-    with pytest.raises(ConfigError, match="--gp-every"):
+    with pytest.raises(ConfigError, match="option --gp-every must be at least 1, got 0"):
         app.fit(pl.DataFrame({"a": ["x", "y"] * 10}))
 
 

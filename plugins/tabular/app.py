@@ -140,8 +140,9 @@ class TabularGAN(TableApp):
     # ------------------------------------------------------------------ data
     def fit(self, train: pl.DataFrame) -> None:
         o = self.options
-        if o.pac < 1 or o.gp_every < 1:
-            raise ConfigError("options --pac and --gp-every must be at least 1")
+        for name, value in (("pac", o.pac), ("gp-every", o.gp_every)):
+            if value < 1:
+                raise ConfigError(f"option --{name} must be at least 1, got {value}")
         if not 0 <= o.target_share <= 1 or o.target_loss < 0:
             raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")
         overrides, primary_key = self.column_typing(train)
