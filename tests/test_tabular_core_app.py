@@ -22,8 +22,10 @@ from ganapps.core.data import TensorData
 from ganapps.core.devices import eval_mode
 from ganapps.core.io import read_table
 from ganapps.core.nn import mlp
-from ganapps.core.tabular import ConditionalSampler, SpanActivation, TabularTransformer, as_polars
+from ganapps.core.tabular import TabularTransformer, as_polars
 from ganapps.core.tabular.evaluate import evaluate_table
+from ganapps.plugins.tabular.activation import SpanActivation
+from ganapps.plugins.tabular.sampler import ConditionalSampler
 
 
 @dataclass
@@ -70,7 +72,8 @@ class MiniTabular(App):
     def _fake(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.randn(len(cond), self.options.nz, device=self.device)
         raw = self.nets.generator(torch.cat([z, cond], 1))
-        return raw, self.act.to(self.device)(raw, tau=0.2)
+        act = self.act.to(self.device)  # the generator emits the grouped layout; rows go back to the encoded order
+        return raw, act.from_layout(act(raw, tau=0.2))
 
     def discriminator_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         c = self.sampler.sample(len(batch))
@@ -84,10 +87,10 @@ class MiniTabular(App):
 
     def generator_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         c = self.sampler.sample(len(batch))
-        cond, mask = c.cond.to(self.device), c.mask.to(self.device)
+        cond = c.cond.to(self.device)
         raw, fake = self._fake(cond)
         adv = F.softplus(-self.nets.discriminator(torch.cat([fake, cond], 1))).mean()
-        cond_loss = self.act.cond_loss(raw, cond, mask)
+        cond_loss = self.act.cond_loss(raw, cond)
         return {"loss": adv + cond_loss, "cond_loss": cond_loss}
 
     # -- outputs
@@ -104,7 +107,8 @@ class MiniTabular(App):
         G = self.nets.generator
         with eval_mode(G):
             z = torch.randn(n, self.options.nz, device=self.device)
-            x = self.act.to(self.device)(G(torch.cat([z, cond.to(self.device)], 1)))
+            act = self.act.to(self.device)
+            x = act.from_layout(act(G(torch.cat([z, cond.to(self.device)], 1))))
         return self.tt.inverse_transform(x.cpu(), fixed=fixed, seed=int(torch.randint(2**31, (1,))))
 
     def load_samples(self, path: Path) -> pl.DataFrame:

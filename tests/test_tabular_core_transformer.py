@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from ganapps.core import ConfigError, DataError
-from ganapps.core.tabular import Span, SpanActivation, TabularTransformer, detect_columns
+from ganapps.core.tabular import Span, TabularTransformer, detect_columns
 from ganapps.core.tabular.normalize import fit_gmm_on_quantiles
+from ganapps.plugins.tabular.activation import SpanActivation
 
 
 def table(n: int = 200, seed: int = 0) -> pl.DataFrame:
@@ -222,14 +223,19 @@ def test_conditions_and_fixed_values() -> None:
     assert set(back["country"].to_list()) == {rare.value}
 
 
-def test_span_activation_and_conditional_loss() -> None:
+@pytest.mark.parametrize("continuous", ["quantile", "gmm"])  # gmm: mode spans share groups with categories
+def test_span_activation_and_conditional_loss(continuous: str) -> None:
     df = table().with_columns(pl.Series("grade", [f"g{i % 12}" for i in range(200)]))  # a wide (12) span too
-    t = TabularTransformer().fit(df)
+    t = TabularTransformer(continuous=continuous).fit(df)
     assert {s.width for s in t.discrete_spans} == {2, 3, 4, 12}
+    if continuous == "gmm":
+        assert any(s.kind == "mode" for s in t.spans)
     act = SpanActivation(t.spans)
     g = torch.Generator().manual_seed(0)
-    raw = torch.randn(16, t.width, generator=g, requires_grad=True)
-    out = act(raw)
+    raw = torch.randn(16, t.width, generator=g, requires_grad=True)  # encoded order
+    out = act.encoded(raw)
+    assert torch.equal(act.from_layout(act.to_layout(raw)), raw)
+    assert not torch.equal(act.order, torch.arange(t.width))  # a real permutation on this table
     for s in t.spans:
         part = out[:, s.start : s.stop]
         if s.activation == "softmax":
@@ -238,14 +244,14 @@ def test_span_activation_and_conditional_loss() -> None:
             assert torch.allclose(part, torch.tanh(raw[:, s.start : s.stop]))
         else:
             assert torch.allclose(part, torch.sigmoid(raw[:, s.start : s.stop]))
-    hard = act(raw, tau=0.2, hard=True)
+    hard = act.encoded(raw, tau=0.2, hard=True)
     for s in t.spans:
         if s.activation == "softmax":
             assert torch.all(hard[:, s.start : s.stop].sum(1) == 1)
     hard.sum().backward()
     assert raw.grad is not None and raw.grad.abs().sum() > 0
     # the batched conditional loss equals CTGAN's per-span loop
-    from ganapps.core.tabular import ConditionalSampler
+    from ganapps.plugins.tabular.sampler import ConditionalSampler
 
     sampler = ConditionalSampler.from_encoded(t.transform(df), t.spans)
     batch = sampler.sample(16, torch.Generator().manual_seed(1))
@@ -256,7 +262,7 @@ def test_span_activation_and_conditional_loss() -> None:
         ce = torch.nn.functional.cross_entropy(raw[:, s.start : s.stop], target, reduction="none")
         expected = expected + (ce * batch.mask[:, j]).sum()
         offset += s.width
-    assert torch.allclose(act.cond_loss(raw, batch.cond, batch.mask), expected / 16, atol=1e-5)
+    assert torch.allclose(act.cond_loss(act.to_layout(raw), batch.cond), expected / 16, atol=1e-5)
     assert act.cond_width == sampler.width
     with pytest.raises(ValueError, match="tile"):
         SpanActivation([Span("a", "value", 0, 1, "tanh"), Span("b", "value", 2, 1, "tanh")])

@@ -4,13 +4,12 @@
   boolean, datetime, id, constant), with user overrides and clear errors;
 - :class:`TabularTransformer` / :class:`Span`: reversible table ↔ matrix encoding with per-column
   span metadata, fitted state as JSON + tensors;
-- :class:`SpanActivation`: output activations and the conditional loss, batched over spans;
-- :class:`ConditionalSampler`: CTGAN's training-by-sampling, vectorised and seeded;
 - ``ganapps.core.tabular.evaluate``: SDMetrics reports, column-shape plots, ML efficacy, privacy;
 - ``ganapps.core.tabular.sdv_metadata``: read and write SDV ``Metadata`` JSON;
 - :class:`TableApp`: base of the apps that learn one table (the tabular GAN, SDV's synthesizers).
 
-See docs/tabular.md ("API for app authors").
+CTGAN's own pieces (the conditional sampler, the span activations) live with the ``tabular``
+app in ``ganapps.plugins.tabular``. See docs/tabular.md ("API for app authors").
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 #: name → submodule; imported on first use (PEP 562) so that frames/columns stay torch-free
 _EXPORTS = {
-    "SpanActivation": "activation",
     "TableApp": "app",
     "KINDS": "columns",
     "ColumnSpec": "columns",
@@ -31,8 +29,6 @@ _EXPORTS = {
     "load_table": "frames",
     "pandas_to_polars": "frames",
     "polars_to_pandas": "frames",
-    "CondBatch": "sampler",
-    "ConditionalSampler": "sampler",
     "Condition": "transformer",
     "Span": "transformer",
     "TabularTransformer": "transformer",
@@ -40,21 +36,16 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from ganapps.core.tabular.activation import SpanActivation
     from ganapps.core.tabular.app import TableApp
     from ganapps.core.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
     from ganapps.core.tabular.frames import as_polars, load_table, pandas_to_polars, polars_to_pandas
-    from ganapps.core.tabular.sampler import CondBatch, ConditionalSampler
     from ganapps.core.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
 
 __all__ = [
     "KINDS",
     "ColumnSpec",
-    "CondBatch",
     "Condition",
-    "ConditionalSampler",
     "Span",
-    "SpanActivation",
     "TableApp",
     "TabularTransformer",
     "TransformerOptions",

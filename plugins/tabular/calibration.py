@@ -32,8 +32,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ganapps.core.tabular.activation import SpanActivation
 from ganapps.core.tabular.transformer import Span
+from ganapps.plugins.tabular.activation import SpanActivation
 
 #: rows generated to fit the calibration; points of each value span's quantile map
 CALIBRATION_ROWS = 20_000
@@ -79,7 +79,7 @@ class Decoder:
     def __call__(self, raw: Tensor, cond: Tensor, mask: Tensor) -> Tensor:
         """Rows in the encoded layout, ready for ``TabularTransformer.inverse_transform``."""
         dev = raw.device
-        x = self.act.to(dev)(raw + self.bias.to(dev), tau=1.0, hard=True).detach()
+        x = self.act.to(dev).encoded(raw + self.bias.to(dev), tau=1.0, hard=True).detach()
         if len(self.flags):
             idx = torch.tensor([s.start for s in self.flags], device=dev)
             p = torch.sigmoid(raw[:, idx])
