@@ -99,6 +99,8 @@ def eval_curves(history: Sequence[dict[str, Any]]) -> bytes | None:
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
+    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+        return f"{len(v)} records (in metrics.json)"
     if isinstance(v, list) and len(v) > 12:
         v = str(v[:12])[:-1] + ", …]"
     text = str(v)
@@ -120,10 +122,11 @@ th{background:#f5f5f5}.warn{background:#fff4e5;border-left:4px solid #f0a020;pad
 img{max-width:100%}figcaption{font-size:.8rem;color:#555;text-align:center}code{background:#f3f3f3;padding:0 .2rem}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td.better{white-space:nowrap;color:#444}
 td.meaning{color:#444;font-size:.85rem}td.ref{white-space:nowrap}.ref span{color:#666;font-size:.8rem}
+table.metrics{width:100%;table-layout:fixed}table.metrics td{overflow-wrap:anywhere}
 tr.metric td:first-child{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82rem}
 .next{background:#eef3fb;border-left:4px solid #4a7ab0;padding:.4rem 1rem;margin:.5rem 0}
 .next code{display:block;white-space:pre-wrap;background:none;font-size:.88rem;margin:.2rem 0}
-.next p{margin:.3rem 0 0;color:#444;font-size:.85rem}.settings{display:flex;flex-wrap:wrap;gap:0 2rem}
+.next p{margin:0 0 .5rem;color:#444;font-size:.85rem}.settings{display:flex;flex-wrap:wrap;gap:0 2rem}
 """
 
 ARROWS = {"higher": "↑ higher", "lower": "↓ lower"}
@@ -148,12 +151,14 @@ def _metric_row(row: MetricRow) -> str:
 
 def metrics_table(metrics: dict[str, Any], meanings: Mapping[str, MetricMeaning]) -> str:
     """The metrics as a table: metric, value, which direction is better, its reference, what it means."""
+    cols = "".join(f"<col style='width:{w}%'>" for w in (27, 10, 8, 15, 40))
     head = "<tr><th>metric</th><th>value</th><th>better</th><th>reference</th><th>meaning</th></tr>"
-    return f"<table class='metrics'>{head}" + "".join(_metric_row(r) for r in explain(metrics, meanings)) + "</table>"
+    rows = "".join(_metric_row(r) for r in explain(metrics, meanings))
+    return f"<table class='metrics'><colgroup>{cols}</colgroup>{head}{rows}</table>"
 
 
 def _next_steps(commands: Sequence[tuple[str, str]]) -> str:
-    items = [f"<code>{html.escape(cmd)}</code><p>{html.escape(what)}</p>" for cmd, what in commands]
+    items = [f"<div><code>{html.escape(cmd)}</code><p>{html.escape(what)}</p></div>" for cmd, what in commands]
     return "<h2>Next</h2><div class='next'>" + "".join(items) + "</div>"
 
 

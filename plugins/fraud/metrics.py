@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from ganapps.core.app import Evaluation
+from ganapps.core.meanings import MetricMeaning
 from ganapps.core.report import figure_png, new_figure
 from ganapps.plugins.fraud import calibration as C
 from ganapps.plugins.fraud.data import complete, normal_rows
@@ -127,6 +128,72 @@ def baseline_scores(
     if labelled is not None and len(np.unique(labelled[1])) == 2:
         lr = LogisticRegression(max_iter=2000).fit(*labelled)
         out["logistic_regression_supervised"] = lr.decision_function(test).astype(np.float64)
+    return out
+
+
+# ------------------------------------------------------------------ what the metrics mean
+UNSUPERVISED = ("isolation_forest", "mahalanobis", "knn5", "lof")  # baseline_scores' detectors without labels
+RANKING = {
+    "roc_auc": ("ROC-AUC of the score on the held-out rows (0.5 = chance)", 0.5, "chance"),
+    "pr_auc": ("PR-AUC (average precision) of the score on the held-out rows", None, ""),
+    "recall_at_1pct_fpr": ("share of frauds caught when 1% of normal rows are flagged", None, ""),
+}
+AT_THRESHOLD = {
+    "precision_at_threshold": "share of flagged rows that are frauds, at the calibrated threshold",
+    "recall_at_threshold": "share of frauds flagged at the calibrated threshold",
+}
+
+
+def _best(path: str) -> tuple[str, ...]:
+    """The metric at ``path`` of every unsupervised baseline (the report shows the best one)."""
+    return tuple(f"baselines.{b}.{path}" for b in UNSUPERVISED)
+
+
+def meanings() -> dict[str, MetricMeaning]:
+    """The report's explanation of every metric :func:`evaluate` writes."""
+    low = "with frauds subsampled to 0.5% of the held-out rows (mean of the draws): "
+    out: dict[str, MetricMeaning] = {
+        "holdout_rows": MetricMeaning("held-out rows scored"),
+        "holdout_frauds": MetricMeaning("frauds among them"),
+        "threshold": MetricMeaning(
+            "score at which a row is flagged, calibrated on validation rows the networks never saw"
+        ),
+        "flag_rate": MetricMeaning("share of held-out rows flagged"),
+        "fpr_at_threshold": MetricMeaning("share of normal held-out rows flagged (set by --target-fpr)"),
+        "synthetic_flag_rate": MetricMeaning(
+            "share of synthetic normal transactions (decoder draws) flagged: near the target FPR when they look normal"
+        ),
+        "confusion.*": MetricMeaning(
+            "at the threshold: tp frauds flagged, fp normal rows flagged, tn, fn frauds missed"
+        ),
+        "best_baseline": MetricMeaning("the unsupervised baseline with the highest PR-AUC on this holdout"),
+        "vs_best_baseline.baseline": MetricMeaning("the baseline compared with in the paired bootstrap"),
+        "vs_best_baseline.*.difference": MetricMeaning(
+            "this app minus the best baseline on the held-out rows", "higher", 0.0, "no difference"
+        ),
+        "vs_best_baseline.*.ci95": MetricMeaning(
+            "95% interval of that difference (paired bootstrap; holding 0: a tie)"
+        ),
+        "augmented_head.*_gain": MetricMeaning(
+            "--augment: the supervised head with GAN-made frauds minus without them", "higher", 0.0, "no gain"
+        ),
+    }
+    for key, (text, chance, label) in RANKING.items():
+        out[key] = MetricMeaning(text, "higher", _best(key), "best baseline")
+        out[f"at_0_5pct_share.{key}"] = MetricMeaning(
+            low + text, "higher", _best(f"at_0_5pct_share.{key}"), "best baseline"
+        )
+        out[f"baselines.*.{key}"] = MetricMeaning(f"this baseline: {text}", "higher", chance, label)
+        out[f"baselines.*.at_0_5pct_share.{key}"] = MetricMeaning(
+            f"this baseline, {low}{text}", "higher", chance, label
+        )
+        out[f"augmented_head.*.{key}"] = MetricMeaning(f"--augment's supervised head: {text}", "higher", chance, label)
+        out[f"augmented_head.*.at_0_5pct_share.{key}"] = MetricMeaning(f"that head, {low}{text}", "higher")
+    for key, text in AT_THRESHOLD.items():
+        out[key] = MetricMeaning(text, "higher", _best(key), "best baseline")
+        out[f"baselines.*.{key}"] = MetricMeaning(f"this baseline (its own threshold): {text}", "higher")
+    out["baselines.*.fpr_at_threshold"] = MetricMeaning("this baseline: share of normal held-out rows flagged")
+    out["baselines.*.confusion.*"] = MetricMeaning("this baseline's confusion matrix at its threshold")
     return out
 
 
