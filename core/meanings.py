@@ -23,7 +23,8 @@ class MetricMeaning:
     """One metric explained.
 
     ``key`` patterns (the ``metric_meanings`` keys) are dotted metric keys in which ``*`` stands
-    for part of one segment (``baselines.*.roc_auc``, ``*_gain``). ``reference`` is what to read the value against:
+    for part of one segment (``baselines.*.roc_auc``, ``*_gain``); an exact key wins over patterns,
+    and the most specific matching pattern over the others. ``reference`` is what to read the value against:
 
     - a number: a stated constant, e.g. ``0.5`` (chance for an AUC);
     - a dotted key of a metric measured in the same run, e.g. ``"frechet_distance_real_vs_real"``;
@@ -68,15 +69,18 @@ def _pattern(key: str) -> re.Pattern[str]:
 
 
 def find(key: str, meanings: Mapping[str, MetricMeaning]) -> tuple[MetricMeaning, tuple[str, ...]] | None:
-    """The meaning of ``key``: an exact entry, else the first pattern matching it (with what its ``*`` matched)."""
+    """The meaning of ``key``: an exact entry, else the most specific pattern matching it (the one
+    with the most literal characters: ``fd_*_untrained`` before ``fd_*``), with what its ``*`` matched."""
     if key in meanings:
         return meanings[key], ()
+    best: tuple[int, MetricMeaning, tuple[str, ...]] | None = None
     for pattern, meaning in meanings.items():
         if "*" in pattern:
             m = _pattern(pattern).match(key)
-            if m:
-                return meaning, m.groups()
-    return None
+            literal = len(pattern) - pattern.count("*")
+            if m and (best is None or literal > best[0]):
+                best = (literal, meaning, m.groups())
+    return (best[1], best[2]) if best else None
 
 
 def _number(v: Any) -> float | None:

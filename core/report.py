@@ -121,7 +121,7 @@ th{background:#f5f5f5}.warn{background:#fff4e5;border-left:4px solid #f0a020;pad
 .ok{background:#eef8ee;border-left:4px solid #3a3;padding:.5rem 1rem}figure{display:inline-block;margin:.5rem}
 img{max-width:100%}figcaption{font-size:.8rem;color:#555;text-align:center}code{background:#f3f3f3;padding:0 .2rem}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td.better{white-space:nowrap;color:#444}
-td.meaning{color:#444;font-size:.85rem}td.ref{white-space:nowrap}.ref span{color:#666;font-size:.8rem}
+td.meaning{color:#444;font-size:.85rem}.ref span{color:#666;font-size:.8rem}
 table.metrics{width:100%;table-layout:fixed}table.metrics td{overflow-wrap:anywhere}
 tr.metric td:first-child{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82rem}
 .next{background:#eef3fb;border-left:4px solid #4a7ab0;padding:.4rem 1rem;margin:.5rem 0}

@@ -55,6 +55,8 @@ def test_explain_resolves_references_and_keeps_unexplained_metrics() -> None:
     assert rows["baselines.knn5.err"].reference == (0.74, "named", "baselines.lof.roc_auc")  # {best} = "lof"
     assert rows["unknown"].meaning == "" and rows["unknown"].reference is None
     assert find("baselines.lof.roc_auc", MEANINGS)[1] == ("lof",)
+    specific = {"fd_*": MetricMeaning("a"), "fd_*_untrained": MetricMeaning("b"), "fd_x": MetricMeaning("c")}
+    assert [find(k, specific)[0].meaning for k in ("fd_AtoB", "fd_AtoB_untrained", "fd_x")] == ["a", "b", "c"]
 
 
 def test_a_missing_reference_is_left_out() -> None:

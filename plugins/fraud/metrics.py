@@ -163,9 +163,10 @@ def meanings() -> dict[str, MetricMeaning]:
         "synthetic_flag_rate": MetricMeaning(
             "share of synthetic normal transactions (decoder draws) flagged: near the target FPR when they look normal"
         ),
-        "confusion.*": MetricMeaning(
-            "at the threshold: tp frauds flagged, fp normal rows flagged, tn, fn frauds missed"
-        ),
+        "confusion.tp": MetricMeaning("frauds flagged at the threshold", "higher", "holdout_frauds", "all frauds"),
+        "confusion.fp": MetricMeaning("normal rows flagged at the threshold", "lower"),
+        "confusion.tn": MetricMeaning("normal rows passed at the threshold", "higher"),
+        "confusion.fn": MetricMeaning("frauds missed at the threshold", "lower", 0.0, "none"),
         "best_baseline": MetricMeaning("the unsupervised baseline with the highest PR-AUC on this holdout"),
         "vs_best_baseline.baseline": MetricMeaning("the baseline compared with in the paired bootstrap"),
         "vs_best_baseline.*.difference": MetricMeaning(
@@ -229,6 +230,7 @@ def evaluate(
     if isinstance(synthetic, pl.DataFrame) and len(synthetic):
         syn = scorer.score_matrix(feature_matrix(synthetic, features)[0])
         m["synthetic_flag_rate"] = float(np.nanmean(syn >= th))
+        figures.update(real_vs_synthetic(normal_rows(real, label), synthetic, features))
         notes.append(
             "synthetic_flag_rate: share of decoded prior draws (synthetic normal transactions) the scorer flags; "
             "near the target FPR when the decoder's output looks normal to the scorer."
@@ -332,6 +334,21 @@ def _against_baselines(
             "those frauds, 'without_synthetic' the same rows without them; the score above is unchanged."
         )
     return notes
+
+
+def real_vs_synthetic(normal: pl.DataFrame, synthetic: pl.DataFrame, features: list[str]) -> dict[str, bytes]:
+    """Held-out normal transactions beside the synthetic (decoded) ones, column by column: the
+    first 12 features, Amount among them when present."""
+    from ganapps.core.tabular import detect_columns
+    from ganapps.core.tabular.evaluate import column_shape_plots
+
+    cols = ([c for c in features if c == "Amount"] + [c for c in features if c != "Amount"])[:12]
+    if not len(normal):
+        return {}
+    real, syn = normal.select(cols), synthetic.select(cols)
+    specs = detect_columns(real, {c: "continuous" for c in cols})
+    pages = column_shape_plots(real, syn, specs)
+    return {f"held-out normal vs synthetic transactions ({k})": v for k, v in pages.items()}
 
 
 def histogram(scores: np.ndarray, y: np.ndarray | None, threshold: float) -> bytes:
