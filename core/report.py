@@ -101,6 +101,8 @@ def _fmt(v: Any) -> str:
         return f"{v:.4g}"
     if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
         return f"{len(v)} records (in metrics.json)"
+    if isinstance(v, list) and v and len(v) <= 12 and all(isinstance(x, float) for x in v):
+        return "[" + ", ".join(f"{x:.4g}" for x in v) + "]"
     if isinstance(v, list) and len(v) > 12:
         v = str(v[:12])[:-1] + ", …]"
     text = str(v)
