@@ -27,6 +27,7 @@ _EXPORTS = {
     "GanappsError": "errors",
     "PluginError": "errors",
     "hookimpl": "hookspecs",
+    "MetricMeaning": "meanings",
     "evaluate_run": "pipeline",
     "generate": "pipeline",
     "generate_file": "pipeline",
@@ -48,6 +49,7 @@ __all__ = [
     "Diagnostic",
     "Evaluation",
     "GanappsError",
+    "MetricMeaning",
     "NoOptions",
     "OptimizerSpec",
     "Phase",
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
     from ganapps.core.data import TensorData
     from ganapps.core.errors import BundleError, ConfigError, DataError, GanappsError, PluginError
     from ganapps.core.hookspecs import hookimpl
+    from ganapps.core.meanings import MetricMeaning
     from ganapps.core.pipeline import evaluate_run, generate, generate_file, run
     from ganapps.core.registry import DatasetInfo
     from ganapps.core.trainer import Callback, Trainer, TrainResult

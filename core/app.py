@@ -15,6 +15,7 @@ networks in one :class:`OptimizerSpec`.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from torch import nn
 
 from ganapps.core.config import TrainConfig
 from ganapps.core.data import TensorData, split_data
+from ganapps.core.meanings import MetricMeaning
 
 Losses = dict[str, Any]
 StepFn = Callable[[Any], Losses]
@@ -149,6 +151,9 @@ class App:
     #: min(train_defaults epochs, ⌈default_steps / batches per epoch⌉) epochs, so small and large
     #: tables both get a sensible schedule
     default_steps: ClassVar[int | None] = None
+    #: what each metric of :meth:`evaluate` means, which direction is better and what to read it
+    #: against, by dotted metric key (``*`` = one segment); the report's metrics table shows them
+    metric_meanings: ClassVar[Mapping[str, MetricMeaning]] = {}
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()
@@ -273,6 +278,19 @@ class App:
         (``"Float64"``, ``"String"``..., ``""`` to infer it): ``ganapps score`` reads only these,
         checks they exist and reads unparsable values as missing. None: every column, inferred."""
         return None
+
+    def next_commands(self, run: str, data: str | None) -> list[tuple[str, str]]:
+        """What to run next with the trained run ``run`` (a shell-quoted path), each with one line
+        saying what it does; ``data`` is the run's ``--data`` (None for in-memory data). The report
+        shows them. Default: ``ganapps score`` for scoring apps, ``ganapps generate`` for the others."""
+        out: list[tuple[str, str]] = []
+        caps = self.capabilities()
+        if "score" in caps and data:
+            out.append((f"ganapps score {run} --data {shlex.quote(data)} --out scores.csv", "score a file of any size"))
+        if "generate" in caps:
+            where = f"{run}/generated-1000{self.output_suffix}"
+            out.append((f"ganapps generate {run} -n 1000", f"1,000 new samples from the trained model, into {where}"))
+        return out
 
     # --------------------------------------------------------------- state
     def export_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -8,6 +8,8 @@ import functools
 import hashlib
 import logging
 import math
+import platform
+import shlex
 import socket
 import sys
 import time
@@ -25,9 +27,10 @@ from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
 from ganapps.core.errors import ConfigError, DataError, GanappsError, RunFailed, RunInterrupted
 from ganapps.core.io import write_json
+from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics.guard import measure
 from ganapps.core.plugins import dataset_path, get_datasets, get_registry
-from ganapps.core.report import write_report
+from ganapps.core.report import settings_of, write_report
 from ganapps.core.rundir import RunDir
 from ganapps.core.trainer import EarlyStopping, EvaluateEvery, Trainer, TrainResult
 from ganapps.core.version import ganapps_version
@@ -347,6 +350,7 @@ def _run_info(
         "train": dataclasses.asdict(cfg),
         "ganapps_version": ganapps_version(),
         "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
         "started": prep.info.get("started") or _now(),
     }
     if world.enabled:
@@ -449,16 +453,17 @@ def _sample_and_report(done: Trained, samples: int | None) -> RunResult:
     done.stage = "writing metrics.json"
     write_json(run_dir.metrics_path, metrics)
     done.stage = "writing the report"
-    _report(done, evaluation, diagnostics, f"{samples_path.name} ({n})")
+    finished = _now()
+    _report(done, evaluation, diagnostics, f"{samples_path.name} ({n})", finished)
     done.stage = "writing run.json"
-    run_dir.write_info({**done.info, "status": "finished", "finished": _now()})
+    run_dir.write_info({**done.info, "status": "finished", "finished": finished})
     for d in diagnostics:
         log.warning("%s: %s Remedy: %s", d.code, d.message, d.remedy)
     return RunResult(run_dir, instance, metrics, diagnostics, result, samples_path)
 
 
-def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic], sample: str) -> None:
-    """``report.html`` of a trained and evaluated run."""
+def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic], sample: str, finished: str) -> None:
+    """``report.html`` of a trained and evaluated run: its metrics explained, what to run next, its settings."""
     run_dir, result, cfg, trainer = done.run_dir, done.result, done.config, done.trainer
     write_report(
         run_dir.report_path,
@@ -474,10 +479,12 @@ def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic]
             "training time (s)": round(result.seconds, 2),
             "stopped": trainer.stop_reason or "completed",
             "synthetic sample": sample,
-            "ganapps": ganapps_version(),
             "command": done.info["command"],
         },
         metrics=evaluation.metrics,
+        meanings=metric_meanings(done.instance),
+        settings=settings_of(done.info, finished),
+        next_steps=done.instance.next_commands(shlex.quote(str(run_dir.path)), done.info.get("data")),
         diagnostics=diagnostics,
         history=result.history,
         figures=evaluation.figures,
@@ -485,6 +492,12 @@ def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic]
         notes=evaluation.notes,
         checks=["discriminator overpowering", "oscillation", "mode collapse"],
     )
+
+
+def metric_meanings(app: App) -> dict[str, MetricMeaning]:
+    """The app's metric meanings, and those of the registered extra metrics (their descriptions)."""
+    extra = {f"extra.{m.name}.*": MetricMeaning(m.description) for m in get_registry().metrics_for(app.kind)}
+    return {**extra, **app.metric_meanings}
 
 
 def _device_text(device: torch.device, dist_info: dict[str, Any] | None) -> str:

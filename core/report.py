@@ -1,12 +1,14 @@
-"""The self-contained ``report.html`` of a run: summary, diagnostics, metrics, loss curves, figures."""
+"""The self-contained ``report.html`` of a run: summary, next commands, diagnostics, explained metrics,
+real beside synthetic figures, loss curves, settings."""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
+import platform
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from ganapps.core.app import Diagnostic
 from ganapps.core.io import write_text
+from ganapps.core.meanings import MetricMeaning, MetricRow, explain
 
 
 def figure_png(fig: Any, dpi: int = 110) -> bytes:
@@ -26,14 +29,14 @@ def figure_png(fig: Any, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def new_figure(width: float = 6.0, height: float = 3.6) -> tuple[Any, Any]:
-    """A matplotlib figure and axes drawn off-screen."""
+def new_figure(width: float = 6.0, height: float = 3.6, ncols: int = 1) -> tuple[Any, Any]:
+    """A matplotlib figure and its axes (an array of ``ncols`` when more than one) drawn off-screen."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(width, height))
+    return plt.subplots(1, ncols, figsize=(width, height))
 
 
 def _smooth(y: np.ndarray) -> np.ndarray:
@@ -93,24 +96,17 @@ def eval_curves(history: Sequence[dict[str, Any]]) -> bytes | None:
     return figure_png(fig)
 
 
-def flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested metrics as (dotted.key, value) rows."""
-    rows: list[tuple[str, Any]] = []
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            rows.extend(flatten(v, key + "."))
-        else:
-            rows.append((key, v))
-    return rows
-
-
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
+    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+        return f"{len(v)} records (in metrics.json)"
+    if isinstance(v, list) and v and len(v) <= 12 and all(isinstance(x, float) for x in v):
+        return "[" + ", ".join(f"{x:.4g}" for x in v) + "]"
     if isinstance(v, list) and len(v) > 12:
-        return html.escape(str(v[:12])[:-1] + ", …]")
-    return html.escape(str(v))
+        v = str(v[:12])[:-1] + ", …]"
+    text = str(v)
+    return html.escape(text if len(text) <= 160 else text[:157] + "…")
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -121,11 +117,111 @@ def _img(png: bytes, alt: str) -> str:
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 h1{font-size:1.6rem}h2{font-size:1.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
+h3{font-size:1rem;margin:1rem 0 .2rem}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;font-size:.9rem}
 th{background:#f5f5f5}.warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.5rem 1rem;margin:.5rem 0}
 .ok{background:#eef8ee;border-left:4px solid #3a3;padding:.5rem 1rem}figure{display:inline-block;margin:.5rem}
 img{max-width:100%}figcaption{font-size:.8rem;color:#555;text-align:center}code{background:#f3f3f3;padding:0 .2rem}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td.better{white-space:nowrap;color:#444}
+td.meaning{color:#444;font-size:.85rem}.ref span{color:#666;font-size:.8rem}
+table.metrics{width:100%;table-layout:fixed}table.metrics td{overflow-wrap:anywhere}
+tr.metric td:first-child{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.82rem}
+.next{background:#eef3fb;border-left:4px solid #4a7ab0;padding:.4rem 1rem;margin:.5rem 0}
+.next code{display:block;white-space:pre-wrap;background:none;font-size:.88rem;margin:.2rem 0}
+.next p{margin:0 0 .5rem;color:#444;font-size:.85rem}.settings{display:flex;flex-wrap:wrap;gap:0 2rem}
 """
+
+ARROWS = {"higher": "↑ higher", "lower": "↓ lower"}
+
+
+def _metric_row(row: MetricRow) -> str:
+    value = (
+        f"<td class='num'>{_fmt(row.value)}</td>"
+        if isinstance(row.value, int | float)
+        else f"<td>{_fmt(row.value)}</td>"
+    )
+    ref = ""
+    if row.reference is not None:
+        v, label, key = row.reference
+        where = f" title='{html.escape(key)}'" if key else ""
+        ref = f"{_fmt(v)} <span{where}>{html.escape(label)}</span>"
+    return (
+        f"<tr class='metric'><td>{html.escape(row.key)}</td>{value}<td class='better'>{ARROWS.get(row.better or '', '')}</td>"
+        f"<td class='ref'>{ref}</td><td class='meaning'>{html.escape(row.meaning)}</td></tr>"
+    )
+
+
+def metrics_table(metrics: dict[str, Any], meanings: Mapping[str, MetricMeaning]) -> str:
+    """The metrics as a table: metric, value, which direction is better, its reference, what it means."""
+    cols = "".join(f"<col style='width:{w}%'>" for w in (27, 10, 8, 15, 40))
+    head = "<tr><th>metric</th><th>value</th><th>better</th><th>reference</th><th>meaning</th></tr>"
+    rows = "".join(_metric_row(r) for r in explain(metrics, meanings))
+    return f"<table class='metrics'><colgroup>{cols}</colgroup>{head}{rows}</table>"
+
+
+def _next_steps(commands: Sequence[tuple[str, str]]) -> str:
+    items = [f"<div><code>{html.escape(cmd)}</code><p>{html.escape(what)}</p></div>" for cmd, what in commands]
+    return "<h2>Next</h2><div class='next'>" + "".join(items) + "</div>"
+
+
+def _settings(settings: Mapping[str, Mapping[str, Any]]) -> str:
+    parts = ["<h2>Settings</h2><div class='settings'>"]
+    for name, rows in settings.items():
+        cells = "".join(
+            f"<tr><th>{html.escape(str(k))}</th><td>{_fmt(v) if v != {} else '—'}</td></tr>" for k, v in rows.items()
+        )
+        parts.append(f"<div><h3>{html.escape(name)}</h3><table>{cells or '<tr><td>none</td></tr>'}</table></div>")
+    return "".join(parts) + "</div>"
+
+
+def settings_of(info: Mapping[str, Any], finished: str) -> dict[str, dict[str, Any]]:
+    """The settings section from a run's ``run.json`` data: times, engine settings, app options, versions."""
+    run = {"started": info.get("started", ""), "finished": finished, "data": info.get("data") or "in memory"}
+    if info.get("distributed"):
+        run["processes"] = info["distributed"]["processes"]
+    versions = {
+        "ganapps": info.get("ganapps_version", ""),
+        "torch": info.get("torch_version", ""),
+        "python": info.get("python_version") or platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+    return {
+        "run": run,
+        "engine": dict(info.get("train", {})),
+        "app options": dict(info.get("options", {})),
+        "versions": versions,
+    }
+
+
+def _diagnostics(diagnostics: Sequence[Diagnostic], checks: Sequence[str]) -> str:
+    parts = ["<h2>Diagnostics</h2>"]
+    for d in diagnostics:
+        parts.append(
+            f"<div class='warn'><b>{html.escape(d.code)}</b>: {html.escape(d.message)}<br>"
+            f"<i>Remedy:</i> {html.escape(d.remedy)}</div>"
+        )
+    if not diagnostics:
+        ran = ", ".join(checks) if checks else "loss and diversity checks"
+        parts.append(f"<div class='ok'>No training problem detected ({html.escape(ran)}).</div>")
+    return "".join(parts)
+
+
+def _figures(history: Sequence[dict[str, Any]], figures: dict[str, bytes], epoch_images: Sequence[Path]) -> list[str]:
+    parts: list[str] = []
+    if figures:
+        parts.append("<h2>Figures</h2>")
+        parts += [_img(png, name) for name, png in figures.items()]
+    curves, evals = loss_curves(history), eval_curves(history)
+    if curves or evals:
+        parts.append("<h2>Training curves</h2>")
+        if curves:
+            parts.append(_img(curves, "losses per step (smoothed; raw values faint)"))
+        if evals:
+            parts.append(_img(evals, "metrics evaluated during training"))
+    if epoch_images:
+        parts.append("<h2>Samples per epoch</h2>")
+        parts += [_img(p.read_bytes(), p.stem.replace("_", " ")) for p in sorted(epoch_images, key=_epoch_key)]
+    return parts
 
 
 def render(
@@ -139,46 +235,26 @@ def render(
     epoch_images: Sequence[Path] = (),
     notes: Sequence[str] = (),
     checks: Sequence[str] = (),
+    meanings: Mapping[str, MetricMeaning] | None = None,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    next_steps: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The report as one HTML string with embedded PNGs."""
+    """The report as one HTML string with embedded PNGs: run summary, what to run next, diagnostics,
+    explained metrics, real-beside-synthetic figures, training curves, samples per epoch, settings."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"]
     parts.append(f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>")
     parts.append("<h2>Run</h2><table>")
     parts += [f"<tr><th>{html.escape(str(k))}</th><td>{_fmt(v)}</td></tr>" for k, v in summary.items()]
     parts.append("</table>")
-
-    parts.append("<h2>Diagnostics</h2>")
-    if diagnostics:
-        for d in diagnostics:
-            parts.append(
-                f"<div class='warn'><b>{html.escape(d.code)}</b>: {html.escape(d.message)}<br>"
-                f"<i>Remedy:</i> {html.escape(d.remedy)}</div>"
-            )
-    else:
-        ran = ", ".join(checks) if checks else "loss and diversity checks"
-        parts.append(f"<div class='ok'>No training problem detected ({html.escape(ran)}).</div>")
-
-    parts.append("<h2>Metrics</h2><table><tr><th>metric</th><th>value</th></tr>")
-    parts += [f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in flatten(metrics)]
-    parts.append("</table>")
+    if next_steps:
+        parts.append(_next_steps(next_steps))
+    parts.append(_diagnostics(diagnostics, checks))
+    parts.append("<h2>Metrics</h2>" + metrics_table(metrics, meanings or {}))
     if notes:
         parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
-
-    curves = loss_curves(history)
-    evals = eval_curves(history)
-    if curves or evals:
-        parts.append("<h2>Training curves</h2>")
-        if curves:
-            parts.append(_img(curves, "losses per step (smoothed; raw values faint)"))
-        if evals:
-            parts.append(_img(evals, "metrics evaluated during training"))
-    if figures:
-        parts.append("<h2>Figures</h2>")
-        parts += [_img(png, name) for name, png in figures.items()]
-    if epoch_images:
-        parts.append("<h2>Samples per epoch</h2>")
-        for p in sorted(epoch_images, key=_epoch_key):
-            parts.append(_img(p.read_bytes(), p.stem.replace("_", " ")))
+    parts += _figures(history, figures, epoch_images)
+    if settings:
+        parts.append(_settings(settings))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -7,7 +7,9 @@ plugin authors register it on purpose.
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,6 +20,7 @@ from torch import Tensor, nn
 from ganapps.core import losses as L
 from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData
+from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics import frechet_distance
 from ganapps.core.nn import mlp
 from ganapps.core.regularizers import gradient_penalty
@@ -50,6 +53,15 @@ class RingApp(App):
     Options = RingOptions
     train_defaults = {"epochs": 2, "batch_size": 64}
     monitor = ("frechet_distance", "min")
+    metric_meanings = {
+        "frechet_distance": MetricMeaning(
+            "Fréchet distance between generated and held-out points",
+            "lower",
+            "frechet_distance_real_vs_real",
+            "real vs real",
+        ),
+        "frechet_distance_real_vs_real": MetricMeaning("the same between training and held-out points: the floor"),
+    }
 
     def load_data(self, source: Any) -> TensorData:
         """A tensor, a CSV/Parquet file with numeric columns, or None for a fresh ring."""
@@ -121,4 +133,14 @@ class RingApp(App):
         return samples.tensors[0] if isinstance(samples, TensorData) else samples
 
     def evaluate(self, real: TensorData, synthetic: Tensor, train: Any = None) -> Evaluation:
-        return Evaluation(metrics={"frechet_distance": frechet_distance(synthetic, real.tensors[0])})
+        m = {"frechet_distance": frechet_distance(synthetic, real.tensors[0])}
+        if train is not None and len(train) >= 2:
+            m["frechet_distance_real_vs_real"] = frechet_distance(train.tensors[0], real.tensors[0])
+        return Evaluation(metrics=m)
+
+
+def unexplained(report: str) -> list[str]:
+    """The metric keys of a ``report.html`` text whose row has no meaning (a plugin's tests can
+    check that every metric its runs write is explained)."""
+    rows = re.findall(r"<tr class='metric'><td>(.*?)</td>(.*?)</tr>", report, flags=re.S)
+    return [html.unescape(key) for key, rest in rows if "<td class='meaning'></td>" in rest]

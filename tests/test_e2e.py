@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from ganapps.cli.main import cli
 from ganapps.core import load_bundle
+from ganapps.core.testing import unexplained
 
 
 def invoke(*args: str):
@@ -46,6 +47,10 @@ def test_run_dcgan_one_epoch_on_the_shipped_sample(in_tmp: Path) -> None:
     assert metrics["training"]["steps"] == 2 * (4000 // 32)
     report = (run / "report.html").read_text()
     assert report.count("<img") >= 3 and "Diagnostics" in report and "frechet_distance" in report
+    assert unexplained(report) == []  # every metric with its meaning (issue 17)
+    fd = re.search(r"<tr class='metric'><td>frechet_distance</td>.*?</tr>", report).group(0)
+    assert "↓ lower" in fd and f"{m['frechet_distance_real_vs_real']:.4g} <span" in fd and "real vs real" in fd
+    assert "<code>ganapps generate run -n 1000</code>" in report and "held-out real digits | generated digits" in report
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
     assert not list(run.rglob("*.tmp")), "no temporary files left behind"
 

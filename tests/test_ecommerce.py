@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from ganapps.cli.main import cli
 from ganapps.core import generate_file, load_bundle, run
 from ganapps.core.io import read_table
+from ganapps.core.testing import unexplained
 from ganapps.plugins.ecommerce import metrics as M
 from ganapps.plugins.ecommerce import orders as O
 
@@ -61,6 +62,7 @@ def test_sample_cli_end_to_end(in_tmp: Path) -> None:
     report = (in_tmp / "r" / "report.html").read_text()
     for fig in ("basket size", "time profiles", "co-purchase", "price per product", "orders per customer"):
         assert fig in report
+    assert unexplained(report) == []
     real = O.canonical(read_table(Path(__file__).parents[1] / "datasets/ecommerce/online_retail_sample.csv.gz"),
                        {r: c for r, c in zip(("invoice", "product", "description", "quantity", "price", "date", "customer", "country", "category"),
                                              ("InvoiceNo", "StockCode", "Description", "Quantity", "UnitPrice", "InvoiceDate", "CustomerID", "Country", None), strict=True)},

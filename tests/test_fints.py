@@ -13,6 +13,7 @@ from ganapps.cli.testing import cli_fails as fails
 from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import load_bundle
 from ganapps.core.errors import DataError
+from ganapps.core.testing import unexplained
 from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints.data import load_prices
 
@@ -111,6 +112,7 @@ def test_cli_end_to_end_bundle_and_conditions(in_tmp: Path, wide_csv: Path) -> N
     report = (in_tmp / "run" / "report.html").read_text()
     assert "ACF" in report or "autocorrelation" in report
     assert report.count("<img") >= 5 and "volatility by day of a generated block" in report
+    assert unexplained(report) == [] and "best baseline (" in report  # the better of GBM and bootstrap, named
 
     invoke(
         "generate", "run", "--scenarios", "40", "--horizon", "30", "--condition", "regime=high", "--out", "hi.csv",

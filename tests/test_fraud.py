@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from ganapps.cli.main import cli
 from ganapps.core import load_bundle, run
 from ganapps.core.io import read_json
+from ganapps.core.testing import unexplained
 from ganapps.datasets import HERE
 from ganapps.plugins.fraud import metrics as M
 from ganapps.plugins.fraud.scoring import Scorer, feature_matrix, score_frame
@@ -64,7 +66,12 @@ def test_run_metrics_and_bundle(trained: Path) -> None:
     assert s["calibration"]["target_fpr"] == 0.01 and np.isfinite(s["threshold"])
     synthetic = pl.read_csv(trained / "synthetic.csv")
     assert synthetic.height == 200 and (synthetic["Class"] == 0).all()
-    assert (trained / "report.html").stat().st_size > 10_000
+    report = (trained / "report.html").read_text()
+    assert unexplained(report) == []  # every metric explained; the score's best baseline beside it, named
+    row = re.search(r"<tr class='metric'><td>roc_auc</td>.*?</tr>", report).group(0)
+    best = max(("isolation_forest", "mahalanobis", "knn5", "lof"), key=lambda b: m["baselines"][b]["roc_auc"])
+    assert f"best baseline ({best})" in row and f"{m['baselines'][best]['roc_auc']:.4g} <span" in row
+    assert f"<code>ganapps score {trained} --data creditcard-sample --out scores.csv</code>" in report
 
 
 def test_score_cli_csv_parquet_chunks(trained: Path, in_tmp: Path) -> None:

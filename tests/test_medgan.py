@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import generate_file, load_bundle, run
 from ganapps.core.errors import DataError
 from ganapps.core.io import read_table
+from ganapps.core.testing import unexplained
 from ganapps.plugins.medgan import metrics as M
 from ganapps.plugins.medgan.data import group_code, load_codes, split_by_patient
 
@@ -64,6 +66,9 @@ def test_cli_long_binary_on_the_shipped_sample(in_tmp: Path) -> None:
     report = (out / "report.html").read_text()
     assert "dimension-wise probability" in report and "dimension-wise prediction" in report
     assert report.count("<img") >= 3
+    assert unexplained(report) == []  # every metric with its meaning; the headline beside its real-vs-real ceiling
+    head = re.search(r"<tr class='metric'><td>dim_prob_r_holdout</td>.*?</tr>", report).group(0)
+    assert f"{metrics['dim_prob_r_real_vs_real']:.4g} <span" in head and "↑ higher" in head
     invoke("generate", "run", "-n", "1000", "--out", "more.parquet")
     more = read_table(in_tmp / "more.parquet")
     assert more["subject_id"].n_unique() <= 1000 and set(more.columns) == {"subject_id", "icd9_code"}

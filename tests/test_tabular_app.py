@@ -14,6 +14,7 @@ from ganapps.cli.main import cli
 from ganapps.core import load_bundle, run
 from ganapps.core.io import read_table
 from ganapps.core.tabular.sdv_metadata import read_sdv_metadata
+from ganapps.core.testing import unexplained
 
 TINY = ["--epochs", "3", "--batch-size", "100", "--embedding-dim", "16", "--generator-dim", "32",
         "--discriminator-dim", "32", "--seed", "1"]  # fmt: skip
@@ -61,7 +62,8 @@ def test_run_generate_condition_and_metadata_round_trip(shop_csv: Path, tmp_path
         == pytest.approx((q["column_shapes"] + q["column_pair_trends"]) / 2)
     )
     assert metrics["ml_efficacy"]["task"] == "classification" and "privacy" in metrics
-    assert (out / "report.html").exists()
+    report = (out / "report.html").read_text()
+    assert unexplained(report) == [] and "trained on real</span>" in report  # ML efficacy beside train-on-real
     synthetic = read_table(out / "synthetic.csv")
     assert synthetic.columns == shop_table().columns
     assert synthetic["order_id"].n_unique() == synthetic.height  # ids regenerated, not learned

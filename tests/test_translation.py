@@ -13,6 +13,7 @@ from PIL import Image
 
 from ganapps.cli.main import cli
 from ganapps.core import TrainConfig, Trainer, load_bundle, run
+from ganapps.core.testing import unexplained
 from ganapps.plugins.translation.cyclegan import CycleGAN, CycleGANOptions, ImagePool
 from ganapps.plugins.translation.metrics import Extractor, l1, psnr, ssim
 from ganapps.plugins.translation.networks import PatchDiscriminator, unet_depth
@@ -82,6 +83,7 @@ def test_pix2pix_aligned_cli_translate_generate_bundle(in_tmp: Path, aligned: Pa
     assert any("NOT FID" in n for n in metrics["notes"])
     report = (r / "report.html").read_text()
     assert "ssim" in report and report.count("<img") >= 4
+    assert unexplained(report) == [] and "untrained generator</span>" in report
 
     out = invoke("translate", "run", "--input", str(photos), "--out", "translated").output
     assert sorted(p.name for p in (in_tmp / "translated").iterdir()) == ["p0.png", "p1.png", "p2.png"]
@@ -162,6 +164,7 @@ def test_cyclegan_on_shipped_sample_both_directions(in_tmp: Path, photos: Path) 
         "run",
     )
     m = json.loads((in_tmp / "run" / "metrics.json").read_text())["metrics"]
+    assert unexplained((in_tmp / "run" / "report.html").read_text()) == []
     for d in ("AtoB", "BtoA"):
         assert 0 < m[f"cycle_l1_{d}"] < 1  # pixels in [0, 1]
         # the floor (real vs real) lies below the untrained generator's distance: the metric sees translations

@@ -9,7 +9,36 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics.distances import nearest_distances
+
+#: what :func:`dcr` and :func:`membership_inference_auc` report (keys as they return them)
+PRIVACY_MEANINGS = {
+    "dcr_synthetic_median": MetricMeaning(
+        "median distance of a synthetic record to its closest training record",
+        "higher",
+        "dcr_holdout_median",
+        "held-out real",
+    ),
+    "dcr_holdout_median": MetricMeaning("the same for held-out real records: the distance unseen records keep"),
+    "dcr_ratio": MetricMeaning(
+        "dcr_synthetic_median / dcr_holdout_median (≪1: synthetic records copy training ones)", "higher", 1.0, "unseen"
+    ),
+    "dcr_synthetic_p05": MetricMeaning(
+        "5th percentile of the synthetic records' distances to the training records",
+        "higher",
+        "dcr_holdout_p05",
+        "held-out real",
+    ),
+    "dcr_holdout_p05": MetricMeaning("the same for held-out real records"),
+    "exact_copy_share": MetricMeaning("share of synthetic records identical to a training record", "lower"),
+    "membership_auc": MetricMeaning(
+        "AUC of an attacker telling training records from held-out ones by their distance to synthetic records",
+        "lower",
+        0.5,
+        "chance: no leakage",
+    ),
+}
 
 
 def standardize(train: torch.Tensor, *others: torch.Tensor) -> list[torch.Tensor]:

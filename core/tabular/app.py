@@ -17,7 +17,7 @@ from torch import Tensor
 from ganapps.core.app import App, Evaluation
 from ganapps.core.errors import ConfigError
 from ganapps.core.io import read_table
-from ganapps.core.tabular.evaluate import evaluate_table
+from ganapps.core.tabular.evaluate import evaluate_table, table_meanings
 from ganapps.core.tabular.frames import load_table
 from ganapps.core.tabular.sdv_metadata import read_sdv_metadata
 from ganapps.core.tabular.transformer import TabularTransformer
@@ -33,6 +33,7 @@ class TableApp(App):
     kind = "tabular"
     default_dataset = "mimic-admissions"
     output_suffix = ".csv"
+    metric_meanings = table_meanings()
 
     # ------------------------------------------------------------------ data
     def load_data(self, source: Any) -> pl.DataFrame:

@@ -17,14 +17,16 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from ganapps.core.app import Evaluation
 from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.meanings import MetricMeaning, prefixed
 from ganapps.core.metrics.guard import measure
+from ganapps.core.metrics.privacy import PRIVACY_MEANINGS
 from ganapps.core.tabular.columns import ColumnSpec, clean_series, parse_datetime_text
 from ganapps.core.tabular.frames import as_polars, polars_to_pandas
 from ganapps.core.tabular.transformer import TabularTransformer
@@ -393,6 +395,59 @@ def privacy_metrics(
 
 
 # ----------------------------------------------------------------------------- together
+_QUALITY = "SDMetrics quality, held-out real vs synthetic rows: mean of column shapes and column pair trends"
+#: (meaning, better) of each ML-efficacy score (ml_efficacy.train_on_*.KEY)
+_ML_SCORES: dict[str, tuple[str, Literal["higher", "lower"]]] = {
+    "accuracy": ("accuracy", "higher"),
+    "macro_f1": ("macro F1", "higher"),
+    "roc_auc": ("ROC-AUC", "higher"),
+    "r2": ("R²", "higher"),
+    "mae": ("mean absolute error", "lower"),
+}
+
+
+def table_meanings() -> dict[str, MetricMeaning]:
+    """What :func:`evaluate_table`'s metrics mean (the report's metrics table)."""
+    out = {
+        "quality_score": MetricMeaning(f"{_QUALITY} (1 = alike)", "higher"),
+        "quality.quality_score": MetricMeaning(f"{_QUALITY} (1 = alike)", "higher"),
+        "quality.column_shapes": MetricMeaning(
+            "how alike each column's distribution is (KS or TV complement), mean over columns", "higher"
+        ),
+        "quality.column_pair_trends": MetricMeaning(
+            "how alike the correlations and contingency tables of column pairs are", "higher"
+        ),
+        "quality.column_shapes_by_column.*": MetricMeaning(
+            "this column's distribution, held-out real vs synthetic (1 = alike)", "higher"
+        ),
+        "diagnostic.diagnostic_score": MetricMeaning(
+            "SDMetrics diagnostic: valid ranges, categories and keys, same columns", "higher", 1.0, "maximum"
+        ),
+        "diagnostic.data_validity": MetricMeaning(
+            "synthetic values inside the real ranges and categories, keys unique", "higher", 1.0, "maximum"
+        ),
+        "diagnostic.data_structure": MetricMeaning("same column names as the real table", "higher", 1.0, "maximum"),
+        **prefixed("privacy", PRIVACY_MEANINGS),
+        "ml_efficacy.target": MetricMeaning("column predicted (--target)"),
+        "ml_efficacy.task": MetricMeaning("classification or regression"),
+        "ml_efficacy.model": MetricMeaning("the model trained on each table"),
+        "ml_efficacy.metric": MetricMeaning("the score ratio compares"),
+        "ml_efficacy.ratio": MetricMeaning(
+            "trained on synthetic / trained on real rows, of that score", "higher", 1.0, "as good as real"
+        ),
+        "ml_efficacy.rows.*": MetricMeaning("rows in this table"),
+    }
+    for key, (name, better) in _ML_SCORES.items():
+        out[f"ml_efficacy.train_on_synthetic.{key}"] = MetricMeaning(
+            f"{name} on held-out real rows of a model trained on synthetic rows",
+            better,
+            f"ml_efficacy.train_on_real.{key}",
+            "trained on real",
+        )
+        out[f"ml_efficacy.train_on_real.{key}"] = MetricMeaning(f"the same {name}, model trained on real training rows")
+    return out
+
+
 NOTES = {
     "quality": "quality.*: SDMetrics QualityReport on held-out real vs synthetic rows; quality_score is the mean of "
     "column_shapes (per-column KS / total-variation complements) and column_pair_trends (correlation and "

@@ -26,13 +26,60 @@ from ganapps.core.diagnostics import REMEDIES, diversity_ratio
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.images import grid_png
 from ganapps.core.io import atomic_path, write_bytes
+from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics import frechet_distance
 from ganapps.core.regularizers import anneal, dcgan_init, gradient_penalty, instance_noise
 from ganapps.core.report import figure_png, new_figure
 from ganapps.datasets.digits import load_digits
+from ganapps.plugins.dcgan.figures import real_vs_generated
 from ganapps.plugins.dcgan.model import DigitClassifier, Discriminator, Generator
 
 Samples = tuple[Tensor, Tensor | None]  # images in [-1, 1], class labels (conditional only)
+
+#: what evaluate()'s metrics mean (the report's metrics table)
+METRICS = {
+    "frechet_distance": MetricMeaning(
+        "Fréchet distance between generated and held-out real digits in the judge's feature space (an offline "
+        "stand-in for FID, not comparable with published FIDs)",
+        "lower",
+        "frechet_distance_real_vs_real",
+        "real vs real",
+    ),
+    "frechet_distance_real_vs_real": MetricMeaning(
+        "the same distance between real training digits and held-out ones: the floor a generator can reach"
+    ),
+    "judge_accuracy_real": MetricMeaning(
+        "share of held-out real digits the judge classifies correctly: how far its readings can be trusted",
+        "higher",
+        "chance_accuracy",
+        "chance",
+    ),
+    "class_accuracy": MetricMeaning(
+        "share of generated digits the judge reads as the class they were generated for",
+        "higher",
+        "judge_accuracy_real",
+        "judge on real digits",
+    ),
+    "chance_accuracy": MetricMeaning("the class accuracy of guessing: 1 / number of classes"),
+    "class_entropy": MetricMeaning(
+        "entropy of the classes the judge reads in generated digits, over its maximum (1 = every class equally often)",
+        "higher",
+        1.0,
+        "maximum",
+    ),
+    "class_coverage": MetricMeaning(
+        "share of classes that make up at least 2% of the generated digits (1 = no class missing)",
+        "higher",
+        1.0,
+        "maximum",
+    ),
+    "diversity_ratio": MetricMeaning(
+        "mean pairwise distance of generated digits in judge features over that of real ones (≪1: mode collapse)",
+        None,
+        1.0,
+        "as diverse as real",
+    ),
+}
 
 
 @dataclass
@@ -64,6 +111,7 @@ class DCGAN(App):
     default_dataset = "mnist-sample"
     output_suffix = ".npz"
     monitor = ("frechet_distance", "min")
+    metric_meanings = METRICS
     conditional = False
 
     # ---------------------------------------------------------------- data
@@ -249,7 +297,7 @@ class DCGAN(App):
         }
         if y_fake is not None:
             m["class_accuracy"] = float((p_fake == y_fake).float().mean())
-            m["chance_accuracy"] = 1.0 / k
+        m["chance_accuracy"] = 1.0 / k
         notes = [
             "frechet_distance is measured in the feature space of the app's own digit classifier trained on the "
             "real training split (an offline stand-in for FID, not comparable with published FID values)."
@@ -260,15 +308,14 @@ class DCGAN(App):
             notes.append(
                 "frechet_distance_real_vs_real compares real training digits with held-out ones: the floor to aim for."
             )
-        figures = {"samples": grid_png(*self._grid(synthetic), scale=2), "predicted classes": self._class_plot(hist, k)}
+        shown = "rows: classes; " if y_fake is not None else ""
+        figures = {
+            f"held-out real digits | generated digits ({shown}first of each)": real_vs_generated(
+                (x_real, y_real), synthetic, self.schema["n_classes"] or k
+            ),
+            "predicted classes": self._class_plot(hist, k),
+        }
         return Evaluation(metrics=m, figures=figures, notes=notes)
-
-    def _grid(self, samples: Samples) -> tuple[Tensor, int]:
-        images, labels = samples
-        if labels is None:
-            return images[:64], 8
-        rows = [images[labels == c][:10] for c in range(self.schema["n_classes"])]
-        return torch.cat([r for r in rows if len(r)]), 10
 
     def _class_plot(self, hist: Tensor, k: int) -> bytes:
         fig, ax = new_figure(5, 2.8)
@@ -311,3 +358,9 @@ class CGAN(DCGAN):
     description = "Class-conditional DCGAN on digits: `generate --label 3` draws threes (Mirza & Osindero 2014)"
     GenerateOptions = GenerateOptions
     conditional = True
+
+    def next_commands(self, run: str, data: str | None) -> list[tuple[str, str]]:
+        return [
+            *super().next_commands(run, data),
+            (f"ganapps generate {run} -n 64 --label 3 --out threes.png", "64 threes as one image grid"),
+        ]

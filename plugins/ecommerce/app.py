@@ -8,6 +8,8 @@ input's columns (:mod:`.invoices`); :mod:`.metrics` judges the orders. This modu
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +93,7 @@ class ECommerceGAN(App):
     GenerateOptions = ECommerceGenerateOptions
     train_defaults = {"epochs": 60, "batch_size": 256, "n_critic": 2}
     default_dataset = "online-retail-sample"
+    metric_meanings = M.meanings()
     monitor = ("basket_size_ks", "min")
 
     # ------------------------------------------------------------------ data
@@ -213,6 +216,15 @@ class ECommerceGAN(App):
         fresh = self.options.synthetic_customers if synthetic_customers is None else synthetic_customers
         return invoices.assemble(seed, n, g, window, self.schema, self.tensors, self.draw, fresh)
 
+    def next_commands(self, run: str, data: str | None) -> list[tuple[str, str]]:
+        out = super().next_commands(run, data)
+        cats = self.schema.get("categories") or []
+        if cats:
+            cond = shlex.quote(f"category={cats[0]}")
+            out.append((f"ganapps generate {run} -n 500 --condition {cond} --out orders-{_slug(cats[0])}.csv",
+                        f"500 order lines of invoices seeded by a product of the category {cats[0]!r}"))  # fmt: skip
+        return out
+
     # ------------------------------------------------------------ evaluation
     def default_num_samples(self, n_train: int, n_holdout: int) -> int:
         return max(n_holdout, 1000)
@@ -226,3 +238,8 @@ class ECommerceGAN(App):
 
     def sample_vectors(self, samples: Any) -> Tensor | None:
         return None  # diversity is judged on baskets and customers in evaluate()
+
+
+def _slug(text: str) -> str:
+    """A file-name-safe form of a category name."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "category"

@@ -46,6 +46,23 @@ class FinTS(App):
     train_defaults = {"epochs": 30, "batch_size": 128, "n_critic": 2, "ema": 0.99}
     default_dataset = "oil-sample"
     output_suffix = ".parquet"
+    metric_meanings = M.meanings()
+
+    def next_commands(self, run: str, data: str | None) -> list[tuple[str, str]]:
+        out = [
+            (
+                f"ganapps generate {run} --scenarios 1000 --horizon 20",
+                f"1,000 scenario paths of 20 trading days after the last training day, into {run}/generated-1000.parquet",
+            )
+        ]
+        if self.options.regime == "vol":
+            out.append(
+                (
+                    f"ganapps generate {run} --scenarios 1000 --horizon 20 --condition regime=high --out stress.parquet",
+                    "the same in the high-volatility regime (a stress scenario set)",
+                )
+            )
+        return out
 
     # ---------------------------------------------------------------- data
     def load_data(self, source: Any) -> Prices:

@@ -89,6 +89,7 @@ class Fraud(App):
     Options = FraudOptions
     train_defaults = {"epochs": 80, "batch_size": 128}
     default_dataset = "creditcard-sample"
+    metric_meanings = M.meanings()
     ema_networks = ("encoder", "decoder")
     #: boolean result columns `ganapps score` totals
     score_counts = ("fraud",)

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from ganapps.core.app import Evaluation
+from ganapps.core.meanings import MetricMeaning
 from ganapps.core.report import figure_png, new_figure
 from ganapps.plugins.fraud import calibration as C
 from ganapps.plugins.fraud.data import complete, normal_rows
@@ -130,6 +131,73 @@ def baseline_scores(
     return out
 
 
+# ------------------------------------------------------------------ what the metrics mean
+UNSUPERVISED = ("isolation_forest", "mahalanobis", "knn5", "lof")  # baseline_scores' detectors without labels
+RANKING = {
+    "roc_auc": ("ROC-AUC of the score on the held-out rows (0.5 = chance)", 0.5, "chance"),
+    "pr_auc": ("PR-AUC (average precision) of the score on the held-out rows", None, ""),
+    "recall_at_1pct_fpr": ("share of frauds caught when 1% of normal rows are flagged", None, ""),
+}
+AT_THRESHOLD = {
+    "precision_at_threshold": "share of flagged rows that are frauds, at the calibrated threshold",
+    "recall_at_threshold": "share of frauds flagged at the calibrated threshold",
+}
+
+
+def _best(path: str) -> tuple[str, ...]:
+    """The metric at ``path`` of every unsupervised baseline (the report shows the best one)."""
+    return tuple(f"baselines.{b}.{path}" for b in UNSUPERVISED)
+
+
+def meanings() -> dict[str, MetricMeaning]:
+    """The report's explanation of every metric :func:`evaluate` writes."""
+    low = "with frauds subsampled to 0.5% of the held-out rows (mean of the draws): "
+    out: dict[str, MetricMeaning] = {
+        "holdout_rows": MetricMeaning("held-out rows scored"),
+        "holdout_frauds": MetricMeaning("frauds among them"),
+        "threshold": MetricMeaning(
+            "score at which a row is flagged, calibrated on validation rows the networks never saw"
+        ),
+        "flag_rate": MetricMeaning("share of held-out rows flagged"),
+        "fpr_at_threshold": MetricMeaning("share of normal held-out rows flagged (set by --target-fpr)"),
+        "synthetic_flag_rate": MetricMeaning(
+            "share of synthetic normal transactions (decoder draws) flagged: near the target FPR when they look normal"
+        ),
+        "confusion.tp": MetricMeaning("frauds flagged at the threshold", "higher", "holdout_frauds", "all frauds"),
+        "confusion.fp": MetricMeaning("normal rows flagged at the threshold", "lower"),
+        "confusion.tn": MetricMeaning("normal rows passed at the threshold", "higher"),
+        "confusion.fn": MetricMeaning("frauds missed at the threshold", "lower", 0.0, "none"),
+        "best_baseline": MetricMeaning("the unsupervised baseline with the highest PR-AUC on this holdout"),
+        "vs_best_baseline.baseline": MetricMeaning("the baseline compared with in the paired bootstrap"),
+        "vs_best_baseline.*.difference": MetricMeaning(
+            "this app minus the best baseline on the held-out rows", "higher", 0.0, "no difference"
+        ),
+        "vs_best_baseline.*.ci95": MetricMeaning(
+            "95% interval of that difference (paired bootstrap; holding 0: a tie)"
+        ),
+        "augmented_head.*_gain": MetricMeaning(
+            "--augment: the supervised head with GAN-made frauds minus without them", "higher", 0.0, "no gain"
+        ),
+    }
+    for key, (text, chance, label) in RANKING.items():
+        out[key] = MetricMeaning(text, "higher", _best(key), "best baseline")
+        out[f"at_0_5pct_share.{key}"] = MetricMeaning(
+            low + text, "higher", _best(f"at_0_5pct_share.{key}"), "best baseline"
+        )
+        out[f"baselines.*.{key}"] = MetricMeaning(f"this baseline: {text}", "higher", chance, label)
+        out[f"baselines.*.at_0_5pct_share.{key}"] = MetricMeaning(
+            f"this baseline, {low}{text}", "higher", chance, label
+        )
+        out[f"augmented_head.*.{key}"] = MetricMeaning(f"--augment's supervised head: {text}", "higher", chance, label)
+        out[f"augmented_head.*.at_0_5pct_share.{key}"] = MetricMeaning(f"that head, {low}{text}", "higher")
+    for key, text in AT_THRESHOLD.items():
+        out[key] = MetricMeaning(text, "higher", _best(key), "best baseline")
+        out[f"baselines.*.{key}"] = MetricMeaning(f"this baseline (its own threshold): {text}", "higher")
+    out["baselines.*.fpr_at_threshold"] = MetricMeaning("this baseline: share of normal held-out rows flagged")
+    out["baselines.*.confusion.*"] = MetricMeaning("this baseline's confusion matrix at its threshold")
+    return out
+
+
 # ------------------------------------------------------------------ the app's evaluation
 def evaluate(
     scorer: Scorer,
@@ -162,6 +230,7 @@ def evaluate(
     if isinstance(synthetic, pl.DataFrame) and len(synthetic):
         syn = scorer.score_matrix(feature_matrix(synthetic, features)[0])
         m["synthetic_flag_rate"] = float(np.nanmean(syn >= th))
+        figures.update(real_vs_synthetic(normal_rows(real, label), synthetic, features))
         notes.append(
             "synthetic_flag_rate: share of decoded prior draws (synthetic normal transactions) the scorer flags; "
             "near the target FPR when the decoder's output looks normal to the scorer."
@@ -265,6 +334,21 @@ def _against_baselines(
             "those frauds, 'without_synthetic' the same rows without them; the score above is unchanged."
         )
     return notes
+
+
+def real_vs_synthetic(normal: pl.DataFrame, synthetic: pl.DataFrame, features: list[str]) -> dict[str, bytes]:
+    """Held-out normal transactions beside the synthetic (decoded) ones, column by column: the
+    first 12 features, Amount among them when present."""
+    from ganapps.core.tabular import detect_columns
+    from ganapps.core.tabular.evaluate import column_shape_plots
+
+    cols = ([c for c in features if c == "Amount"] + [c for c in features if c != "Amount"])[:12]
+    if not len(normal):
+        return {}
+    real, syn = normal.select(cols), synthetic.select(cols)
+    specs = detect_columns(real, {c: "continuous" for c in cols})
+    pages = column_shape_plots(real, syn, specs)
+    return {f"held-out normal vs synthetic transactions ({k})": v for k, v in pages.items()}
 
 
 def histogram(scores: np.ndarray, y: np.ndarray | None, threshold: float) -> bytes:

@@ -96,6 +96,7 @@ class MedGAN(App):
     default_dataset = "mimic3-demo-diagnoses"
     ema_networks = ("generator", "decoder")
     monitor = ("dim_prob_r", "max")
+    metric_meanings = M.MEANINGS
 
     # ---------------------------------------------------------------- data
     def load_data(self, source: Any) -> CodeMatrix:

@@ -20,8 +20,77 @@ import torch
 from torch import Tensor
 
 from ganapps.core.app import Diagnostic
+from ganapps.core.meanings import MetricMeaning, prefixed
 from ganapps.core.metrics import dcr, membership_inference_auc, nearest_distances
+from ganapps.core.metrics.privacy import PRIVACY_MEANINGS
 from ganapps.core.report import figure_png, new_figure
+
+_R = "Pearson r of code prevalences (share of patients with each code)"
+_RVR = "dimension_wise_probability.pearson_r_real_train_vs_holdout"
+#: what the app's metrics mean (the report's metrics table); "real vs real" compares real training
+#: patients with held-out ones: how far sampling noise alone takes a figure
+MEANINGS: dict[str, MetricMeaning] = {
+    "dim_prob_r_holdout": MetricMeaning(f"{_R}, synthetic vs held-out real patients", "higher", _RVR, "real vs real"),
+    "dim_prob_r_real_vs_real": MetricMeaning(f"{_R}, real training vs held-out patients: the ceiling"),
+    "dim_prob_r": MetricMeaning(f"{_R}, synthetic vs the training patients (the paper's protocol)", "higher"),
+    "dimension_wise_probability.pearson_r": MetricMeaning(f"{_R}, synthetic vs the training patients", "higher"),
+    "dimension_wise_probability.rmse": MetricMeaning(
+        "RMSE of the code prevalences against the training patients", "lower"
+    ),
+    "dimension_wise_probability.reference": MetricMeaning("the real patients pearson_r and rmse compare with"),
+    "dimension_wise_probability.pearson_r_holdout": MetricMeaning(
+        f"{_R}, synthetic vs held-out real patients", "higher", _RVR, "real vs real"
+    ),
+    "dimension_wise_probability.rmse_holdout": MetricMeaning(
+        "RMSE of the code prevalences against held-out patients", "lower"
+    ),
+    _RVR: MetricMeaning(f"{_R}, real training vs held-out patients: the ceiling"),
+    "dimension_wise_prediction.codes": MetricMeaning("most frequent codes each predicted from all the others"),
+    "dimension_wise_prediction.f1_synthetic_mean": MetricMeaning(
+        "mean F1 on held-out patients of a logistic regression trained on synthetic patients",
+        "higher",
+        "dimension_wise_prediction.f1_real_mean",
+        "trained on real",
+    ),
+    "dimension_wise_prediction.f1_real_mean": MetricMeaning("the same trained on the real training patients"),
+    "dimension_wise_prediction.pearson_r": MetricMeaning(
+        "Pearson r of the per-code F1 trained on synthetic vs trained on real", "higher"
+    ),
+    "dimension_wise_prediction.mean_abs_diff": MetricMeaning("mean |F1 real − F1 synthetic| over the codes", "lower"),
+    "dimension_wise_prediction.per_code": MetricMeaning(
+        "per code: positives in the held-out patients, F1 real, F1 synthetic"
+    ),
+    **prefixed("privacy", PRIVACY_MEANINGS),
+    "privacy.presence_disclosure.*.sensitivity": MetricMeaning(
+        "presence disclosure within this Hamming distance: share of training members an attacker finds", "lower"
+    ),
+    "privacy.presence_disclosure.*.precision": MetricMeaning(
+        "share of the attacker's membership claims that are right", "lower", 0.5, "guessing"
+    ),
+    "privacy.presence_disclosure.*.claims": MetricMeaning("membership claims the attacker makes at this distance"),
+    "cooccurrence.pearson_r": MetricMeaning(
+        "Pearson r of code-pair co-occurrence rates, synthetic vs training patients",
+        "higher",
+        "cooccurrence.pearson_r_real_train_vs_holdout",
+        "real vs real",
+    ),
+    "cooccurrence.pearson_r_real_train_vs_holdout": MetricMeaning("the same, real training vs held-out patients"),
+    "collapse.code_coverage": MetricMeaning(
+        "share of the training patients' codes that synthetic patients use", "higher", 1.0, "all"
+    ),
+    "codes": MetricMeaning("distinct codes in the training patients"),
+    "patients.*": MetricMeaning("patients in this set"),
+}
+for _key, _text in (
+    ("empty_share", "share of patients with no code"),
+    ("common_only_share", "share of patients with only the 10 most common codes"),
+    ("top_pattern_share", "share of patients with the most frequent code pattern"),
+    ("codes_per_patient", "mean codes per patient"),
+):
+    MEANINGS[f"collapse.{_key}_synthetic"] = MetricMeaning(
+        f"{_text}, synthetic", None, f"collapse.{_key}_real", "real training"
+    )
+    MEANINGS[f"collapse.{_key}_real"] = MetricMeaning(f"{_text}, real training patients")
 
 
 def presence(x: Tensor) -> np.ndarray:

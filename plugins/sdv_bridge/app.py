@@ -15,6 +15,7 @@ training loop has no phases to run for these apps.
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 import warnings
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from torch import nn
 
 from ganapps.core.app import Evaluation, Phase
 from ganapps.core.errors import BundleError, ConfigError
+from ganapps.core.meanings import MetricMeaning
 from ganapps.core.tabular import TabularTransformer, as_polars
 from ganapps.core.tabular.app import TableApp
 from ganapps.core.tabular.frames import polars_to_pandas
@@ -50,6 +52,10 @@ class SDVApp(TableApp):
     synthesizer: ClassVar[str] = ""
     #: whether the synthesizer takes epochs / batch_size (the neural ones)
     neural: ClassVar[bool] = True
+    metric_meanings = {
+        **TableApp.metric_meanings,
+        "sdv_fit_seconds": MetricMeaning("seconds SDV took to fit the synthesizer", "lower"),
+    }
 
     def fit(self, train: pl.DataFrame) -> None:
         try:
@@ -77,6 +83,25 @@ class SDVApp(TableApp):
             synth.fit({TABLE: frame})
         self.schema["sdv_fit_seconds"] = round(time.perf_counter() - start, 3)
         self._synth = synth
+
+    def next_commands(self, run: str, data: str | None) -> list[tuple[str, str]]:
+        """No ``ganapps generate``: the model is not kept. More rows come from a new run; ``compare``
+        ranks this synthesizer against ours on the table."""
+        if not data:
+            return []
+        src = shlex.quote(data)
+        out = [
+            (
+                f"ganapps run {self.name} --data {src} --samples 10000",
+                "SDV models are not saved: fit again for more rows",
+            )
+        ]
+        if self.options.target:
+            target = shlex.quote(self.options.target)
+            out.append(
+                (f"ganapps compare --data {src} --target {target}", "rank SDV's synthesizers and ours on this table")
+            )
+        return out
 
     def dataset(self, train: pl.DataFrame) -> list[Any]:
         return []  # SDV trained in fit(); the engine has nothing to iterate

@@ -19,7 +19,7 @@ from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.images import grid_png
 from ganapps.core.io import atomic_path, write_bytes
 from ganapps.plugins.translation.data import resize, to_float
-from ganapps.plugins.translation.metrics import Extractor, FeatureKind, check_features
+from ganapps.plugins.translation.metrics import Extractor, FeatureKind, check_features, meanings
 
 log = logging.getLogger("ganapps.translation")
 
@@ -68,6 +68,7 @@ class TranslationApp(App):
     kind = "translation"
     output_suffix = ".png"
     train_defaults = {"epochs": 5, "batch_size": 1}
+    metric_meanings = meanings()
     #: directions the trained model can translate
     directions: tuple[str, ...] = ("AtoB",)
     #: (generator side, discriminator side): each names a training step and the optimizer it updates
@@ -76,6 +77,12 @@ class TranslationApp(App):
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
         self._holdout: Any = None
+
+    def next_commands(self, run: str, data: str | None) -> list[tuple[str, str]]:
+        ways = self.directions
+        how = ways[0] if len(ways) == 1 else f"{ways[0]}; --direction {ways[1]} for the other way"
+        cmd = f"ganapps translate {run} --input YOUR_IMAGES/ --out translated/"
+        return [(cmd, f"translate a folder of your own images ({how})")]
 
     # ------------------------------------------------------------- options
     @property

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from ganapps.core.data import batched
 from ganapps.core.errors import ConfigError
+from ganapps.core.meanings import Better, MetricMeaning
 from ganapps.core.metrics import frechet_distance, kernel_distance
 
 FeatureKind = Literal["auto", "inception", "random-cnn"]
@@ -169,3 +170,42 @@ class Extractor:
         """Fréchet and kernel distances between two image sets (in [-1, 1])."""
         f, r = self.features(fake, device), self.features(real, device)
         return {self.fd: frechet_distance(f, r), self.kd: kernel_distance(f, r, subset_size=min(1000, len(f), len(r)))}
+
+
+# ------------------------------------------------------------ what the metrics mean
+_DIST = {
+    "fid": "Fréchet distance of InceptionV3 features (FID)",
+    "kid": "kernel distance of InceptionV3 features (KID)",
+    "fd_random_cnn": "Fréchet distance in a fixed random CNN's features (offline stand-in, not FID)",
+    "kd_random_cnn": "kernel distance in a fixed random CNN's features (offline stand-in, not KID)",
+}
+_PAIRED: dict[str, tuple[str, Better]] = {
+    "l1": ("mean absolute error of held-out outputs against their targets (pixels in [0, 1])", "lower"),
+    "psnr": ("peak signal-to-noise ratio of outputs against targets (dB)", "higher"),
+    "ssim": ("structural similarity of outputs and targets (1 = same)", "higher"),
+}
+
+
+def meanings() -> dict[str, MetricMeaning]:
+    """What pix2pix's and CycleGAN's metrics mean (the report's metrics table): each against the
+    freshly initialised generator (``*_untrained``) and, for distances, the real-vs-real floor."""
+    untrained = "untrained generator"
+    out = {
+        "direction": MetricMeaning("the direction translated"),
+        "held_out_pairs": MetricMeaning("held-out image pairs evaluated"),
+        "cycle_l1_*": MetricMeaning(
+            "mean absolute error between held-out inputs and their round trip through both generators", "lower"
+        ),
+    }
+    for key, (text, better) in _PAIRED.items():
+        out[key] = MetricMeaning(text, better, f"{key}_untrained", untrained)
+        out[f"{key}_untrained"] = MetricMeaning(f"the same for the {untrained} (the baseline)")
+    for key, text in _DIST.items():
+        outputs = f"{text}, outputs vs held-out real images of the output domain"
+        for suffix in ("", "_*"):  # pix2pix: fid; cyclegan: fid_AtoB
+            out[f"{key}{suffix}"] = MetricMeaning(outputs, "lower", f"{key}{suffix}_real_vs_real", "real vs real")
+            out[f"{key}{suffix}_untrained"] = MetricMeaning(f"the same for the {untrained}")
+            out[f"{key}{suffix}_real_vs_real"] = MetricMeaning(
+                "the same between real training and held-out images: the floor"
+            )
+    return out
