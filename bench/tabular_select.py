@@ -18,6 +18,11 @@ no selection decision here ever reads a test score.
 
     OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/tabular_select.py \
         --configs default --out bench/tabular_select.json
+
+``--seed k`` draws another training span (and trains with seed k); give each seed its own
+``--out``. ``--summarise FILES --configs A B`` reads such files (no training) and applies the rule
+fixed in round 5 to utilities averaged over them: leaving each table out, *the fastest candidate
+within 0.01 of the best mean utility on the other tables*.
 """
 
 from __future__ import annotations
@@ -37,26 +42,36 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GANAPPS_SHARED_DATA", REPO.parent / "shared" / "data"))
 TABLES = SHARED / "tables"
 
-#: candidate configurations: name → (app options, train settings)
+#: candidate configurations: name → (app options, train settings); epochs are explicit, so a
+#: rerun trains what the round trained (the default was 300 epochs until round 6)
 CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # round 1 (before target conditioning existed): calibration on/off
-    "no-calibrate": ({"calibrate": False, "target_share": 0.0}, {}),
+    "no-calibrate": ({"calibrate": False, "target_share": 0.0}, {"epochs": 300}),
     # round 2: the downstream loss alone, then target conditioning with and without it
-    "target-loss": ({"target_loss": 1.0, "target_share": 0.0}, {}),
-    "no-target-loss": ({"target_loss": 0.0, "target_share": 0.0}, {}),
-    "tcond": ({"target_loss": 0.0, "target_share": 0.5}, {}),
-    "tcond+loss": ({"target_loss": 1.0, "target_share": 0.5}, {}),
+    "target-loss": ({"target_loss": 1.0, "target_share": 0.0}, {"epochs": 300}),
+    "no-target-loss": ({"target_loss": 0.0, "target_share": 0.0}, {"epochs": 300}),
+    "tcond": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 300}),
+    "tcond+loss": ({"target_loss": 1.0, "target_share": 0.5}, {"epochs": 300}),
     # round 3: twice the steps
     "tcond-long": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 600}),
     # round 4 (fit time): half the steps, by a doubled batch or by half the epochs
-    "tcond-b1000": ({"target_loss": 0.0, "target_share": 0.5}, {"batch_size": 1000}),
+    "tcond-b1000": ({"target_loss": 0.0, "target_share": 0.5}, {"batch_size": 1000, "epochs": 300}),
     "tcond-e150": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 150}),
     # round 5 (fit time, at the code of the commit that adds it: one generator forward per
     # iteration, one critic call, cheaper dropout, fused Adam): penalty every step or every 4th;
     # every 4th with half the epochs
-    "fast": ({"gp_every": 1}, {}),
-    "fast-gp4": ({"gp_every": 4}, {}),
+    "fast": ({"gp_every": 1}, {"epochs": 300}),
+    "fast-gp4": ({"gp_every": 4}, {"epochs": 300}),
     "fast-gp4-e150": ({"gp_every": 4}, {"epochs": 150}),
+    # round 6 (fit time, at the code of the commit that adds it: the generator emits a grouped
+    # layout so activations are slices, a one-matmul conditional loss, real rows kept on the
+    # device, the step log every 10th step): 300 epochs as before, penalty every 2nd step, three
+    # quarters of the epochs (225 epochs became the default after this round)
+    "r6": ({}, {"epochs": 300}),
+    "r6-gp2": ({"gp_every": 2}, {"epochs": 300}),
+    "r6-e225": ({}, {"epochs": 225}),
+    # round 7 (ML efficacy, at 225 epochs): three quarters of the steps conditioned on the target
+    "e225-ts75": ({"target_share": 0.75}, {"epochs": 225}),
     "default": ({}, {}),
 }
 
@@ -130,8 +145,35 @@ def loto(results: dict[str, dict[str, dict[str, Any]]], configs: list[str], riva
     return out
 
 
+def summarise(paths: list[str], configs: list[str], rivals: list[str]) -> None:
+    """Utilities and fit times averaged over seeds' result files, and the rule's pick per left-out table."""
+    runs = [json.loads(Path(p).read_text())["results"] for p in paths]
+    tables = sorted(runs[0])
+
+    def utility(r: dict[str, Any], table: str, cfg: str) -> float:
+        best = {k: max(r[table][x][k] for x in rivals) for k in ("quality", "ml")}
+        return r[table][cfg]["quality"] - best["quality"] + r[table][cfg]["ml"] - best["ml"]
+
+    mean = {c: {t: float(np.mean([utility(r, t, c) for r in runs])) for t in tables} for c in configs}
+    fit = {c: float(np.mean([r[t][c]["seconds"] for r in runs for t in tables])) for c in configs}
+    print(f"{len(runs)} seeds; utility per table (mean over seeds), mean utility, mean fit seconds")
+    for c in configs:
+        cells = " ".join(f"{t.split('.')[0]} {mean[c][t]:+.3f}" for t in tables)
+        print(f"{c:14s} {cells} | mean {np.mean(list(mean[c].values())):+.3f} | fit {fit[c]:.1f} s")
+    if len(configs) == 2:
+        a, b = configs
+        per_seed = [np.mean([utility(r, t, b) - utility(r, t, a) for t in tables]) for r in runs]
+        print(f"{b} − {a}, mean over tables, per seed: " + " ".join(f"{d:+.3f}" for d in per_seed))
+    for held in tables:
+        others = {c: float(np.mean([mean[c][t] for t in tables if t != held])) for c in configs}
+        best = max(others.values())
+        pick = min((c for c in configs if others[c] >= best - 0.01), key=fit.get)
+        print(f"LOTO {held:22s} pick={pick:14s} utility on held-out={mean[pick][held]:+.3f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--summarise", nargs="*", metavar="FILE", help="seeds' result files: summarise, train nothing")
     p.add_argument("--tables", nargs="*", help="files of MANIFEST.json (default: all)")
     p.add_argument("--configs", nargs="*", default=list(CONFIGS))
     p.add_argument("--rivals", nargs="*", default=["sdv-gaussiancopula", "sdv-tvae"])
@@ -142,6 +184,9 @@ def main() -> None:
     p.add_argument("--cache", default=str(REPO / "bench" / "tabular_select_rivals.json"))
     p.add_argument("--out", default=str(REPO / "bench" / "tabular_select.json"))
     args = p.parse_args()
+    if args.summarise:
+        summarise(args.summarise, args.configs, args.rivals)
+        return
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     manifest = json.loads((TABLES / "MANIFEST.json").read_text())
     entries = [e for e in manifest if not args.tables or e["file"] in args.tables]

@@ -122,6 +122,8 @@ def paired(folders: list[Path]) -> str:
         parts = []
         for key in ("quality_train", "quality_test", "ml"):
             means = {a: np.mean([v[key] for v in values[a].values()]) for a in values if a.startswith("sdv-")}
+            if not means:  # a folder with tabular alone: nothing to pair with
+                continue
             best = max(means, key=means.get)
             d = np.array([values["tabular"][s][key] - values[best][s][key] for s in sorted(values["tabular"])])
             h = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")

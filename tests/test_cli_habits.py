@@ -64,7 +64,7 @@ def test_every_command_has_the_same_device_choices_and_default(command: list[str
 
 def test_apps_name_lists_choices_repeatable_options_and_flags() -> None:
     out = CliRunner().invoke(cli, ["apps", "tabular"]).output
-    assert "engine defaults: --epochs 300, --batch-size 500" in out  # not a raw dict
+    assert "engine defaults: --epochs 225, --batch-size 500, --log-every 10" in out  # not a raw dict
     rows = {line.split()[0]: line.split()[1:3] for line in out.splitlines() if line.startswith("--")}
     assert rows["--continuous"] == ["quantile|gmm", "quantile"]
     assert rows["--generator-dim"] == ["INTEGER", "(repeatable)"]
