@@ -20,6 +20,7 @@ import torch
 from ganapps.core import distributed
 from ganapps.core.app import App, Diagnostic, Evaluation
 from ganapps.core.bundle import bundle_config, load_bundle, save_bundle
+from ganapps.core.callbacks import EarlyStopping, EvaluateEvery
 from ganapps.core.config import TrainConfig, build, validate_train
 from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
@@ -29,7 +30,7 @@ from ganapps.core.metrics.guard import measure
 from ganapps.core.plugins import dataset_path, get_datasets, get_registry
 from ganapps.core.report import write_report
 from ganapps.core.rundir import RunDir
-from ganapps.core.trainer import EarlyStopping, EvaluateEvery, Trainer, TrainResult
+from ganapps.core.trainer import Trainer, TrainResult
 from ganapps.core.version import ganapps_version
 
 log = logging.getLogger("ganapps")
