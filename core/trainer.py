@@ -107,6 +107,7 @@ class Trainer:
         self.last_eval: dict[str, Any] = {}
         self.last_eval_step = -1
         self._active: tuple[str, tuple[str, ...]] | None = None
+        self._freeze_plans: dict[tuple[str, tuple[str, ...]], list[tuple[nn.Parameter, bool]]] = {}
         self._elapsed_before = 0.0
         self._nonfinite = 0
         self._sigint = False
@@ -169,6 +170,7 @@ class Trainer:
                 if unknown:
                     raise ConfigError(f"step {step.name!r} of app {app.name} names unknown network {unknown[0]!r}")
         self.roles = {s.name: s.role for p in self.phases for s in p.steps}
+        self._freeze_plans = {}  # built on first use, once the networks are final
         if self.dist.enabled:
             # Same networks in every process (same seed above), wrapped for gradient averaging;
             # then each process draws its own noise (core/distributed.py).
@@ -353,10 +355,23 @@ class Trainer:
         key = (optimizer, differentiable)
         if self._active == key:
             return
-        trainable = self.owned[optimizer] | set(differentiable)
-        for name, net in self.app.nets.items():
-            net.requires_grad_(name in trainable)
+        plan = self._freeze_plans.get(key)
+        if plan is None:
+            plan = self._freeze_plans[key] = self._freeze_plan(optimizer, differentiable)
+        for p, trainable in plan:
+            if p.requires_grad != trainable:
+                p.requires_grad_(trainable)
         self._active = key
+
+    def _freeze_plan(self, optimizer: str, differentiable: tuple[str, ...]) -> list[tuple[nn.Parameter, bool]]:
+        """Every parameter with the ``requires_grad`` that setting it network by network, in order,
+        leaves (a parameter two networks share ends as the later one says)."""
+        trainable = self.owned[optimizer] | set(differentiable)
+        plan: dict[nn.Parameter, bool] = {}
+        for name, net in self.app.nets.items():
+            for p in net.parameters():
+                plan[p] = name in trainable
+        return list(plan.items())
 
     def _check_finite(self, step: Step, value: float) -> None:
         if math.isfinite(value):
