@@ -77,7 +77,7 @@ def trainer_loop(steps: int, batch_size: int, seed: int, run_dir: Path | None, f
     cfg = TrainConfig(epochs=1000, batch_size=batch_size, seed=seed, max_steps=steps + 20, deterministic=False)
     trainer = Trainer(app, cfg, run_dir=RunDir(run_dir) if run_dir else None, progress=False)
     if not freeze:
-        trainer._train_only = lambda optimizer: None  # type: ignore[method-assign]
+        trainer._train_only = lambda optimizer, differentiable=(): None  # type: ignore[method-assign]
     start = [0.0]
     original = trainer._iteration
 

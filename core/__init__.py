@@ -33,7 +33,7 @@ _EXPORTS = {
     "generate_file": "pipeline",
     "run": "pipeline",
     "DatasetInfo": "registry",
-    "Callback": "trainer",
+    "Callback": "callbacks",
     "Trainer": "trainer",
     "TrainResult": "trainer",
     "ganapps_version": "version",
@@ -72,6 +72,7 @@ __all__ = [
 if TYPE_CHECKING:
     from ganapps.core.app import App, Diagnostic, Evaluation, NoOptions, OptimizerSpec, Phase, Step
     from ganapps.core.bundle import load_bundle, save_bundle
+    from ganapps.core.callbacks import Callback
     from ganapps.core.config import TrainConfig
     from ganapps.core.data import TensorData
     from ganapps.core.errors import BundleError, ConfigError, DataError, GanappsError, PluginError
@@ -79,7 +80,7 @@ if TYPE_CHECKING:
     from ganapps.core.meanings import MetricMeaning
     from ganapps.core.pipeline import evaluate_run, generate, generate_file, run
     from ganapps.core.registry import DatasetInfo
-    from ganapps.core.trainer import Callback, Trainer, TrainResult
+    from ganapps.core.trainer import Trainer, TrainResult
     from ganapps.core.version import ganapps_version
 
 

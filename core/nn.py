@@ -93,14 +93,6 @@ class MinibatchAverage(nn.Module):
         return torch.cat([x, x.mean(dim=0, keepdim=True).expand_as(x)], dim=1)
 
 
-class MinibatchStd(nn.Module):
-    """Append the mean over features of the batch standard deviation (ProGAN's trick against collapse)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        std = x.float().std(dim=0, unbiased=False).mean().to(x.dtype)
-        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
-
-
 def pack(x: Tensor, pac: int) -> Tensor:
     """PacGAN: the discriminator judges ``pac`` samples at once, concatenated (batch % pac == 0)."""
     return x.reshape(x.shape[0] // pac, pac * x.shape[1], *x.shape[2:])

@@ -22,7 +22,9 @@ import torch
 from ganapps.core import distributed
 from ganapps.core.app import App, Diagnostic, Evaluation
 from ganapps.core.bundle import bundle_config, load_bundle, save_bundle
+from ganapps.core.callbacks import Callback, EarlyStopping, EvaluateEvery
 from ganapps.core.config import TrainConfig, build, validate_train
+from ganapps.core.data import TensorData
 from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
 from ganapps.core.errors import ConfigError, DataError, GanappsError, RunFailed, RunInterrupted
@@ -32,7 +34,7 @@ from ganapps.core.metrics.guard import measure
 from ganapps.core.plugins import dataset_path, get_datasets, get_registry
 from ganapps.core.report import settings_of, write_report
 from ganapps.core.rundir import RunDir
-from ganapps.core.trainer import EarlyStopping, EvaluateEvery, Trainer, TrainResult
+from ganapps.core.trainer import Trainer, TrainResult
 from ganapps.core.version import ganapps_version
 
 log = logging.getLogger("ganapps")
@@ -249,72 +251,124 @@ def _run(
     progress: bool,
     command: str | None,
 ) -> RunResult:
-    app_cls, opts, cfg, info, run_dir = prep.app_cls, prep.options, prep.config, prep.info, prep.run_dir
-    source, label = prep.source, prep.label
+    """load → open the run → train → publish (``after_training``); other ranks stop after training."""
     world = distributed.current()
     prep.check_processes(world.world)
-    main = world.is_main
-    print_ = log.info if main else log.debug
-    instance = app_cls(opts)
+    loaded = _load(prep, app, world, samples)
+    run_dir, info = _open_run(prep, app, loaded, world, out=out, resume=resume, command=command)
+    trainer, result = _train(app, prep.config, loaded, run_dir, info, world, resume=resume, progress=progress)
+    if world.enabled:  # training is over: rank 0 goes on alone, the others are done
+        distributed.leave()
+        if not world.is_main:
+            return RunResult(run_dir, loaded.app, {}, [], result, None, main=False)
+    cfg, instance, train, holdout = prep.config, loaded.app, loaded.train, loaded.holdout
+    trained = Trained(
+        app, info["plugin"], instance, run_dir, info, cfg, prep.label, train, holdout, result, trainer, world.world
+    )
+    return after_training(trained, samples)
+
+
+@dataclass
+class Loaded:
+    """A run's app with its data read, split and fitted, and what training needs: nothing written yet."""
+
+    app: App
+    train: Any
+    holdout: Any
+    data: TensorData | torch.utils.data.Dataset
+    callbacks: list[Callback]
+
+
+def _load(prep: Prepared, app: str, world: distributed.DistInfo, samples: int | None) -> Loaded:
+    """Read, split and fit the data; size the epochs; the callbacks (their errors come before any file)."""
+    app_cls, cfg = prep.app_cls, prep.config
+    instance = app_cls(prep.options)
     instance.train_config = cfg
-    real = load_real(instance, source, label)
+    real = load_real(instance, prep.source, prep.label)
     train_split, holdout = instance.split(real, cfg.holdout, cfg.seed)
     if len(train_split) == 0:
-        raise DataError(f"--data {label}: no training rows left after the {cfg.holdout:.0%} holdout split")
+        raise DataError(f"--data {prep.label}: no training rows left after the {cfg.holdout:.0%} holdout split")
     instance.fit(train_split)
     if world.enabled:
         distributed.check_same(f"app {app}'s fit()", *instance.export_state())
     data = instance.dataset(train_split)
     if not prep.epochs_given and app_cls.default_steps:
         cfg.epochs, per_epoch = sized_epochs(app_cls, cfg, len(data), world.world)
-        print_(
-            "%d epochs of %d steps (about %d steps; --epochs sets them)", cfg.epochs, per_epoch, cfg.epochs * per_epoch
-        )
-    callbacks = _callbacks(instance, cfg, train_split, holdout, samples)  # its errors come before the run directory
+        steps = cfg.epochs * per_epoch
+        _say(world, "%d epochs of %d steps (about %d steps; --epochs sets them)", cfg.epochs, per_epoch, steps)
+    callbacks = _callbacks(instance, cfg, train_split, holdout, samples)
+    return Loaded(instance, train_split, holdout, data, callbacks)
 
-    fp = fingerprint(source)
+
+def _open_run(
+    prep: Prepared,
+    app: str,
+    loaded: Loaded,
+    world: distributed.DistInfo,
+    *,
+    out: str | Path | None,
+    resume: str | Path | None,
+    command: str | None,
+) -> tuple[RunDir, dict[str, Any]]:
+    """The run directory (new, or the resumed one if its data are unchanged) and its ``run.json``."""
+    fp = fingerprint(prep.source)
+    run_dir = prep.run_dir
     if resume is not None:
-        if info.get("data_fingerprint") and fp and info["data_fingerprint"] != fp:
-            raise DataError(f"--resume: the data at {label} changed since the run started; start a new run instead")
+        if prep.info.get("data_fingerprint") and fp and prep.info["data_fingerprint"] != fp:
+            raise DataError(
+                f"--resume: the data at {prep.label} changed since the run started; start a new run instead"
+            )
     elif world.enabled:  # rank 0 makes the directory and tells the others
         run_dir = RunDir(Path(distributed.on_main(lambda: str(RunDir.create(out, app).path))))
     else:
         run_dir = RunDir.create(out, app)
     assert run_dir is not None
     plugin = get_registry().apps[app].plugin
-    info = _run_info(prep, app, plugin, command, fp, (len(train_split), len(holdout)), world)
-    if main:
+    info = _run_info(prep, app, plugin, command, fp, (len(loaded.train), len(loaded.holdout)), world)
+    if world.is_main:
         run_dir.write_info(info)
-    print_("writing the run to %s", run_dir.path)
+    _say(world, "writing the run to %s", run_dir.path)
+    return run_dir, info
 
-    trainer = Trainer(instance, cfg, run_dir=run_dir, callbacks=callbacks, progress=progress)
+
+def _train(
+    app: str,
+    cfg: TrainConfig,
+    loaded: Loaded,
+    run_dir: RunDir,
+    info: dict[str, Any],
+    world: distributed.DistInfo,
+    *,
+    resume: str | Path | None,
+    progress: bool,
+) -> tuple[Trainer, TrainResult]:
+    """Train (from the run's checkpoint when resuming); an interruption or a failure is noted in ``run.json``."""
+    trainer = Trainer(loaded.app, cfg, run_dir=run_dir, callbacks=loaded.callbacks, progress=progress)
     try:
-        result = trainer.fit(data, resume=str(run_dir.last_checkpoint) if resume else None)
+        result = trainer.fit(loaded.data, resume=str(run_dir.last_checkpoint) if resume else None)
     except KeyboardInterrupt:
-        if main:
+        if world.is_main:
             run_dir.write_info({**info, "status": "interrupted"})
         raise RunInterrupted(
             f"interrupted at step {trainer.global_step}; checkpoint saved. Resume with: "
             f"ganapps run {app} --resume {run_dir.path}"
         ) from None
     except BaseException as exc:
-        if main:
+        if world.is_main:
             run_dir.write_info({**info, "status": "failed", "error": f"training failed: {one_line(exc)}"})
         raise
     trainer.finalize()
-    if world.enabled:  # training is over: rank 0 goes on alone, the others are done
-        distributed.leave()
-        if not main:
-            return RunResult(run_dir, instance, {}, [], result, None, main=False)
-    trained = Trained(
-        app, plugin, instance, run_dir, info, cfg, label, train_split, holdout, result, trainer, world.world
-    )
-    return after_training(trained, samples)
+    return trainer, result
 
 
-def _callbacks(instance: App, cfg: TrainConfig, train: Any, holdout: Any, samples: int | None) -> list[Any]:
+def _say(world: distributed.DistInfo, msg: str, *args: Any) -> None:
+    """Log what a run is doing: at info level from rank 0, at debug level from the others."""
+    (log.info if world.is_main else log.debug)(msg, *args)
+
+
+def _callbacks(instance: App, cfg: TrainConfig, train: Any, holdout: Any, samples: int | None) -> list[Callback]:
     """The Trainer callbacks that ``--eval-every`` and ``--patience`` ask for."""
-    callbacks: list[Any] = []
+    callbacks: list[Callback] = []
     if cfg.eval_every:
         callbacks.append(
             EvaluateEvery(cfg.eval_every, holdout, _sample_count(instance, len(train), len(holdout), samples))

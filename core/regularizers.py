@@ -1,4 +1,4 @@
-"""Regularizers and stabilisers: gradient penalties, spectral norm, label smoothing, instance noise, init."""
+"""Regularizers and stabilisers: gradient penalties, instance noise, init."""
 
 from __future__ import annotations
 
@@ -58,30 +58,6 @@ def gradient_norm_penalty(out: Tensor, mixed: Tensor, center: float = 1.0) -> Te
     """E[(‖∇ₓ out‖ − center)²] for critic scores ``out`` computed from ``mixed`` (:func:`interpolates`)."""
     norms = _input_grad(out, mixed).reshape(mixed.shape[0], -1).norm(2, dim=1)
     return ((norms - center) ** 2).mean()
-
-
-def r1_penalty(real_out: Tensor, real_in: Tensor) -> Tensor:
-    """R1 penalty E[‖∇D(x)‖²] on real data (Mescheder et al. 2018); scale by γ/2 yourself.
-
-    ``real_in`` must have ``requires_grad=True`` before ``real_out = D(real_in)`` is computed.
-    """
-    grad = _input_grad(real_out, real_in)
-    return grad.reshape(grad.shape[0], -1).pow(2).sum(dim=1).mean()
-
-
-def spectral_norm(module: nn.Module) -> nn.Module:
-    """Apply spectral normalisation to every Linear and Conv layer of ``module`` in place."""
-    for name, child in list(module.named_children()):
-        if isinstance(child, nn.Linear | nn.Conv1d | nn.Conv2d | nn.ConvTranspose2d):
-            setattr(module, name, nn.utils.parametrizations.spectral_norm(child))
-        else:
-            spectral_norm(child)
-    return module
-
-
-def smooth_labels(targets: Tensor, amount: float) -> Tensor:
-    """Two-sided label smoothing: 1 → 1 − amount, 0 → amount."""
-    return targets * (1.0 - 2.0 * amount) + amount
 
 
 def instance_noise(x: Tensor, std: float) -> Tensor:

@@ -15,15 +15,16 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from ganapps.core.app import App, Diagnostic, Phase, Step
+from ganapps.core.callbacks import Callback
 from ganapps.core.checkpoint import load_checkpoint, save_checkpoint
 from ganapps.core.config import TrainConfig, validate_train
 from ganapps.core.data import Batches, TensorData
@@ -66,22 +67,6 @@ class TrainingError(GanappsError):
     """Training cannot go on (e.g. the losses became NaN)."""
 
 
-class Callback:
-    """Hooks called by the Trainer; state returned by ``state_dict`` is checkpointed."""
-
-    def on_train_start(self, trainer: Trainer) -> None:
-        """Called once before the first step (also after a resume)."""
-
-    def on_epoch_end(self, trainer: Trainer, phase: int, epoch: int) -> None:
-        """Called after each completed epoch, before the epoch checkpoint is written."""
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` returned."""
-
-
 @dataclass
 class TrainResult:
     """What a training run produced besides the trained networks."""
@@ -122,6 +107,7 @@ class Trainer:
         self.last_eval: dict[str, Any] = {}
         self.last_eval_step = -1
         self._active: tuple[str, tuple[str, ...]] | None = None
+        self._freeze_plans: dict[tuple[str, tuple[str, ...]], list[tuple[nn.Parameter, bool]]] = {}
         self._elapsed_before = 0.0
         self._nonfinite = 0
         self._sigint = False
@@ -184,6 +170,7 @@ class Trainer:
                 if unknown:
                     raise ConfigError(f"step {step.name!r} of app {app.name} names unknown network {unknown[0]!r}")
         self.roles = {s.name: s.role for p in self.phases for s in p.steps}
+        self._freeze_plans = {}  # built on first use, once the networks are final
         if self.dist.enabled:
             # Same networks in every process (same seed above), wrapped for gradient averaging;
             # then each process draws its own noise (core/distributed.py).
@@ -207,62 +194,14 @@ class Trainer:
             self._restore(load_checkpoint(resume))
         for cb in self.callbacks:
             cb.on_train_start(self)
-
         total = sum(p.epochs for p in self.phases) * len(batches)
         if cfg.max_steps:
             total = min(total, cfg.max_steps)
-        bar = tqdm(
-            total=total,
-            initial=min(self.global_step, total),
-            disable=not (self.progress and self.dist.is_main),
-            unit="step",
-            dynamic_ncols=True,
-            mininterval=0.5,
-            leave=True,
-        )
+        bar = _Bar(total, self.global_step, self.progress and self.dist.is_main)
         start = time.perf_counter()
         self._last_save = start
-        last_postfix = 0.0
         try:
-            p0, e0, b0 = self.position
-            for pi in range(p0, len(self.phases)):
-                phase = self.phases[pi]
-                if pi != p0:
-                    self.phase_step = 0  # `every` counts iterations within a phase
-                for epoch in range(e0 if pi == p0 else 0, phase.epochs):
-                    first = b0 if (pi, epoch) == (p0, e0) else 0
-                    bar.set_description(f"{phase.name} {epoch + 1}/{phase.epochs}", refresh=False)
-                    progress = self.app.progress
-                    progress.phase, progress.epoch = phase.name, epoch
-                    progress.phase_steps = phase.epochs * len(batches)
-                    for b, batch in enumerate(batches.epoch(pi, epoch, first), start=first):
-                        logging_step = (self.global_step + 1) % cfg.log_every == 0
-                        losses = self._iteration(phase, batch, logging_step)
-                        self.global_step += 1
-                        self.position = (pi, epoch, b + 1)
-                        if logging_step:
-                            self._record(pi, epoch, losses, start)
-                        bar.update(1)
-                        now = time.perf_counter()
-                        if losses and now - last_postfix > 0.5:
-                            bar.set_postfix_str(_postfix(losses), refresh=False)
-                            last_postfix = now
-                        if cfg.checkpoint_every and self.global_step % cfg.checkpoint_every == 0:
-                            self.save_checkpoint(start)
-                        if cfg.max_steps and self.global_step >= cfg.max_steps:
-                            self.should_stop, self.stop_reason = True, f"reached --max-steps {cfg.max_steps}"
-                            break
-                        if self._interrupted():
-                            # Ctrl-C arrived during this iteration: it is complete, so the
-                            # checkpoint is consistent and a resume continues exactly here.
-                            self.save_checkpoint(start)
-                            raise _Interrupted
-                    else:
-                        self._end_epoch(pi, epoch, start)
-                    if self.should_stop:
-                        break
-                if self.should_stop:
-                    break
+            self._loop(batches, bar, start)
             self.save_checkpoint(start)
         except _Interrupted:
             log.warning("interrupted after step %d; checkpoint saved", self.global_step)
@@ -283,6 +222,48 @@ class Trainer:
             diagnostics=check_training(self.history, self.roles),
             stopped_early=self.should_stop and not self.stop_reason.startswith("reached --max-steps"),
         )
+
+    def _loop(self, batches: Batches, bar: _Bar, start: float) -> None:
+        """Follow the schedule from ``self.position`` to its end, or until the run stops."""
+        for tick in schedule([p.epochs for p in self.phases], self.position, batches.epoch):
+            if tick.kind == "phase":
+                self.phase_step = 0  # `every` counts iterations within a phase
+            elif tick.kind == "epoch":
+                phase = self.phases[tick.phase]
+                bar.describe(f"{phase.name} {tick.epoch + 1}/{phase.epochs}")
+                progress = self.app.progress
+                progress.phase, progress.epoch = phase.name, tick.epoch
+                progress.phase_steps = phase.epochs * len(batches)
+            elif tick.kind == "batch":
+                if self._train_batch(tick, bar, start):
+                    return
+            else:
+                self._end_epoch(tick.phase, tick.epoch, start)
+                if self.should_stop:
+                    return
+
+    def _train_batch(self, tick: Tick, bar: _Bar, start: float) -> bool:
+        """One iteration and what follows it (log record, progress, checkpoint); True when --max-steps
+        stops the run. Raises :class:`_Interrupted` after a deferred Ctrl-C."""
+        cfg = self.config
+        logging_step = (self.global_step + 1) % cfg.log_every == 0
+        losses = self._iteration(self.phases[tick.phase], tick.batch, logging_step)
+        self.global_step += 1
+        self.position = (tick.phase, tick.epoch, tick.index + 1)
+        if logging_step:
+            self._record(tick.phase, tick.epoch, losses, start)
+        bar.step(losses)
+        if cfg.checkpoint_every and self.global_step % cfg.checkpoint_every == 0:
+            self.save_checkpoint(start)
+        if cfg.max_steps and self.global_step >= cfg.max_steps:
+            self.should_stop, self.stop_reason = True, f"reached --max-steps {cfg.max_steps}"
+            return True
+        if self._interrupted():
+            # Ctrl-C arrived during this iteration: it is complete, so the
+            # checkpoint is consistent and a resume continues exactly here.
+            self.save_checkpoint(start)
+            raise _Interrupted
+        return False
 
     @contextlib.contextmanager
     def _deferred_sigint(self) -> Iterator[None]:
@@ -374,10 +355,23 @@ class Trainer:
         key = (optimizer, differentiable)
         if self._active == key:
             return
-        trainable = self.owned[optimizer] | set(differentiable)
-        for name, net in self.app.nets.items():
-            net.requires_grad_(name in trainable)
+        plan = self._freeze_plans.get(key)
+        if plan is None:
+            plan = self._freeze_plans[key] = self._freeze_plan(optimizer, differentiable)
+        for p, trainable in plan:
+            if p.requires_grad != trainable:
+                p.requires_grad_(trainable)
         self._active = key
+
+    def _freeze_plan(self, optimizer: str, differentiable: tuple[str, ...]) -> list[tuple[nn.Parameter, bool]]:
+        """Every parameter with the ``requires_grad`` that setting it network by network, in order,
+        leaves (a parameter two networks share ends as the later one says)."""
+        trainable = self.owned[optimizer] | set(differentiable)
+        plan: dict[nn.Parameter, bool] = {}
+        for name, net in self.app.nets.items():
+            for p in net.parameters():
+                plan[p] = name in trainable
+        return list(plan.items())
 
     def _check_finite(self, step: Step, value: float) -> None:
         if math.isfinite(value):
@@ -519,6 +513,68 @@ class Trainer:
         set_rng_state(state["rng_ranks"][self.dist.rank] if "rng_ranks" in state else state["rng"])
 
 
+class Tick(NamedTuple):
+    """One event of the training schedule (:func:`schedule`)."""
+
+    kind: Literal["phase", "epoch", "batch", "end"]
+    phase: int
+    epoch: int = 0
+    #: the batch's number in its epoch ("epoch": the first batch due, after a resume mid-epoch)
+    index: int = 0
+    batch: Any = None
+
+
+def schedule(
+    epochs: Sequence[int], position: tuple[int, int, int], batches: Callable[[int, int, int], Iterable[Any]]
+) -> Iterator[Tick]:
+    """The rest of training from ``position`` (phase, epoch, next batch) as one flat stream of ticks.
+
+    ``epochs[i]`` is phase i's epoch count and ``batches(phase, epoch, first)`` an epoch's batches
+    from number ``first`` on. Yields ``phase`` on entering each phase after the first,
+    ``epoch`` before an epoch's batches, one ``batch`` per batch, and ``end`` when they ran out;
+    a consumer that stops iterating stops training.
+    """
+    p0, e0, b0 = position
+    for pi in range(p0, len(epochs)):
+        if pi != p0:
+            yield Tick("phase", pi)
+        for epoch in range(e0 if pi == p0 else 0, epochs[pi]):
+            first = b0 if (pi, epoch) == (p0, e0) else 0
+            yield Tick("epoch", pi, epoch, first)
+            for b, batch in enumerate(batches(pi, epoch, first), start=first):
+                yield Tick("batch", pi, epoch, b, batch)
+            yield Tick("end", pi, epoch)
+
+
+class _Bar:
+    """The progress bar: steps done, the epoch under way, live losses at most twice a second."""
+
+    def __init__(self, total: int, done: int, enabled: bool) -> None:
+        self.tqdm = tqdm(
+            total=total,
+            initial=min(done, total),
+            disable=not enabled,
+            unit="step",
+            dynamic_ncols=True,
+            mininterval=0.5,
+            leave=True,
+        )
+        self.last_postfix = 0.0
+
+    def describe(self, text: str) -> None:
+        self.tqdm.set_description(text, refresh=False)
+
+    def step(self, losses: dict[str, float]) -> None:
+        self.tqdm.update(1)
+        now = time.perf_counter()
+        if losses and now - self.last_postfix > 0.5:
+            self.tqdm.set_postfix_str(_postfix(losses), refresh=False)
+            self.last_postfix = now
+
+    def close(self) -> None:
+        self.tqdm.close()
+
+
 class _Interrupted(Exception):
     """Raised by the loop itself after a deferred Ctrl-C and a consistent checkpoint."""
 
@@ -532,73 +588,3 @@ def _scalar(v: Any) -> float:
 def _postfix(losses: dict[str, float]) -> str:
     parts = [f"{k.split('/')[0]}={v:.3g}" for k, v in losses.items() if k.endswith("/loss")]
     return " ".join(parts)
-
-
-class EvaluateEvery(Callback):
-    """Generate and evaluate every ``every`` epochs of the last phase; log ``eval/<metric>``."""
-
-    def __init__(self, every: int, real: Any, n_samples: int) -> None:
-        self.every = every
-        self.real = real
-        self.n_samples = n_samples
-
-    def on_epoch_end(self, trainer: Trainer, phase: int, epoch: int) -> None:
-        if phase != len(trainer.phases) - 1 or (epoch + 1) % self.every or not trainer.dist.is_main:
-            return
-        with trainer.inference():
-            synthetic = trainer.app.generate(self.n_samples)
-            evaluation = trainer.app.evaluate(self.real, synthetic)
-        flat = {f"eval/{k}": v for k, v in flat_metrics(evaluation.metrics).items()}
-        record = {"step": trainer.global_step, "phase": trainer.phases[phase].name, "epoch": epoch + 1, **flat}
-        trainer.history.append(record)
-        trainer.log.append(record)
-        trainer.last_eval = evaluation.metrics
-        trainer.last_eval_step = trainer.global_step
-        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in flat.items()))
-
-
-def flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric metrics, nested dicts included, as ``{"a/b": value}`` (lists and strings left out)."""
-    out: dict[str, float] = {}
-    for k, v in metrics.items():
-        if isinstance(v, dict):
-            out.update(flat_metrics(v, f"{prefix}{k}/"))
-        elif isinstance(v, int | float):
-            out[f"{prefix}{k}"] = float(v)
-    return out
-
-
-class EarlyStopping(Callback):
-    """Stop when the app's ``monitor`` metric (a nested one as ``"a/b"``) has not improved for ``patience``
-    evaluations."""
-
-    def __init__(self, patience: int, monitor: tuple[str, str]) -> None:
-        self.patience = patience
-        self.key, self.mode = monitor
-        self.best: float | None = None
-        self.bad = 0
-        self.seen_step = -1
-
-    def on_epoch_end(self, trainer: Trainer, phase: int, epoch: int) -> None:
-        metrics = flat_metrics(trainer.last_eval)
-        if trainer.last_eval_step == self.seen_step or self.key not in metrics:
-            return
-        self.seen_step = trainer.last_eval_step
-        value = metrics[self.key]
-        better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
-        if better:
-            self.best, self.bad = value, 0
-            return
-        self.bad += 1
-        if self.bad >= self.patience:
-            trainer.should_stop = True
-            trainer.stop_reason = (
-                f"early stopping: {self.key} did not improve for {self.patience} evaluations (best {self.best:.4g})"
-            )
-            log.info(trainer.stop_reason)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "bad": self.bad, "seen_step": self.seen_step}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best, self.bad, self.seen_step = state.get("best"), state.get("bad", 0), state.get("seen_step", -1)

@@ -45,10 +45,7 @@ def test_loss_scale_leaves_fp32_penalties_unchanged_and_is_restored() -> None:
     torch.manual_seed(1)
     with R.loss_scale(1024.0):
         scaled = R.gradient_penalty(critic, real, fake)
-        x = torch.randn(4, 3, requires_grad=True)
-        r1 = R.r1_penalty(critic(x), x)
     assert scaled.item() == pytest.approx(plain.item(), rel=1e-5)
-    assert r1.item() == pytest.approx(R.r1_penalty(critic(x), x).item(), rel=1e-5)
     assert R._LOSS_SCALE.get() == 1.0
 
 

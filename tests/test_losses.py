@@ -93,31 +93,13 @@ def test_interpolates_lie_between_real_and_fake_and_take_gradients() -> None:
     assert R.gradient_norm_penalty(scores[500:], mixed).item() == pytest.approx(16.0, rel=1e-5)
 
 
-def test_r1_penalty() -> None:
-    x = torch.randn(6, 2, requires_grad=True)
-    assert R.r1_penalty(Linear()(x), x).item() == pytest.approx(25.0, rel=1e-6)
-
-
-def test_smooth_labels_and_instance_noise() -> None:
-    assert torch.allclose(R.smooth_labels(torch.tensor([1.0, 0.0]), 0.1), torch.tensor([0.9, 0.1]))
+def test_instance_noise_and_anneal() -> None:
     x = torch.zeros(20000)
     assert torch.equal(R.instance_noise(x, 0.0), x)
     torch.manual_seed(0)
     assert R.instance_noise(x, 0.5).std().item() == pytest.approx(0.5, rel=0.03)
     assert R.anneal(1.0, 5, 10) == pytest.approx(0.5)
     assert R.anneal(1.0, 20, 10) == 0.0
-
-
-def test_spectral_norm_bounds_the_largest_singular_value() -> None:
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1))
-    with torch.no_grad():
-        net[0].weight.mul_(10)
-    R.spectral_norm(net)
-    for _ in range(20):  # power iterations run on forward passes in training mode
-        net(torch.randn(4, 16))
-    sigma = torch.linalg.matrix_norm(net[0].weight, ord=2).item()
-    assert sigma == pytest.approx(1.0, abs=0.05)
 
 
 def test_dcgan_init() -> None:

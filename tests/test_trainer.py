@@ -11,10 +11,11 @@ import torch
 
 from ganapps.core import ConfigError, Evaluation, TrainConfig, Trainer
 from ganapps.core.app import Phase, Step
+from ganapps.core.callbacks import EarlyStopping, EvaluateEvery
 from ganapps.core.checkpoint import load_checkpoint
 from ganapps.core.rundir import RunDir, read_log
 from ganapps.core.testing import RingApp, RingOptions
-from ganapps.core.trainer import EarlyStopping, EvaluateEvery, TrainingError
+from ganapps.core.trainer import TrainingError, schedule
 
 
 def make(**options):
@@ -108,6 +109,35 @@ def test_phases_run_in_order_and_are_logged() -> None:
     phases = [r["phase"] for r in res.history]
     assert phases == ["warmup"] * 8 + ["adversarial"] * 4
     assert all("warmup/loss" in r for r in res.history[:8])
+
+
+def _ticks(epochs: list[int], position: tuple[int, int, int]) -> list[str]:
+    """The schedule as short strings: phase P, epoch P.E from batch B, batch P.E.B, end P.E."""
+    names = {"phase": "phase {0}", "epoch": "epoch {0}.{1}@{2}", "batch": "batch {0}.{1}.{2}={3}", "end": "end {0}.{1}"}
+    batches = lambda p, e, first: (f"b{b}" for b in range(first, 2))  # noqa: E731
+    return [names[t.kind].format(t.phase, t.epoch, t.index, t.batch) for t in schedule(epochs, position, batches)]
+
+
+def test_the_schedule_walks_phases_epochs_and_batches_from_any_position() -> None:
+    assert _ticks([1, 0, 1], (0, 0, 0)) == [
+        "epoch 0.0@0",
+        "batch 0.0.0=b0",
+        "batch 0.0.1=b1",
+        "end 0.0",
+        "phase 1",  # a phase without epochs is still entered (its step counter restarts)
+        "phase 2",
+        "epoch 2.0@0",
+        "batch 2.0.0=b0",
+        "batch 2.0.1=b1",
+        "end 2.0",
+    ]
+    second = ["phase 1", "epoch 1.0@0", "batch 1.0.0=b0", "batch 1.0.1=b1", "end 1.0"]
+    # resumed mid-epoch: the rest of that epoch, and the phase it starts in is not entered again
+    assert _ticks([2, 1], (0, 1, 1)) == ["epoch 0.1@1", "batch 0.1.1=b1", "end 0.1", *second]
+    # after the last batch of an epoch but before its end; after the last epoch of a phase; at the end
+    assert _ticks([1, 1], (0, 0, 2)) == ["epoch 0.0@2", "end 0.0", *second]
+    assert _ticks([1, 1], (0, 1, 0)) == second
+    assert _ticks([1, 1], (1, 1, 0)) == []
 
 
 def test_learning_rates_per_optimizer_ttur() -> None:
