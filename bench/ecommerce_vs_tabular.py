@@ -108,7 +108,7 @@ def score(train: pl.DataFrame, held: pl.DataFrame, synth: pl.DataFrame) -> dict[
 
 def as_text(frame: Any) -> pl.DataFrame:
     """A synthesizer's output with the ids as text (as the input was read)."""
-    from ganapps.core.tabular import as_polars
+    from ganapps.tabular import as_polars
 
     f = as_polars(frame, "synthetic")
     return f.with_columns(

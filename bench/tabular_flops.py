@@ -83,8 +83,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     from ganapps.core.pipeline import make_configs
     from ganapps.core.plugins import get_registry
-    from ganapps.core.tabular import load_table
     from ganapps.core.trainer import Trainer
+    from ganapps.tabular import load_table
 
     manifest = {e["file"]: e for e in json.loads((SHARED / "tables" / "MANIFEST.json").read_text())}
     target = args.target or manifest[args.table]["target"]

@@ -40,8 +40,8 @@ def main() -> None:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     from ganapps.core.pipeline import make_configs
     from ganapps.core.plugins import get_registry
-    from ganapps.core.tabular import load_table
     from ganapps.core.trainer import Trainer
+    from ganapps.tabular import load_table
 
     target = {e["file"]: e["target"] for e in json.loads((SHARED / "tables" / "MANIFEST.json").read_text())}[args.table]
     frame, _ = load_table(SHARED / "tables" / args.table)

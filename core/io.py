@@ -186,7 +186,7 @@ def write_table(table: Any, path: str | Path) -> Path:
     path = Path(path)
     fmt = table_format(path)
     if isinstance(table, pd.DataFrame):
-        from ganapps.core.tabular.frames import pandas_to_polars
+        from ganapps.tabular.frames import pandas_to_polars
 
         table = pandas_to_polars(table, str(path))  # column by column: no pyarrow needed
     if not isinstance(table, pl.DataFrame):

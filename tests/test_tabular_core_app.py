@@ -22,10 +22,10 @@ from ganapps.core.data import TensorData
 from ganapps.core.devices import eval_mode
 from ganapps.core.io import read_table
 from ganapps.core.nn import mlp
-from ganapps.core.tabular import TabularTransformer, as_polars
-from ganapps.core.tabular.evaluate import evaluate_table
 from ganapps.plugins.tabular.activation import SpanActivation
 from ganapps.plugins.tabular.sampler import ConditionalSampler
+from ganapps.tabular import TabularTransformer, as_polars
+from ganapps.tabular.evaluate import evaluate_table
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Column typing (ganapps.core.tabular.columns): detection, overrides, errors, pandas input."""
+"""Column typing (ganapps.tabular.columns): detection, overrides, errors, pandas input."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from ganapps.core import ConfigError, DataError
 from ganapps.core.io import read_table, write_table
-from ganapps.core.tabular import (
+from ganapps.tabular import (
     ColumnSpec,
     detect_columns,
     load_table,

@@ -22,11 +22,11 @@ from torch import Tensor
 from ganapps.core.app import App, Evaluation, OptimizerSpec
 from ganapps.core.data import TensorData, split_indices
 from ganapps.core.io import read_table
-from ganapps.core.tabular.frames import as_polars
 from ganapps.plugins.ecommerce import data as D
 from ganapps.plugins.ecommerce import invoices, model
 from ganapps.plugins.ecommerce import metrics as M
 from ganapps.plugins.ecommerce import orders as O
+from ganapps.tabular.frames import as_polars
 
 
 @dataclass

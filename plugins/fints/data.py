@@ -136,7 +136,7 @@ def load_prices(
 ) -> Prices:
     """Read a wide or long price table (CSV/Parquet path or DataFrame) into aligned :class:`Prices`."""
     from ganapps.core.io import read_table
-    from ganapps.core.tabular import as_polars
+    from ganapps.tabular import as_polars
 
     if isinstance(source, str | Path):
         where = str(source)

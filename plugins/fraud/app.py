@@ -25,12 +25,12 @@ from torch import Tensor
 from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError
-from ganapps.core.tabular import as_polars
 from ganapps.plugins.fraud import calibration as C
 from ganapps.plugins.fraud import data as D
 from ganapps.plugins.fraud import metrics as M
 from ganapps.plugins.fraud import model
 from ganapps.plugins.fraud.scoring import Scorer, feature_matrix
+from ganapps.tabular import as_polars
 
 
 @dataclass

@@ -5,7 +5,7 @@
 - **Splits**: train/holdout and, inside the training split, fit/validation rows, stratified by
   the label and fixed by the seed; the networks learn from the *normal* fit rows only.
 - **Features**: every numeric column except the label, the id and ``--exclude`` ones (column
-  typing by ``core.tabular.detect_columns``); constant columns are dropped with a note.
+  typing by ``ganapps.tabular.detect_columns``); constant columns are dropped with a note.
 - **Whitening**: heavy-tailed columns (``--log-columns``) through sign(x)·log(1+|x|), then
   z-scores and the inverse Cholesky factor of the normal rows' covariance, so normal variation
   has unit scale in every direction. (The core tabular transformer's quantile/mode encodings
@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.tabular import ColumnSpec, as_polars, detect_columns
 from ganapps.plugins.fraud.scoring import feature_matrix
+from ganapps.tabular import ColumnSpec, as_polars, detect_columns
 
 log = logging.getLogger("ganapps")
 

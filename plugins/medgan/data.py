@@ -152,7 +152,7 @@ def read_codes_table(source: Any) -> tuple[pl.DataFrame, str]:
     if isinstance(source, pl.DataFrame):
         frame = source
     elif type(source).__module__.startswith("pandas"):
-        from ganapps.core.tabular import as_polars
+        from ganapps.tabular import as_polars
 
         frame = as_polars(source)
     else:

@@ -28,10 +28,10 @@ from torch import nn
 from ganapps.core.app import Evaluation, Phase
 from ganapps.core.errors import BundleError, ConfigError
 from ganapps.core.meanings import MetricMeaning
-from ganapps.core.tabular import TabularTransformer, as_polars
-from ganapps.core.tabular.app import TableApp
-from ganapps.core.tabular.frames import polars_to_pandas
-from ganapps.core.tabular.sdv_metadata import to_sdv_metadata
+from ganapps.tabular import TabularTransformer, as_polars
+from ganapps.tabular.app import TableApp
+from ganapps.tabular.frames import polars_to_pandas
+from ganapps.tabular.sdv_metadata import to_sdv_metadata
 
 log = logging.getLogger("ganapps.sdv")
 TABLE = "table"

@@ -17,10 +17,10 @@ from torch import Tensor
 from ganapps.core.app import App, Evaluation
 from ganapps.core.errors import ConfigError
 from ganapps.core.io import read_table
-from ganapps.core.tabular.evaluate import evaluate_table, table_meanings
-from ganapps.core.tabular.frames import load_table
-from ganapps.core.tabular.sdv_metadata import read_sdv_metadata
-from ganapps.core.tabular.transformer import TabularTransformer
+from ganapps.tabular.evaluate import evaluate_table, table_meanings
+from ganapps.tabular.frames import load_table
+from ganapps.tabular.sdv_metadata import read_sdv_metadata
+from ganapps.tabular.transformer import TabularTransformer
 
 #: the most rows a run generates and evaluates by default (what the SDMetrics reports use)
 MAX_DEFAULT_SAMPLES = 20_000

@@ -34,9 +34,9 @@ import torch
 from torch import Tensor
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.tabular.columns import ColumnSpec, Override, clean_series, detect_columns, parse_datetime_text
-from ganapps.core.tabular.frames import as_polars, is_pandas, polars_to_pandas
-from ganapps.core.tabular.normalize import (
+from ganapps.tabular.columns import ColumnSpec, Override, clean_series, detect_columns, parse_datetime_text
+from ganapps.tabular.frames import as_polars, is_pandas, polars_to_pandas
+from ganapps.tabular.normalize import (
     OFFSET_CLIP,
     OFFSET_SCALE,
     assign_modes,

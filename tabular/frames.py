@@ -1,6 +1,6 @@
 """Frames in and out: pandas ↔ polars without pyarrow, dtypes as JSON, clear errors for bad tables.
 
-Everything inside ``ganapps.core.tabular`` works on polars frames. pandas frames are converted
+Everything inside ``ganapps.tabular`` works on polars frames. pandas frames are converted
 column by column through NumPy (polars' own ``from_pandas``/``to_pandas`` need pyarrow, which
 ganapps does not depend on), and converted back to the dtypes they came with.
 """

@@ -4,8 +4,8 @@
   boolean, datetime, id, constant), with user overrides and clear errors;
 - :class:`TabularTransformer` / :class:`Span`: reversible table ↔ matrix encoding with per-column
   span metadata, fitted state as JSON + tensors;
-- ``ganapps.core.tabular.evaluate``: SDMetrics reports, column-shape plots, ML efficacy, privacy;
-- ``ganapps.core.tabular.sdv_metadata``: read and write SDV ``Metadata`` JSON;
+- ``ganapps.tabular.evaluate``: SDMetrics reports, column-shape plots, ML efficacy, privacy;
+- ``ganapps.tabular.sdv_metadata``: read and write SDV ``Metadata`` JSON;
 - :class:`TableApp`: base of the apps that learn one table (the tabular GAN, SDV's synthesizers).
 
 CTGAN's own pieces (the conditional sampler, the span activations) live with the ``tabular``
@@ -36,10 +36,10 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from ganapps.core.tabular.app import TableApp
-    from ganapps.core.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
-    from ganapps.core.tabular.frames import as_polars, load_table, pandas_to_polars, polars_to_pandas
-    from ganapps.core.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
+    from ganapps.tabular.app import TableApp
+    from ganapps.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
+    from ganapps.tabular.frames import as_polars, load_table, pandas_to_polars, polars_to_pandas
+    from ganapps.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
 
 __all__ = [
     "KINDS",
@@ -62,8 +62,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'ganapps.core.tabular' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"ganapps.core.tabular.{module}"), name)
+        raise AttributeError(f"module 'ganapps.tabular' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ganapps.tabular.{module}"), name)
     globals()[name] = value
     return value
 

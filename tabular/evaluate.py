@@ -27,9 +27,9 @@ from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.meanings import MetricMeaning, prefixed
 from ganapps.core.metrics.guard import measure
 from ganapps.core.metrics.privacy import PRIVACY_MEANINGS
-from ganapps.core.tabular.columns import ColumnSpec, clean_series, parse_datetime_text
-from ganapps.core.tabular.frames import as_polars, polars_to_pandas
-from ganapps.core.tabular.transformer import TabularTransformer
+from ganapps.tabular.columns import ColumnSpec, clean_series, parse_datetime_text
+from ganapps.tabular.frames import as_polars, polars_to_pandas
+from ganapps.tabular.transformer import TabularTransformer
 
 TABLE = "table"
 
@@ -42,7 +42,7 @@ def _sample(frame: pl.DataFrame, max_rows: int | None, seed: int) -> pl.DataFram
 
 def sdmetrics_metadata(specs: Sequence[ColumnSpec], table: str = TABLE) -> dict[str, Any]:
     """SDMetrics' metadata dict (``{"tables": {table: {"columns": ..., "primary_key": ...}}}``)."""
-    from ganapps.core.tabular.sdv_metadata import sdtype_of
+    from ganapps.tabular.sdv_metadata import sdtype_of
 
     columns: dict[str, Any] = {}
     primary = None
