@@ -78,9 +78,9 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 def spans(entry: dict[str, Any], span_rows: int, val_rows: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(fit rows, validation rows) of the table's seeded training span."""
-    from ganapps.tabular import load_table
+    from ganapps.core.io import read_table
 
-    frame, _ = load_table(TABLES / entry["file"])
+    frame = read_table(TABLES / entry["file"], require_rows=True)
     frame = frame.filter(pl.col(entry["target"]).is_not_null())
     rng = np.random.default_rng(1000 + seed)
     idx = rng.permutation(frame.height)[: min(span_rows, frame.height)]

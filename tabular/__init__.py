@@ -1,5 +1,9 @@
 """Tabular data plumbing shared by tabular apps (tabular GAN, fraud, e-commerce, medGAN).
 
+The layer above the engine: it imports ``ganapps.core``, never the other way round. A table is
+read with ``ganapps.core.io.read_table`` (a path or a polars/pandas frame → a polars frame) and
+written with ``write_table``; ``ganapps.core.frames`` converts pandas ↔ polars without pyarrow.
+
 - :func:`detect_columns` / :class:`ColumnSpec`: what each column is (continuous, categorical,
   boolean, datetime, id, constant), with user overrides and clear errors;
 - :class:`TabularTransformer` / :class:`Span`: reversible table ↔ matrix encoding with per-column
@@ -17,7 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-#: name → submodule; imported on first use (PEP 562) so that frames/columns stay torch-free
+#: name → submodule; imported on first use (PEP 562) so that columns stay torch-free
 _EXPORTS = {
     "TableApp": "app",
     "KINDS": "columns",
@@ -25,10 +29,6 @@ _EXPORTS = {
     "describe_columns": "columns",
     "detect_columns": "columns",
     "primary_key_of": "columns",
-    "as_polars": "frames",
-    "load_table": "frames",
-    "pandas_to_polars": "frames",
-    "polars_to_pandas": "frames",
     "Condition": "transformer",
     "Span": "transformer",
     "TabularTransformer": "transformer",
@@ -38,7 +38,6 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from ganapps.tabular.app import TableApp
     from ganapps.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
-    from ganapps.tabular.frames import as_polars, load_table, pandas_to_polars, polars_to_pandas
     from ganapps.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
 
 __all__ = [
@@ -49,12 +48,8 @@ __all__ = [
     "TableApp",
     "TabularTransformer",
     "TransformerOptions",
-    "as_polars",
     "describe_columns",
     "detect_columns",
-    "load_table",
-    "pandas_to_polars",
-    "polars_to_pandas",
     "primary_key_of",
 ]
 

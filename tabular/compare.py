@@ -191,7 +191,8 @@ def load_tables(
     data: str | Path, target: str | None, train_rows: int | None = None, test_rows: int | None = None
 ) -> list[Table]:
     """Every table of ``data`` (a table file with ``target``, or a folder with MANIFEST.json), checked."""
-    from ganapps.tabular import detect_columns, load_table
+    from ganapps.core.io import read_table, table_name
+    from ganapps.tabular import detect_columns
 
     path = Path(data).expanduser()
     if not path.exists():
@@ -206,7 +207,8 @@ def load_tables(
         sources = [(path, target)]
     tables = []
     for source, tgt in sources:
-        frame, where = load_table(source)
+        where = table_name(source)
+        frame = read_table(source, where, require_rows=True)
         if tgt not in frame.columns:
             raise DataError(f"{where}: no column {tgt!r} for --target (columns: {', '.join(frame.columns)})")
         kind = next(s.kind for s in detect_columns(frame, where=where) if s.name == tgt)

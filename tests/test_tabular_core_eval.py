@@ -187,7 +187,7 @@ def test_sdv_metadata_formats_and_errors(tmp_path: Path) -> None:
 def test_sdv_loads_what_we_write(fitted, tmp_path: Path) -> None:
     from sdv.metadata import Metadata
 
-    from ganapps.tabular import polars_to_pandas
+    from ganapps.core.frames import polars_to_pandas
 
     t, train, _ = fitted
     path = write_sdv_metadata(t.specs, tmp_path / "m.json", table="people")

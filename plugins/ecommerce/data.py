@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganapps.core.data import TensorData, batched
+from ganapps.core.frames import dtype_from_json
 from ganapps.plugins.ecommerce import orders as O
-from ganapps.tabular.frames import dtype_from_json
 
 GUEST = "<guest>"
 TOP_VALUES = 16  # observed prices / quantities kept per product for snapping

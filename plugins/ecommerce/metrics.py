@@ -27,12 +27,12 @@ import torch
 
 from ganapps.core.app import Evaluation
 from ganapps.core.errors import ConfigError
+from ganapps.core.io import read_table
 from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics.guard import measure
 from ganapps.core.metrics.privacy import PRIVACY_MEANINGS
 from ganapps.plugins.ecommerce import figures
 from ganapps.plugins.ecommerce import orders as O
-from ganapps.tabular.frames import as_polars
 
 
 class OrdersApp(Protocol):
@@ -369,7 +369,7 @@ def evaluate(app: OrdersApp, real: Any, synthetic: Any, train: Any = None) -> Ev
 
     ev = Evaluation()
     ev.metrics["cleaning"] = app.schema["cleaning"]
-    if as_polars(real, "real data").height == 0:
+    if read_table(real, "real data").height == 0:
         ev.notes.append("no held-out invoices (--holdout 0): nothing to compare the synthetic orders with")
         return ev
     ho, sy = canon(real, "real data"), canon(synthetic, "synthetic data")
