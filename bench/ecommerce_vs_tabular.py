@@ -108,9 +108,9 @@ def score(train: pl.DataFrame, held: pl.DataFrame, synth: pl.DataFrame) -> dict[
 
 def as_text(frame: Any) -> pl.DataFrame:
     """A synthesizer's output with the ids as text (as the input was read)."""
-    from ganapps.core.tabular import as_polars
+    from ganapps.core.io import read_table
 
-    f = as_polars(frame, "synthetic")
+    f = read_table(frame, "synthetic")
     return f.with_columns(
         *(pl.col(c).cast(pl.String) for c in ("InvoiceNo", "StockCode", "CustomerID") if c in f.columns),
         pl.col("InvoiceDate").cast(pl.String).str.slice(0, 19),

@@ -38,13 +38,13 @@ def main() -> None:
     args = p.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    from ganapps.core.io import read_table
     from ganapps.core.pipeline import make_configs
     from ganapps.core.plugins import get_registry
-    from ganapps.core.tabular import load_table
     from ganapps.core.trainer import Trainer
 
     target = {e["file"]: e["target"] for e in json.loads((SHARED / "tables" / "MANIFEST.json").read_text())}[args.table]
-    frame, _ = load_table(SHARED / "tables" / args.table)
+    frame = read_table(SHARED / "tables" / args.table, require_rows=True)
     frame = frame.sample(min(args.rows, frame.height), seed=0)
     app_cls = get_registry().app("tabular")
     opts, cfg = make_configs(app_cls, {"target": target}, {"seed": 0, "device": "cpu", "epochs": args.epochs})

@@ -78,9 +78,9 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 def spans(entry: dict[str, Any], span_rows: int, val_rows: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(fit rows, validation rows) of the table's seeded training span."""
-    from ganapps.core.tabular import load_table
+    from ganapps.core.io import read_table
 
-    frame, _ = load_table(TABLES / entry["file"])
+    frame = read_table(TABLES / entry["file"], require_rows=True)
     frame = frame.filter(pl.col(entry["target"]).is_not_null())
     rng = np.random.default_rng(1000 + seed)
     idx = rng.permutation(frame.height)[: min(span_rows, frame.height)]
@@ -89,8 +89,8 @@ def spans(entry: dict[str, Any], span_rows: int, val_rows: int, seed: int) -> tu
 
 
 def score(fit: pl.DataFrame, val: pl.DataFrame, sample: Any, target: str) -> dict[str, Any]:
-    from ganapps.core.tabular import TabularTransformer
-    from ganapps.core.tabular.evaluate import ml_efficacy, quality_report
+    from ganapps.tabular import TabularTransformer
+    from ganapps.tabular.evaluate import ml_efficacy, quality_report
 
     specs = TabularTransformer().fit(fit).specs
     q = quality_report(fit, sample, specs)
@@ -106,7 +106,7 @@ def score(fit: pl.DataFrame, val: pl.DataFrame, sample: Any, target: str) -> dic
 
 
 def run_one(entry: dict[str, Any], name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    from ganapps.core.tabular.compare import fit_and_sample
+    from ganapps.tabular.compare import fit_and_sample
 
     fit, val = spans(entry, args.span_rows, args.val_rows, seed)
     if name.startswith("sdv-"):

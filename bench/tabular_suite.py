@@ -28,7 +28,7 @@ COLUMNS = ("quality_train", "quality_test", "column_shapes", "pair_trends", "ml"
 def run_suite(args: argparse.Namespace) -> None:
     import torch
 
-    from ganapps.core.tabular.compare import compare
+    from ganapps.tabular.compare import compare
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     manifest = json.loads((SHARED / "tables" / "MANIFEST.json").read_text())

@@ -83,7 +83,7 @@ def worker(name: str, table: str, rows: int, rdt_columns: int) -> dict:
     import polars as pl
     import torch
 
-    from ganapps.core.tabular import TabularTransformer, detect_columns
+    from ganapps.tabular import TabularTransformer, detect_columns
 
     df = load(table, rows)
     specs = detect_columns(df)
@@ -145,7 +145,7 @@ def worker(name: str, table: str, rows: int, rdt_columns: int) -> dict:
 def roundtrip() -> list[dict]:
     """Share of values changed by transform → inverse_transform on the real Online Retail file."""
     from ganapps.core.io import read_table
-    from ganapps.core.tabular import TabularTransformer, detect_columns
+    from ganapps.tabular import TabularTransformer, detect_columns
 
     df = read_table(SHARED / "ecommerce" / "online_retail.csv.gz")
     specs = detect_columns(df)

@@ -10,7 +10,7 @@ import click
 
 from ganapps.cli.options import device_option
 
-#: the same as ganapps.core.tabular.compare.DEFAULT_APPS (not imported here: it would load torch)
+#: the same as ganapps.tabular.compare.DEFAULT_APPS (not imported here: it would load torch)
 DEFAULT_APPS = "tabular,sdv-gaussiancopula,sdv-ctgan,sdv-tvae"
 
 
@@ -49,8 +49,8 @@ def command(
     ganapps compare --data table.csv --target churn
     ganapps compare --data tables/ --apps tabular,sdv-gaussiancopula --seeds 5
     """
-    from ganapps.core.tabular.compare import compare
-    from ganapps.core.tabular.compare_report import leaderboard_text
+    from ganapps.tabular.compare import compare
+    from ganapps.tabular.compare_report import leaderboard_text
 
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     result = compare(

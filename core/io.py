@@ -150,11 +150,48 @@ def table_format(path: str | Path) -> str:
     raise DataError(f"{path}: unknown table format (use .csv, .csv.gz, .tsv or .parquet)")
 
 
-def read_table(path: str | Path, **csv_options: Any) -> Any:
+def read_table(source: Any, where: str | None = None, *, require_rows: bool = False, **csv_options: Any) -> Any:
+    """A polars DataFrame from a table file or a frame: the one way ganapps reads a table.
+
+    ``source`` is a CSV/TSV/Parquet path (format from the suffix; ``csv_options`` go to
+    ``polars.read_csv``; a missing, empty or unreadable file is a one-line ``DataError`` naming
+    it), a polars DataFrame or LazyFrame, or a pandas DataFrame (converted column by column,
+    no pyarrow: :mod:`ganapps.core.frames`). ``where`` names the table in errors about a frame
+    (default :func:`table_name`). A file always needs rows; a frame with no rows or no columns is
+    refused only with ``require_rows``.
+    """
+    import polars as pl
+
+    if where is None:
+        where = table_name(source)
+    if isinstance(source, str | Path):
+        frame = _read_file(Path(source), csv_options)
+    elif isinstance(source, pl.LazyFrame | pl.DataFrame):
+        frame = source.collect() if isinstance(source, pl.LazyFrame) else source
+    else:
+        from ganapps.core.frames import is_pandas, pandas_to_polars
+
+        if not is_pandas(source):
+            raise DataError(
+                f"{where}: expected a polars or pandas DataFrame or a table file, got {type(source).__name__}"
+            )
+        frame = pandas_to_polars(source, where)
+    if require_rows and frame.width == 0:
+        raise DataError(f"{where}: the table has no columns")
+    if require_rows and frame.height == 0:
+        raise DataError(f"{where}: the table has no rows")
+    return frame
+
+
+def table_name(source: Any) -> str:
+    """How messages name a table: its path, or ``"data"`` for an in-memory frame."""
+    return str(source) if isinstance(source, str | Path) else "data"
+
+
+def _read_file(path: Path, csv_options: dict[str, Any]) -> Any:
     """Read CSV/TSV/Parquet into a polars DataFrame with clear errors for bad files."""
     import polars as pl
 
-    path = Path(path)
     if not path.exists():
         raise DataError(f"--data: {path} does not exist")
     if path.is_dir():
@@ -186,7 +223,7 @@ def write_table(table: Any, path: str | Path) -> Path:
     path = Path(path)
     fmt = table_format(path)
     if isinstance(table, pd.DataFrame):
-        from ganapps.core.tabular.frames import pandas_to_polars
+        from ganapps.core.frames import pandas_to_polars
 
         table = pandas_to_polars(table, str(path))  # column by column: no pyarrow needed
     if not isinstance(table, pl.DataFrame):

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from scipy import stats
 
 from ganapps.cli.main import cli
-from ganapps.core.tabular.compare import (
+from ganapps.tabular.compare import (
     CEILING,
     DEFAULT_APPS,
     METRICS,

@@ -1,5 +1,6 @@
 """The layers (issue 21): the engine in ``core/`` imports neither the CLI nor a plugin, except the
-plugin manager loading the built-in plugins' list; nothing in ``core/`` imports ``cli/``."""
+plugin manager loading the built-in plugins' list; nothing in ``core/`` imports ``cli/``, nor the
+table layer above it (``tabular/``)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,20 @@ def test_core_imports_no_cli_and_no_plugin_but_through_the_plugin_manager() -> N
             if upward and not manager:
                 offenders.append(f"{path.relative_to(CORE.parent)} imports {name}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_core_imports_no_table_layer() -> None:
+    """``ganapps.tabular`` sits above the engine (issue 21 item 2): the engine knows training, not tables."""
+    offenders = [
+        f"{path.relative_to(CORE.parent)} imports {name}"
+        for path in sorted(CORE.rglob("*.py"))
+        for name in imports(path)
+        if name == "ganapps.tabular" or name.startswith("ganapps.tabular.")
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_table_reading_has_no_import_circle() -> None:
+    """``core.io`` reads and writes tables through ``core.frames``; ``core.frames`` imports no IO."""
+    frames = {n for n in imports(CORE / "frames.py") if n.startswith("ganapps.")}
+    assert frames == {"ganapps.core.errors", "ganapps.core.errors.DataError"}, frames

@@ -1,4 +1,4 @@
-"""``TableApp`` (``ganapps.core.tabular.app``): the one home of what the ``tabular`` GAN and the
+"""``TableApp`` (``ganapps.tabular.app``): the one home of what the ``tabular`` GAN and the
 SDV bridge apps share; their end-to-end runs are in test_tabular_app.py."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from ganapps.core import ConfigError
-from ganapps.core.tabular.app import TableApp
 from ganapps.plugins.sdv_bridge.app import SDVApp, SDVGaussianCopula, SDVOptions
 from ganapps.plugins.tabular.app import TabularGAN, TabularOptions
+from ganapps.tabular.app import TableApp
 
 SHARED = ("load_data", "column_typing", "tt", "default_num_samples", "load_samples", "sample_vectors")
 

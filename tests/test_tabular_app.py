@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from ganapps.cli.main import cli
 from ganapps.core import load_bundle, run
 from ganapps.core.io import read_table
-from ganapps.core.tabular.sdv_metadata import read_sdv_metadata
 from ganapps.core.testing import unexplained
+from ganapps.tabular.sdv_metadata import read_sdv_metadata
 
 TINY = ["--epochs", "3", "--batch-size", "100", "--embedding-dim", "16", "--generator-dim", "32",
         "--discriminator-dim", "32", "--seed", "1"]  # fmt: skip
@@ -202,7 +202,7 @@ def plans(n: int = 300) -> pl.DataFrame:
 def test_tabular_keeps_the_pair_trends_that_independent_columns_lose(tmp_path: Path) -> None:
     """SDMetrics' Column Pair Trends of generated rows beat those of the real columns shuffled independently (the
     baseline, drawn here: perfect marginals, no relations); and the spend follows the plan."""
-    from ganapps.core.tabular.evaluate import quality_report
+    from ganapps.tabular.evaluate import quality_report
 
     df = plans()
     opts = {"embedding_dim": 16, "generator_dim": [64, 64], "discriminator_dim": [64, 64], "pac": 5}

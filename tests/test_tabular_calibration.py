@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from ganapps.core import run
-from ganapps.core.tabular import TabularTransformer
-from ganapps.core.tabular.evaluate import quality_report
 from ganapps.plugins.tabular.calibration import Decoder, quantile_map
 from ganapps.plugins.tabular.model import Downstream, downstream_loss
 from ganapps.plugins.tabular.sampler import ConditionalSampler
+from ganapps.tabular import TabularTransformer
+from ganapps.tabular.evaluate import quality_report
 
 
 def table(n: int = 400, seed: int = 0) -> pl.DataFrame:

@@ -22,10 +22,10 @@ from ganapps.core.data import TensorData
 from ganapps.core.devices import eval_mode
 from ganapps.core.io import read_table
 from ganapps.core.nn import mlp
-from ganapps.core.tabular import TabularTransformer, as_polars
-from ganapps.core.tabular.evaluate import evaluate_table
 from ganapps.plugins.tabular.activation import SpanActivation
 from ganapps.plugins.tabular.sampler import ConditionalSampler
+from ganapps.tabular import TabularTransformer
+from ganapps.tabular.evaluate import evaluate_table
 
 
 @dataclass
@@ -42,7 +42,7 @@ class MiniTabular(App):
 
     # -- data: the transformer's state goes to schema/tensors, so bundles restore it
     def load_data(self, source: Any) -> pl.DataFrame:
-        return as_polars(source, where=str(source) if isinstance(source, str | Path) else "data")
+        return read_table(source)  # path (CSV/Parquet), polars or pandas
 
     def fit(self, train: pl.DataFrame) -> None:
         t = TabularTransformer(max_categories=self.options.max_categories).fit(train)

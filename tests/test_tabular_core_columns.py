@@ -1,4 +1,4 @@
-"""Column typing (ganapps.core.tabular.columns): detection, overrides, errors, pandas input."""
+"""Column typing (ganapps.tabular.columns): detection, overrides, errors, pandas input."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ import polars as pl
 import pytest
 
 from ganapps.core import ConfigError, DataError
-from ganapps.core.io import read_table, write_table
-from ganapps.core.tabular import (
+from ganapps.core.frames import pandas_to_polars, polars_to_pandas
+from ganapps.core.io import read_table, table_name, write_table
+from ganapps.tabular import (
     ColumnSpec,
     detect_columns,
-    load_table,
-    pandas_to_polars,
-    polars_to_pandas,
     primary_key_of,
 )
 
@@ -96,19 +94,19 @@ def test_overrides_and_primary_key() -> None:
         detect_columns(frame, {"country": "boolean"})
 
 
-def test_load_table_names_the_file_and_refuses_empty_tables(tmp_path: Path) -> None:
+def test_read_table_names_the_file_and_refuses_empty_tables(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("a,b\n1,x\n")
-    frame, where = load_table(path)
-    assert frame.shape == (1, 2) and where == str(path)
-    assert load_table(pd.DataFrame({"a": [1]}))[1] == "data"
+    assert read_table(path, require_rows=True).shape == (1, 2) and table_name(path) == str(path)
+    assert table_name(pd.DataFrame({"a": [1]})) == "data"
+    assert read_table(pd.DataFrame({"a": []}), "frame").shape == (0, 1)  # empty frames pass unless rows are required
     path.write_text("a,b\n")
     with pytest.raises(DataError, match="t.csv has a header but no rows"):
-        load_table(path)
+        read_table(path)
     with pytest.raises(DataError, match="^data: the table has no rows$"):
-        load_table(pd.DataFrame({"a": pd.Series([], dtype=int)}))
+        read_table(pd.DataFrame({"a": pd.Series([], dtype=int)}), require_rows=True)
     with pytest.raises(DataError, match="^data: the table has no columns$"):
-        load_table(pd.DataFrame(index=[0, 1]))
+        read_table(pd.DataFrame(index=[0, 1]), require_rows=True)
 
 
 def test_empty_table_and_all_null_column_are_named(tmp_path: Path) -> None:

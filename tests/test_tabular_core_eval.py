@@ -14,8 +14,8 @@ import pytest
 
 from ganapps.core import ConfigError, DataError, Evaluation
 from ganapps.core.io import read_json, read_table
-from ganapps.core.tabular import TabularTransformer, detect_columns
-from ganapps.core.tabular.evaluate import (
+from ganapps.tabular import TabularTransformer, detect_columns
+from ganapps.tabular.evaluate import (
     column_shape_plots,
     diagnostic_report,
     evaluate_table,
@@ -23,7 +23,7 @@ from ganapps.core.tabular.evaluate import (
     privacy_metrics,
     quality_report,
 )
-from ganapps.core.tabular.sdv_metadata import read_sdv_metadata, to_sdv_metadata, write_sdv_metadata
+from ganapps.tabular.sdv_metadata import read_sdv_metadata, to_sdv_metadata, write_sdv_metadata
 
 # tests/conftest.py's SHARED (../shared/data beside the checkout); GANAPPS_SHARED_DATA overrides it for
 # checkouts that live elsewhere (git worktrees)
@@ -187,7 +187,7 @@ def test_sdv_metadata_formats_and_errors(tmp_path: Path) -> None:
 def test_sdv_loads_what_we_write(fitted, tmp_path: Path) -> None:
     from sdv.metadata import Metadata
 
-    from ganapps.core.tabular import polars_to_pandas
+    from ganapps.core.frames import polars_to_pandas
 
     t, train, _ = fitted
     path = write_sdv_metadata(t.specs, tmp_path / "m.json", table="people")

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from ganapps.core import ConfigError
-from ganapps.core.tabular import TabularTransformer
 from ganapps.plugins.tabular.sampler import ConditionalSampler
+from ganapps.tabular import TabularTransformer
 
 
 def fitted(n: int = 2000) -> tuple[TabularTransformer, pl.DataFrame, torch.Tensor]:

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from ganapps.core import ConfigError, DataError
-from ganapps.core.tabular import Span, TabularTransformer, detect_columns
-from ganapps.core.tabular.normalize import fit_gmm_on_quantiles
 from ganapps.plugins.tabular.activation import SpanActivation
+from ganapps.tabular import Span, TabularTransformer, detect_columns
+from ganapps.tabular.normalize import fit_gmm_on_quantiles
 
 
 def table(n: int = 200, seed: int = 0) -> pl.DataFrame:

@@ -21,8 +21,7 @@ from torch import Tensor
 
 from ganapps.core.app import App, Evaluation, OptimizerSpec
 from ganapps.core.data import TensorData, split_indices
-from ganapps.core.io import read_table
-from ganapps.core.tabular.frames import as_polars
+from ganapps.core.io import read_table, table_name
 from ganapps.plugins.ecommerce import data as D
 from ganapps.plugins.ecommerce import invoices, model
 from ganapps.plugins.ecommerce import metrics as M
@@ -98,8 +97,8 @@ class ECommerceGAN(App):
 
     # ------------------------------------------------------------------ data
     def load_data(self, source: Any) -> pl.DataFrame:
-        where = str(source) if isinstance(source, str | Path) else "data"
-        frame = read_table(source) if isinstance(source, str | Path) else as_polars(source, where)
+        where = table_name(source)
+        frame = read_table(source, where)
         o = self.options
         given = {role: getattr(o, f"{role}_col") for role in O.ROLES}  # --invoice-col, --product-col...
         self._cols = O.find_columns(frame, given, where)
@@ -123,7 +122,7 @@ class ECommerceGAN(App):
         and the basket-completion temperature."""
         o, seed = self.options, self.train_config.seed
         cols = self.schema.get("columns", {}).get("roles") or self._cols
-        canon = O.canonical(as_polars(train, self._where), cols, o.date_format, self._where)
+        canon = O.canonical(read_table(train, self._where), cols, o.date_format, self._where)
         cleaned = O.clean(canon, self._cols, self._where)
         date = train[self._cols["date"]]  # type: ignore[index]
         date_format = O.parse_dates(date, o.date_format, self._where)[1] if date.dtype == pl.String else None

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganapps.core.data import TensorData, batched
-from ganapps.core.tabular.frames import dtype_from_json
+from ganapps.core.frames import dtype_from_json
 from ganapps.plugins.ecommerce import orders as O
 
 GUEST = "<guest>"

@@ -27,10 +27,10 @@ import torch
 
 from ganapps.core.app import Evaluation
 from ganapps.core.errors import ConfigError
+from ganapps.core.io import read_table
 from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics.guard import measure
 from ganapps.core.metrics.privacy import PRIVACY_MEANINGS
-from ganapps.core.tabular.frames import as_polars
 from ganapps.plugins.ecommerce import figures
 from ganapps.plugins.ecommerce import orders as O
 
@@ -261,8 +261,8 @@ def learned_columns(lines: pl.DataFrame) -> list[str]:
 
 def sdmetrics_quality(real: pl.DataFrame, synth: pl.DataFrame, max_rows: int = 20_000) -> dict[str, Any]:
     """SDMetrics QualityReport on the order-line table (product, customer, country, quantity, price, timestamp)."""
-    from ganapps.core.tabular import detect_columns
-    from ganapps.core.tabular.evaluate import quality_report
+    from ganapps.tabular import detect_columns
+    from ganapps.tabular.evaluate import quality_report
 
     cols = learned_columns(real)
     r = real.select(cols)
@@ -369,7 +369,7 @@ def evaluate(app: OrdersApp, real: Any, synthetic: Any, train: Any = None) -> Ev
 
     ev = Evaluation()
     ev.metrics["cleaning"] = app.schema["cleaning"]
-    if as_polars(real, "real data").height == 0:
+    if read_table(real, "real data").height == 0:
         ev.notes.append("no held-out invoices (--holdout 0): nothing to compare the synthetic orders with")
         return ev
     ho, sy = canon(real, "real data"), canon(synthetic, "synthetic data")
@@ -404,8 +404,8 @@ def evaluate(app: OrdersApp, real: Any, synthetic: Any, train: Any = None) -> Ev
 
 def _figures(ho: pl.DataFrame, sy: pl.DataFrame, tr: pl.DataFrame | None) -> dict[str, bytes]:
     """The report's figures: held-out ``ho`` against synthetic ``sy`` (prices against training ``tr``)."""
-    from ganapps.core.tabular import detect_columns
-    from ganapps.core.tabular.evaluate import column_shape_plots
+    from ganapps.tabular import detect_columns
+    from ganapps.tabular.evaluate import column_shape_plots
 
     out: dict[str, bytes] = {}
     ri, si = invoices(ho), invoices(sy)

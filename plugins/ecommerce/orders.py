@@ -27,8 +27,8 @@ import polars as pl
 import torch
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.tabular.columns import DATETIME_FORMATS, parse_datetime_text
-from ganapps.core.tabular.frames import dtype_to_json
+from ganapps.core.frames import dtype_to_json
+from ganapps.tabular.columns import DATETIME_FORMATS, parse_datetime_text
 
 #: canonical role → column names recognised automatically (compared lower-case, without _ - space)
 ROLES: dict[str, tuple[str, ...]] = {

@@ -16,7 +16,6 @@ the next return covers the gap) or ``ffill`` (carry the last price: a zero retur
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -135,15 +134,10 @@ def load_prices(
     missing: str = "drop",
 ) -> Prices:
     """Read a wide or long price table (CSV/Parquet path or DataFrame) into aligned :class:`Prices`."""
-    from ganapps.core.io import read_table
-    from ganapps.core.tabular import as_polars
+    from ganapps.core.io import read_table, table_name
 
-    if isinstance(source, str | Path):
-        where = str(source)
-        df = read_table(source)
-    else:
-        where = "data"
-        df = as_polars(source, where=where)
+    where = table_name(source)
+    df = read_table(source, where)
     if missing not in ("drop", "ffill"):
         raise ConfigError(f"option --missing must be drop or ffill, not {missing!r}")
     columns = df.columns

@@ -25,7 +25,7 @@ from torch import Tensor
 from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError
-from ganapps.core.tabular import as_polars
+from ganapps.core.io import read_table
 from ganapps.plugins.fraud import calibration as C
 from ganapps.plugins.fraud import data as D
 from ganapps.plugins.fraud import metrics as M
@@ -193,7 +193,7 @@ class Fraud(App):
     def score(self, data: Any, row_offset: int = 0) -> Any:
         """Scores of a frame (or a table file, read whole): id/row, score, fraud, error."""
         if isinstance(data, str) or hasattr(data, "suffix"):
-            data = as_polars(data, str(data))
+            data = read_table(data, str(data))
         return self.scorer().score(data, row_offset)
 
     def score_columns(self) -> dict[str, str]:

@@ -5,10 +5,10 @@
 - **Splits**: train/holdout and, inside the training split, fit/validation rows, stratified by
   the label and fixed by the seed; the networks learn from the *normal* fit rows only.
 - **Features**: every numeric column except the label, the id and ``--exclude`` ones (column
-  typing by ``core.tabular.detect_columns``); constant columns are dropped with a note.
+  typing by ``ganapps.tabular.detect_columns``); constant columns are dropped with a note.
 - **Whitening**: heavy-tailed columns (``--log-columns``) through sign(x)·log(1+|x|), then
   z-scores and the inverse Cholesky factor of the normal rows' covariance, so normal variation
-  has unit scale in every direction. (The core tabular transformer's quantile/mode encodings
+  has unit scale in every direction. (The shared tabular transformer's quantile/mode encodings
   clip values to the training range, which would hide exactly the extreme values frauds have.)
 - **Back**: whitened rows → raw units (``to_raw``) → a frame with the training columns (``to_frame``).
 """
@@ -25,8 +25,9 @@ import torch
 from torch import Tensor
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.tabular import ColumnSpec, as_polars, detect_columns
+from ganapps.core.io import read_table
 from ganapps.plugins.fraud.scoring import feature_matrix
+from ganapps.tabular import ColumnSpec, detect_columns
 
 log = logging.getLogger("ganapps")
 
@@ -41,7 +42,7 @@ RIDGE = 1e-6
 def read_transactions(source: Any, label: str | None, id_col: str | None) -> tuple[pl.DataFrame, str | None]:
     """(the table, its label column or None); checks the label and id columns, casts the label to Int8."""
     where = str(source) if not hasattr(source, "columns") else "data"
-    frame = as_polars(source, where)
+    frame = read_table(source, where)
     found = label if label is not None else (DEFAULT_LABEL if DEFAULT_LABEL in frame.columns else None)
     for option, col in (("--label", label), ("--id-col", id_col)):
         if col is not None and col not in frame.columns:

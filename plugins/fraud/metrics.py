@@ -339,8 +339,8 @@ def _against_baselines(
 def real_vs_synthetic(normal: pl.DataFrame, synthetic: pl.DataFrame, features: list[str]) -> dict[str, bytes]:
     """Held-out normal transactions beside the synthetic (decoded) ones, column by column: the
     first 12 features, Amount among them when present."""
-    from ganapps.core.tabular import detect_columns
-    from ganapps.core.tabular.evaluate import column_shape_plots
+    from ganapps.tabular import detect_columns
+    from ganapps.tabular.evaluate import column_shape_plots
 
     cols = ([c for c in features if c == "Amount"] + [c for c in features if c != "Amount"])[:12]
     if not len(normal):

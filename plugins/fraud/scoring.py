@@ -32,7 +32,7 @@ import numpy as np
 import polars as pl
 
 from ganapps.core.errors import BundleError, DataError
-from ganapps.core.tabular.frames import is_pandas
+from ganapps.core.frames import is_pandas
 
 #: rows per network call; fixed so that results are independent of the batching
 BLOCK = 4096

@@ -152,9 +152,7 @@ def read_codes_table(source: Any) -> tuple[pl.DataFrame, str]:
     if isinstance(source, pl.DataFrame):
         frame = source
     elif type(source).__module__.startswith("pandas"):
-        from ganapps.core.tabular import as_polars
-
-        frame = as_polars(source)
+        frame = read_table(source)
     else:
         raise DataError(f"medgan reads a CSV/Parquet path or a DataFrame, not {type(source).__name__}")
     if frame.height == 0:

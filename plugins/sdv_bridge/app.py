@@ -27,11 +27,12 @@ from torch import nn
 
 from ganapps.core.app import Evaluation, Phase
 from ganapps.core.errors import BundleError, ConfigError
+from ganapps.core.frames import polars_to_pandas
+from ganapps.core.io import read_table
 from ganapps.core.meanings import MetricMeaning
-from ganapps.core.tabular import TabularTransformer, as_polars
-from ganapps.core.tabular.app import TableApp
-from ganapps.core.tabular.frames import polars_to_pandas
-from ganapps.core.tabular.sdv_metadata import to_sdv_metadata
+from ganapps.tabular import TabularTransformer
+from ganapps.tabular.app import TableApp
+from ganapps.tabular.sdv_metadata import to_sdv_metadata
 
 log = logging.getLogger("ganapps.sdv")
 TABLE = "table"
@@ -135,7 +136,7 @@ class SDVApp(TableApp):
                 frame = synth.sample(n)
         if isinstance(frame, dict):
             frame = frame[TABLE]
-        return as_polars(frame, where=f"{self.name} sample")
+        return read_table(frame, where=f"{self.name} sample")
 
     def headline(self) -> dict[str, Any]:
         return {"sdv_fit_seconds": self.schema["sdv_fit_seconds"]} if "sdv_fit_seconds" in self.schema else {}

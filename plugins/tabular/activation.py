@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ganapps.core.tabular.transformer import Span
+from ganapps.tabular.transformer import Span
 
 #: spans at most this wide are laid out ``(batch, width, spans)`` so the softmax runs over dim 1:
 #: torch's CPU softmax over a last dimension of 2 is ~20x slower than over a leading one

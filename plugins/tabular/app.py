@@ -53,13 +53,13 @@ from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import write_table
 from ganapps.core.nn import pack
 from ganapps.core.regularizers import gradient_norm_penalty, interpolates
-from ganapps.core.tabular import TabularTransformer
-from ganapps.core.tabular.app import TableApp
-from ganapps.core.tabular.sdv_metadata import write_sdv_metadata
 from ganapps.plugins.tabular.activation import SpanActivation
 from ganapps.plugins.tabular.calibration import CALIBRATION_ROWS, Decoder
 from ganapps.plugins.tabular.model import Critic, Downstream, Generator, downstream_loss
 from ganapps.plugins.tabular.sampler import ConditionalSampler
+from ganapps.tabular import TabularTransformer
+from ganapps.tabular.app import TableApp
+from ganapps.tabular.sdv_metadata import write_sdv_metadata
 
 #: rows decoded at a time when generating (bounds memory for ``generate -n 10000000``)
 GENERATE_CHUNK = 50_000

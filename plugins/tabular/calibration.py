@@ -32,8 +32,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ganapps.core.tabular.transformer import Span
 from ganapps.plugins.tabular.activation import SpanActivation
+from ganapps.tabular.transformer import Span
 
 #: rows generated to fit the calibration; points of each value span's quantile map
 CALIBRATION_ROWS = 20_000

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.tabular.transformer import Span, TabularTransformer
+from ganapps.tabular.transformer import Span, TabularTransformer
 
 
 @dataclass

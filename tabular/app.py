@@ -16,11 +16,10 @@ from torch import Tensor
 
 from ganapps.core.app import App, Evaluation
 from ganapps.core.errors import ConfigError
-from ganapps.core.io import read_table
-from ganapps.core.tabular.evaluate import evaluate_table, table_meanings
-from ganapps.core.tabular.frames import load_table
-from ganapps.core.tabular.sdv_metadata import read_sdv_metadata
-from ganapps.core.tabular.transformer import TabularTransformer
+from ganapps.core.io import read_table, table_name
+from ganapps.tabular.evaluate import evaluate_table, table_meanings
+from ganapps.tabular.sdv_metadata import read_sdv_metadata
+from ganapps.tabular.transformer import TabularTransformer
 
 #: the most rows a run generates and evaluates by default (what the SDMetrics reports use)
 MAX_DEFAULT_SAMPLES = 20_000
@@ -37,8 +36,8 @@ class TableApp(App):
 
     # ------------------------------------------------------------------ data
     def load_data(self, source: Any) -> pl.DataFrame:
-        frame, self._where = load_table(source)
-        return frame
+        self._where = table_name(source)
+        return read_table(source, self._where, require_rows=True)
 
     @property
     def where(self) -> str:

@@ -34,9 +34,10 @@ import torch
 from torch import Tensor
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.tabular.columns import ColumnSpec, Override, clean_series, detect_columns, parse_datetime_text
-from ganapps.core.tabular.frames import as_polars, is_pandas, polars_to_pandas
-from ganapps.core.tabular.normalize import (
+from ganapps.core.frames import is_pandas, polars_to_pandas
+from ganapps.core.io import read_table
+from ganapps.tabular.columns import ColumnSpec, Override, clean_series, detect_columns, parse_datetime_text
+from ganapps.tabular.normalize import (
     OFFSET_CLIP,
     OFFSET_SCALE,
     assign_modes,
@@ -223,7 +224,7 @@ class TabularTransformer:
         elif overrides or primary_key:
             raise ConfigError("give either specs or overrides/primary_key, not both")
         self.frame_kind = "pandas" if is_pandas(data) else "polars"
-        frame = as_polars(data, where)
+        frame = read_table(data, where)
         if frame.height == 0:
             raise DataError(f"{where}: the table has no rows")
         self.specs = [ColumnSpec.from_dict(s.to_dict()) for s in specs]
@@ -365,7 +366,7 @@ class TabularTransformer:
         """
         self._check_fitted()
         g = _generator(seed)
-        frame = as_polars(data, where)
+        frame = read_table(data, where)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise DataError(f"{where}: column {missing[0]!r} is missing")
@@ -645,7 +646,7 @@ class TabularTransformer:
         1/√2, so two rows that differ in one category are at distance 1. Ids and constants are left out.
         """
         self._check_fitted()
-        frame = as_polars(data, where)
+        frame = read_table(data, where)
         parts: list[Tensor] = []
         if self._cont:
             x = torch.from_numpy(np.stack([self._numbers(frame[c], self.spec(c), where) for c in self._cont], axis=1))

@@ -4,7 +4,7 @@ For each table and seed ``s`` (0 … k−1) the table gets one seeded split shar
 ``test_rows`` real test rows and ``train_rows`` training rows drawn from the rest. Each app is
 built through the registry, fitted and trained on the training rows with seed ``s`` (its own
 defaults unless ``epochs`` is given), and draws as many rows as it was trained on. Every
-synthetic table is then judged by the same code (:mod:`ganapps.core.tabular.evaluate`) with one
+synthetic table is then judged by the same code (:mod:`ganapps.tabular.evaluate`) with one
 :class:`TabularTransformer` fitted on the seed's training rows: SDMetrics quality against the
 training and the test rows, ML efficacy (train on synthetic, test on the real test rows; the
 same model trained on the real training rows is the ceiling) and privacy (DCR with the test rows
@@ -191,7 +191,8 @@ def load_tables(
     data: str | Path, target: str | None, train_rows: int | None = None, test_rows: int | None = None
 ) -> list[Table]:
     """Every table of ``data`` (a table file with ``target``, or a folder with MANIFEST.json), checked."""
-    from ganapps.core.tabular import detect_columns, load_table
+    from ganapps.core.io import read_table, table_name
+    from ganapps.tabular import detect_columns
 
     path = Path(data).expanduser()
     if not path.exists():
@@ -206,7 +207,8 @@ def load_tables(
         sources = [(path, target)]
     tables = []
     for source, tgt in sources:
-        frame, where = load_table(source)
+        where = table_name(source)
+        frame = read_table(source, where, require_rows=True)
         if tgt not in frame.columns:
             raise DataError(f"{where}: no column {tgt!r} for --target (columns: {', '.join(frame.columns)})")
         kind = next(s.kind for s in detect_columns(frame, where=where) if s.name == tgt)
@@ -404,7 +406,7 @@ class Judge:
 
     def judge(self, synthetic: Any) -> dict[str, Any]:
         """Quality vs training and test rows, ML efficacy and privacy of one synthetic table."""
-        from ganapps.core.tabular.evaluate import ml_efficacy, privacy_metrics, quality_report
+        from ganapps.tabular.evaluate import ml_efficacy, privacy_metrics, quality_report
 
         s = self.seed
         return {
@@ -416,7 +418,7 @@ class Judge:
 
     def ceiling(self) -> dict[str, Any]:
         """The real training rows judged like a synthetic table, where that means something."""
-        from ganapps.core.tabular.evaluate import ml_efficacy, quality_report
+        from ganapps.tabular.evaluate import ml_efficacy, quality_report
 
         ml = ml_efficacy(self.train, self.train, self.test, self.target, self.specs, seed=self.seed)
         ml["train_on_synthetic"] = ml["train_on_real"]  # the ceiling *is* training on real rows
@@ -560,8 +562,8 @@ def compare_table(
     table: Table, apps: Sequence[str], seeds: int, device: str, epochs: int | None, bar: Any
 ) -> tuple[dict[str, Any], dict[str, dict[str, bytes]]]:
     """Every app on every seed of one table: (its entry of compare.json, seed-0 column plots per app)."""
-    from ganapps.core.tabular import TabularTransformer
-    from ganapps.core.tabular.evaluate import column_shape_plots
+    from ganapps.tabular import TabularTransformer
+    from ganapps.tabular.evaluate import column_shape_plots
 
     runs: list[dict[str, Any]] = []
     figures: dict[str, dict[str, bytes]] = {}
@@ -666,8 +668,8 @@ def compare(
     from ganapps.core.config import TrainConfig, build
     from ganapps.core.devices import resolve_device
     from ganapps.core.io import write_json
-    from ganapps.core.tabular.compare_report import write_compare_report
     from ganapps.core.version import ganapps_version
+    from ganapps.tabular.compare_report import write_compare_report
 
     names = check_apps(apps)
     if seeds < 1:

@@ -26,7 +26,7 @@ from typing import Any
 
 from ganapps.core.errors import DataError
 from ganapps.core.io import read_json, write_json
-from ganapps.core.tabular.columns import ColumnSpec
+from ganapps.tabular.columns import ColumnSpec
 
 _KIND_TO_SDTYPE = {
     "continuous": "numerical",
@@ -61,7 +61,7 @@ def sdtype_of(spec: ColumnSpec) -> str:
 class SDVTable:
     """One table of an SDV metadata file, as ganapps column overrides.
 
-    Pass ``overrides`` and ``primary_key`` to :func:`ganapps.core.tabular.detect_columns` (or
+    Pass ``overrides`` and ``primary_key`` to :func:`ganapps.tabular.detect_columns` (or
     ``TabularTransformer.fit``); columns the metadata leaves out are detected from the data.
     """
 

@@ -1,11 +1,15 @@
 """Tabular data plumbing shared by tabular apps (tabular GAN, fraud, e-commerce, medGAN).
 
+The layer above the engine: it imports ``ganapps.core``, never the other way round. A table is
+read with ``ganapps.core.io.read_table`` (a path or a polars/pandas frame → a polars frame) and
+written with ``write_table``; ``ganapps.core.frames`` converts pandas ↔ polars without pyarrow.
+
 - :func:`detect_columns` / :class:`ColumnSpec`: what each column is (continuous, categorical,
   boolean, datetime, id, constant), with user overrides and clear errors;
 - :class:`TabularTransformer` / :class:`Span`: reversible table ↔ matrix encoding with per-column
   span metadata, fitted state as JSON + tensors;
-- ``ganapps.core.tabular.evaluate``: SDMetrics reports, column-shape plots, ML efficacy, privacy;
-- ``ganapps.core.tabular.sdv_metadata``: read and write SDV ``Metadata`` JSON;
+- ``ganapps.tabular.evaluate``: SDMetrics reports, column-shape plots, ML efficacy, privacy;
+- ``ganapps.tabular.sdv_metadata``: read and write SDV ``Metadata`` JSON;
 - :class:`TableApp`: base of the apps that learn one table (the tabular GAN, SDV's synthesizers).
 
 CTGAN's own pieces (the conditional sampler, the span activations) live with the ``tabular``
@@ -17,7 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-#: name → submodule; imported on first use (PEP 562) so that frames/columns stay torch-free
+#: name → submodule; imported on first use (PEP 562) so that columns stay torch-free
 _EXPORTS = {
     "TableApp": "app",
     "KINDS": "columns",
@@ -25,10 +29,6 @@ _EXPORTS = {
     "describe_columns": "columns",
     "detect_columns": "columns",
     "primary_key_of": "columns",
-    "as_polars": "frames",
-    "load_table": "frames",
-    "pandas_to_polars": "frames",
-    "polars_to_pandas": "frames",
     "Condition": "transformer",
     "Span": "transformer",
     "TabularTransformer": "transformer",
@@ -36,10 +36,9 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from ganapps.core.tabular.app import TableApp
-    from ganapps.core.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
-    from ganapps.core.tabular.frames import as_polars, load_table, pandas_to_polars, polars_to_pandas
-    from ganapps.core.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
+    from ganapps.tabular.app import TableApp
+    from ganapps.tabular.columns import KINDS, ColumnSpec, describe_columns, detect_columns, primary_key_of
+    from ganapps.tabular.transformer import Condition, Span, TabularTransformer, TransformerOptions
 
 __all__ = [
     "KINDS",
@@ -49,12 +48,8 @@ __all__ = [
     "TableApp",
     "TabularTransformer",
     "TransformerOptions",
-    "as_polars",
     "describe_columns",
     "detect_columns",
-    "load_table",
-    "pandas_to_polars",
-    "polars_to_pandas",
     "primary_key_of",
 ]
 
@@ -62,8 +57,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'ganapps.core.tabular' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"ganapps.core.tabular.{module}"), name)
+        raise AttributeError(f"module 'ganapps.tabular' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ganapps.tabular.{module}"), name)
     globals()[name] = value
     return value
 

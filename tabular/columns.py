@@ -24,7 +24,7 @@ from typing import Any, Literal
 import polars as pl
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.tabular.frames import dtype_to_json
+from ganapps.core.frames import dtype_to_json
 
 log = logging.getLogger("ganapps")
 
@@ -94,7 +94,7 @@ class ColumnSpec:
 
     @property
     def polars_dtype(self) -> pl.DataType:
-        from ganapps.core.tabular.frames import dtype_from_json
+        from ganapps.core.frames import dtype_from_json
 
         return dtype_from_json(self.dtype)
 
@@ -364,10 +364,11 @@ def detect_columns(
     column that must be unique per row; it is regenerated, not learned. Raises DataError for an
     empty table, an all-missing column, or a column mixing numbers and strings.
     """
-    from ganapps.core.tabular.frames import as_polars, is_pandas
+    from ganapps.core.frames import is_pandas
+    from ganapps.core.io import read_table
 
     pandas_dtypes = {str(c): str(t) for c, t in data.dtypes.items()} if is_pandas(data) else {}
-    frame = as_polars(data, where)
+    frame = read_table(data, where)
     if frame.width == 0:
         raise DataError(f"{where}: the table has no columns")
     if frame.height == 0:

@@ -1,14 +1,15 @@
 """Frames in and out: pandas ↔ polars without pyarrow, dtypes as JSON, clear errors for bad tables.
 
-Everything inside ``ganapps.core.tabular`` works on polars frames. pandas frames are converted
-column by column through NumPy (polars' own ``from_pandas``/``to_pandas`` need pyarrow, which
-ganapps does not depend on), and converted back to the dtypes they came with.
+The engine reads and writes tables as polars frames (``ganapps.core.io.read_table`` turns a path
+or a frame into one; ``write_table`` writes either kind), and so does the table layer,
+``ganapps.tabular``. pandas frames are converted column by column through NumPy (polars' own
+``from_pandas``/``to_pandas`` need pyarrow, which ganapps does not depend on), and converted back
+to the dtypes they came with. This module imports nothing of ganapps but its errors.
 """
 
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,32 +67,6 @@ def dtype_from_json(spec: dict[str, Any]) -> pl.DataType:
 
 def is_pandas(frame: Any) -> bool:
     return type(frame).__module__.startswith("pandas") and hasattr(frame, "columns")
-
-
-def as_polars(data: Any, where: str = "data") -> pl.DataFrame:
-    """A polars DataFrame from a polars/pandas frame or a CSV/Parquet path (``read_table``)."""
-    if isinstance(data, str | Path):
-        from ganapps.core.io import read_table
-
-        return read_table(data)
-    if isinstance(data, pl.LazyFrame):
-        data = data.collect()
-    if isinstance(data, pl.DataFrame):
-        return data
-    if is_pandas(data):
-        return pandas_to_polars(data, where)
-    raise DataError(f"{where}: expected a polars or pandas DataFrame or a table file, got {type(data).__name__}")
-
-
-def load_table(source: Any) -> tuple[pl.DataFrame, str]:
-    """(frame, the name errors about it use) from a table file or a frame; refuses an empty table."""
-    where = str(source) if isinstance(source, str | Path) else "data"
-    frame = as_polars(source, where=where)
-    if frame.width == 0:
-        raise DataError(f"{where}: the table has no columns")
-    if frame.height == 0:
-        raise DataError(f"{where}: the table has no rows")
-    return frame, where
 
 
 def _mixed_error(where: str, name: str, values: Any) -> DataError:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ganapps.core.io import write_text
 from ganapps.core.report import CSS, _img, figure_png
-from ganapps.core.tabular.compare import BY_KEY, CEILING, METRICS, PAIRED
+from ganapps.tabular.compare import BY_KEY, CEILING, METRICS, PAIRED
 
 #: the leaderboard columns printed on the terminal (compare.html shows every metric)
 TEXT_KEYS = (

@@ -24,12 +24,13 @@ import polars as pl
 
 from ganapps.core.app import Evaluation
 from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.frames import polars_to_pandas
+from ganapps.core.io import read_table
 from ganapps.core.meanings import MetricMeaning, prefixed
 from ganapps.core.metrics.guard import measure
 from ganapps.core.metrics.privacy import PRIVACY_MEANINGS
-from ganapps.core.tabular.columns import ColumnSpec, clean_series, parse_datetime_text
-from ganapps.core.tabular.frames import as_polars, polars_to_pandas
-from ganapps.core.tabular.transformer import TabularTransformer
+from ganapps.tabular.columns import ColumnSpec, clean_series, parse_datetime_text
+from ganapps.tabular.transformer import TabularTransformer
 
 TABLE = "table"
 
@@ -42,7 +43,7 @@ def _sample(frame: pl.DataFrame, max_rows: int | None, seed: int) -> pl.DataFram
 
 def sdmetrics_metadata(specs: Sequence[ColumnSpec], table: str = TABLE) -> dict[str, Any]:
     """SDMetrics' metadata dict (``{"tables": {table: {"columns": ..., "primary_key": ...}}}``)."""
-    from ganapps.core.tabular.sdv_metadata import sdtype_of
+    from ganapps.tabular.sdv_metadata import sdtype_of
 
     columns: dict[str, Any] = {}
     primary = None
@@ -72,7 +73,7 @@ def _for_sdmetrics(frame: pl.DataFrame, specs: Sequence[ColumnSpec]) -> Any:
 
 
 def _prepare(real: Any, synthetic: Any, specs: Sequence[ColumnSpec], max_rows: int | None, seed: int) -> tuple:
-    real_pl, synth_pl = as_polars(real, "real data"), as_polars(synthetic, "synthetic data")
+    real_pl, synth_pl = read_table(real, "real data"), read_table(synthetic, "synthetic data")
     names = [s.name for s in specs]
     for label, f in (("real data", real_pl), ("synthetic data", synth_pl)):
         missing = [c for c in names if c not in f.columns]
@@ -170,8 +171,8 @@ def column_shape_plots(
 
     from ganapps.core.report import figure_png
 
-    real_pl = _sample(as_polars(real, "real data"), max_rows, seed)
-    synth_pl = _sample(as_polars(synthetic, "synthetic data"), max_rows, seed + 1)
+    real_pl = _sample(read_table(real, "real data"), max_rows, seed)
+    synth_pl = _sample(read_table(synthetic, "synthetic data"), max_rows, seed + 1)
     learned = [s for s in specs if s.kind not in ("id", "constant")]
     pages = [learned[i : i + per_figure] for i in range(0, len(learned), per_figure)]
     out: dict[str, bytes] = {}
@@ -285,7 +286,7 @@ def ml_efficacy(
     task = "classification" if tspec.kind in ("categorical", "boolean") else "regression"
     frames = {}
     for label, data in (("train", train), ("synthetic", synthetic), ("test", test)):
-        f = as_polars(data, f"{label} data")
+        f = read_table(data, f"{label} data")
         if target not in f.columns:
             raise DataError(f"{label} data: column {target!r} is missing")
         f = f.filter(clean_series(f[target]).is_not_null())
@@ -381,7 +382,7 @@ def privacy_metrics(
     from ganapps.core.metrics import dcr, membership_inference_auc
 
     frames = [
-        _sample(as_polars(d, label), max_rows, seed + i)
+        _sample(read_table(d, label), max_rows, seed + i)
         for i, (d, label) in enumerate(
             ((train, "train data"), (holdout, "holdout data"), (synthetic, "synthetic data"))
         )
@@ -499,7 +500,7 @@ def evaluate_table(
             ev.notes.append(note)
     if plots:
         ev.figures.update(column_shape_plots(real, synthetic, specs, seed=seed))
-    n_real = as_polars(real, "real data").height
+    n_real = read_table(real, "real data").height
     if max_rows is not None and n_real > max_rows:
         ev.notes.append(f"SDMetrics reports used a seeded sample of {max_rows} rows of each table.")
     return ev
