@@ -78,7 +78,8 @@ def run_ganapps(
 ) -> dict[str, Any]:
     from ganapps.core import TrainConfig, Trainer
     from ganapps.core.config import build
-    from ganapps.plugins.tabular.app import TabularGAN, TabularOptions
+    from ganapps.plugins.tabular.app import TabularGAN
+    from ganapps.plugins.tabular.options import TabularOptions
 
     t0 = time.perf_counter()
     app = TabularGAN(build(TabularOptions, options))

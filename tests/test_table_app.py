@@ -11,7 +11,8 @@ import pytest
 
 from ganapps.core import ConfigError
 from ganapps.plugins.sdv_bridge.app import SDVApp, SDVGaussianCopula, SDVOptions
-from ganapps.plugins.tabular.app import TabularGAN, TabularOptions
+from ganapps.plugins.tabular.app import TabularGAN
+from ganapps.plugins.tabular.options import TabularOptions
 from ganapps.tabular.app import TableApp
 
 SHARED = ("load_data", "column_typing", "tt", "default_num_samples", "load_samples", "sample_vectors")

@@ -11,7 +11,7 @@ import torch
 from ganapps.core import TrainConfig, Trainer
 from ganapps.core.nn import Dropout
 from ganapps.core.plugins import get_registry
-from ganapps.plugins.tabular.app import TabularOptions
+from ganapps.plugins.tabular.options import TabularOptions
 
 TINY = {"embedding_dim": 16, "generator_dim": [32], "discriminator_dim": [32], "pac": 5}
 

@@ -37,9 +37,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 import torch
@@ -56,6 +55,7 @@ from ganapps.core.regularizers import gradient_norm_penalty, interpolates
 from ganapps.plugins.tabular.activation import SpanActivation
 from ganapps.plugins.tabular.calibration import CALIBRATION_ROWS, Decoder
 from ganapps.plugins.tabular.model import Critic, Downstream, Generator, downstream_loss
+from ganapps.plugins.tabular.options import TabularOptions
 from ganapps.plugins.tabular.sampler import ConditionalSampler
 from ganapps.tabular import TabularTransformer
 from ganapps.tabular.app import TableApp
@@ -73,60 +73,6 @@ SMALL_TABLE_ADVICE = (
 )
 
 log = logging.getLogger("ganapps.tabular")
-
-
-@dataclass
-class TabularOptions:
-    metadata: str | None = field(
-        default=None, metadata={"help": "SDV Metadata JSON giving column types and the primary key."}
-    )
-    column_types: dict[str, str] = field(
-        default_factory=dict,
-        metadata={"help": "Override a column's kind: COL=continuous|categorical|boolean|datetime|id (repeatable)."},
-    )
-    primary_key: str | None = field(default=None, metadata={"help": "Primary-key column (regenerated, not learned)."})
-    target: str | None = field(
-        default=None, metadata={"help": "Column to predict for the ML-efficacy metric (train synthetic, test real)."}
-    )
-    continuous: Literal["quantile", "gmm"] = field(
-        default="quantile",
-        metadata={"help": "Numbers: one quantile-mapped value (quantile) or mode-specific normalisation (gmm, CTGAN)."},
-    )
-    max_categories: int = field(default=100, metadata={"help": "One-hot cap per categorical; rarer levels share one."})
-    embedding_dim: int = field(default=128, metadata={"help": "Noise size fed to the generator."})
-    generator_dim: list[int] = field(
-        default_factory=lambda: [256, 256], metadata={"help": "Generator residual widths."}
-    )
-    discriminator_dim: list[int] = field(default_factory=lambda: [256, 256], metadata={"help": "Critic layer widths."})
-    pac: int = field(default=10, metadata={"help": "Rows judged together by the critic (PacGAN)."})
-    loss: Literal["wgan-gp", "hinge"] = field(default="wgan-gp", metadata={"help": "Adversarial loss."})
-    gp_weight: float = field(default=10.0, metadata={"help": "Gradient-penalty weight λ (wgan-gp)."})
-    gp_every: int = field(
-        default=1,
-        metadata={"help": "Apply the gradient penalty every k-th critic step, weighted k·λ (lazy regularisation)."},
-    )
-    tau: float = field(default=0.2, metadata={"help": "Gumbel-softmax temperature of discrete outputs."})
-    log_frequency: bool = field(
-        default=True, metadata={"help": "Sample training conditions by log-frequency (CTGAN) rather than frequency."}
-    )
-    target_loss: float = field(
-        default=0.0,
-        metadata={
-            "help": "With --target: weight of CTAB-GAN+'s downstream loss (a model trained on real rows predicts "
-            "the target from the other columns; generated rows that disagree are penalised); 0 turns it off."
-        },
-    )
-    target_share: float = field(
-        default=0.5,
-        metadata={
-            "help": "With a categorical --target: share of training steps conditioned on it (others: a column "
-            "uniformly, CTGAN); generated rows are then all conditioned on it, at its training frequencies."
-        },
-    )
-    calibrate: bool = field(
-        default=True,
-        metadata={"help": "After training, match each column's generated marginal to the training one (see docs)."},
-    )
 
 
 class TabularGAN(TableApp):
