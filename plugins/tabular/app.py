@@ -44,17 +44,21 @@ import polars as pl
 import torch
 from torch import Tensor, nn
 
-from ganapps.core import losses as L
 from ganapps.core.app import Diagnostic, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import write_table
-from ganapps.core.nn import pack
-from ganapps.core.regularizers import gradient_norm_penalty, interpolates
 from ganapps.plugins.tabular.activation import SpanActivation
 from ganapps.plugins.tabular.calibration import CALIBRATION_ROWS, Decoder
-from ganapps.plugins.tabular.model import Critic, Downstream, Generator, downstream_loss
+from ganapps.plugins.tabular.model import (
+    Critic,
+    Downstream,
+    Generator,
+    critic_objective,
+    downstream_loss,
+    generator_objective,
+)
 from ganapps.plugins.tabular.options import TabularOptions
 from ganapps.plugins.tabular.sampler import ConditionalSampler
 from ganapps.tabular import TabularTransformer
@@ -230,21 +234,10 @@ class TabularGAN(TableApp):
         raw, fake = self._fake(cond)
         if getattr(self, "_reuse", False):  # the generator step that follows judges these rows again
             self._rows = (raw, fake, cond)
-        real_in = pack(torch.cat([real, cond], 1), o.pac)  # the critic judges pac rows at a time
-        fake_in = pack(torch.cat([fake.detach(), cond], 1), o.pac)
+        # the lazy penalty: k·λ every k-th critic step
         penalise = o.loss == "wgan-gp" and self.progress.phase_step % o.gp_every == 0
-        # real packs, fake packs and (on penalised steps) their interpolates in one critic call
-        parts = [real_in, fake_in, *([interpolates(real_in, fake_in)] if penalise else [])]
-        scores = self.nets.discriminator(torch.cat(parts)).split(len(real_in))
-        d_real, d_fake = scores[0], scores[1]
-        if o.loss == "hinge":
-            return {"loss": L.d_hinge(d_real, d_fake), "d_real": d_real.mean(), "d_fake": d_fake.mean()}
-        wasserstein = L.d_wgan(d_real, d_fake)  # E[D(fake)] − E[D(real)]
-        out = {"loss": wasserstein, "wasserstein": -wasserstein}
-        if penalise:  # one gradient norm per pack, as the critic sees it; lazily: k·λ every k-th step
-            out["gp"] = gradient_norm_penalty(scores[2], parts[2])
-            out["loss"] = wasserstein + o.gp_weight * o.gp_every * out["gp"]
-        return out
+        weight = o.gp_weight * o.gp_every if penalise else 0.0
+        return critic_objective(self.nets.discriminator, real, fake, cond, hinge=o.loss == "hinge", gp_weight=weight)
 
     def downstream_step(self, batch: Tensor) -> dict[str, Tensor]:
         """The auxiliary target model learns from real rows (the engine's uniform batch)."""
@@ -257,10 +250,8 @@ class TabularGAN(TableApp):
             raw, fake = self._fake(cond)
         else:
             raw, fake, cond = rows
-        d_fake = self.nets.discriminator(pack(torch.cat([fake, cond], 1), self.options.pac))
-        adv = L.g_hinge(d_fake) if self.options.loss == "hinge" else L.g_wgan(d_fake)
-        out = {"adversarial": adv}
-        loss = adv
+        out = generator_objective(self.nets.discriminator, fake, cond, hinge=self.options.loss == "hinge")
+        loss = out.pop("loss")
         if self.cond_width:
             out["cond_loss"] = self.act.cond_loss(raw, cond)  # honour the condition
             loss = loss + out["cond_loss"]

@@ -8,6 +8,15 @@ by the app, not here, because the conditional loss needs the raw logits.
 Critic: ``pac`` rows are judged together (PacGAN, Lin et al. 2018) so that a generator that
 repeats itself is easy to spot; LeakyReLU(0.2) and dropout 0.5 as in CTGAN (``core.nn.Dropout``,
 the same distribution drawn faster on CPU).
+
+The objectives (:func:`critic_objective`, :func:`generator_objective`), each row ⊕ its
+conditional vector c, judged in packs:
+
+    L_D = E[D(G(z, c) ⊕ c)] − E[D(x ⊕ c)] + λ · E[(‖∇ D(x̂ ⊕ c)‖ − 1)²],  x̂ = αx + (1 − α)G(z, c)
+    L_G = −E[D(G(z, c) ⊕ c)] + CE(G(z, c)'s conditioned span, c) [+ w · downstream loss]
+
+(WGAN-GP, Gulrajani et al. 2017; CTGAN's conditional cross-entropy; ``--loss hinge`` swaps the
+adversarial terms for the hinge loss and drops the penalty.)
 """
 
 from __future__ import annotations
@@ -17,7 +26,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ganapps.core.nn import Dropout
+from ganapps.core import losses as L
+from ganapps.core.nn import Dropout, pack
+from ganapps.core.regularizers import gradient_norm_penalty, interpolates
 
 
 class Residual(nn.Module):
@@ -102,3 +113,34 @@ def downstream_loss(model: Downstream, rows: Tensor) -> Tensor:
     if model.classify:
         return -(target * torch.log_softmax(pred, 1)).sum(1).mean()
     return ((pred - target) ** 2).mean()
+
+
+def critic_objective(
+    critic: Critic, real: Tensor, fake: Tensor, cond: Tensor, *, hinge: bool = False, gp_weight: float = 0.0
+) -> dict[str, Tensor]:
+    """L_D on real rows and generated rows (detached), both with their conditional vectors.
+
+    Real packs, generated packs and (with ``gp_weight`` > 0) their interpolates go through the
+    critic in one call; the penalty takes one gradient norm per pack, as the critic sees it.
+    """
+    real_in = pack(torch.cat([real, cond], 1), critic.pac)
+    fake_in = pack(torch.cat([fake.detach(), cond], 1), critic.pac)
+    penalise = not hinge and gp_weight > 0
+    parts = [real_in, fake_in, *([interpolates(real_in, fake_in)] if penalise else [])]
+    scores = critic(torch.cat(parts)).split(len(real_in))
+    d_real, d_fake = scores[0], scores[1]
+    if hinge:
+        return {"loss": L.d_hinge(d_real, d_fake), "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+    wasserstein = L.d_wgan(d_real, d_fake)  # E[D(fake)] − E[D(real)]
+    out = {"loss": wasserstein, "wasserstein": -wasserstein}
+    if penalise:
+        out["gp"] = gradient_norm_penalty(scores[2], parts[2])
+        out["loss"] = wasserstein + gp_weight * out["gp"]
+    return out
+
+
+def generator_objective(critic: Critic, fake: Tensor, cond: Tensor, *, hinge: bool = False) -> dict[str, Tensor]:
+    """The adversarial part of L_G (the app adds the conditional and downstream terms)."""
+    d_fake = critic(pack(torch.cat([fake, cond], 1), critic.pac))
+    adv = L.g_hinge(d_fake) if hinge else L.g_wgan(d_fake)
+    return {"loss": adv, "adversarial": adv}
