@@ -26,6 +26,7 @@ from ganapps.plugins.ecommerce import data as D
 from ganapps.plugins.ecommerce import invoices, model
 from ganapps.plugins.ecommerce import metrics as M
 from ganapps.plugins.ecommerce import orders as O
+from ganapps.plugins.ecommerce.meanings import meanings
 
 
 @dataclass
@@ -92,7 +93,7 @@ class ECommerceGAN(App):
     GenerateOptions = ECommerceGenerateOptions
     train_defaults = {"epochs": 60, "batch_size": 256, "n_critic": 2}
     default_dataset = "online-retail-sample"
-    metric_meanings = M.meanings()
+    metric_meanings = meanings()
     monitor = ("basket_size_ks", "min")
 
     # ------------------------------------------------------------------ data

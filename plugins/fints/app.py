@@ -30,6 +30,7 @@ from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints import scenarios as S
 from ganapps.plugins.fints.data import Prices, load_prices
 from ganapps.plugins.fints.losses import critic_loss, generator_loss, parse_moment_facts
+from ganapps.plugins.fints.meanings import meanings
 from ganapps.plugins.fints.model import build_networks
 from ganapps.plugins.fints.options import FinTSGenerateOptions, FinTSOptions
 
@@ -46,7 +47,7 @@ class FinTS(App):
     train_defaults = {"epochs": 30, "batch_size": 128, "n_critic": 2, "ema": 0.99}
     default_dataset = "oil-sample"
     output_suffix = ".parquet"
-    metric_meanings = M.meanings()
+    metric_meanings = meanings()
 
     def next_commands(self, run: str, data: str | None) -> list[tuple[str, str]]:
         out = [
