@@ -126,22 +126,28 @@ def run_one(entry: dict[str, Any], name: str, seed: int, args: argparse.Namespac
     return out
 
 
+def utility(results: dict[str, dict[str, dict[str, Any]]], table: str, cfg: str, rivals: list[str]) -> float:
+    """(quality − best rival's) + (ML − best rival's) of ``cfg`` on ``table``."""
+    r = results[table]
+    bq = max(r[x]["quality"] for x in rivals if x in r)
+    bm = max(r[x]["ml"] for x in rivals if x in r)
+    return r[cfg]["quality"] - bq + r[cfg]["ml"] - bm
+
+
 def loto(results: dict[str, dict[str, dict[str, Any]]], configs: list[str], rivals: list[str]) -> dict[str, Any]:
     """Leave-one-table-out choice of a configuration by mean utility over the other tables."""
-
-    def utility(table: str, cfg: str) -> float:
-        r = results[table]
-        bq = max(r[x]["quality"] for x in rivals if x in r)
-        bm = max(r[x]["ml"] for x in rivals if x in r)
-        return r[cfg]["quality"] - bq + r[cfg]["ml"] - bm
 
     tables = sorted(results)
     out = {}
     for held in tables:
         others = [t for t in tables if t != held]
-        means = {c: float(np.mean([utility(t, c) for t in others])) for c in configs}
+        means = {c: float(np.mean([utility(results, t, c, rivals) for t in others])) for c in configs}
         pick = max(means, key=means.get)
-        out[held] = {"pick": pick, "utility_on_held_out": utility(held, pick), "mean_utility_others": means}
+        out[held] = {
+            "pick": pick,
+            "utility_on_held_out": utility(results, held, pick, rivals),
+            "mean_utility_others": means,
+        }
     return out
 
 
@@ -150,11 +156,7 @@ def summarise(paths: list[str], configs: list[str], rivals: list[str]) -> None:
     runs = [json.loads(Path(p).read_text())["results"] for p in paths]
     tables = sorted(runs[0])
 
-    def utility(r: dict[str, Any], table: str, cfg: str) -> float:
-        best = {k: max(r[table][x][k] for x in rivals) for k in ("quality", "ml")}
-        return r[table][cfg]["quality"] - best["quality"] + r[table][cfg]["ml"] - best["ml"]
-
-    mean = {c: {t: float(np.mean([utility(r, t, c) for r in runs])) for t in tables} for c in configs}
+    mean = {c: {t: float(np.mean([utility(r, t, c, rivals) for r in runs])) for t in tables} for c in configs}
     fit = {c: float(np.mean([r[t][c]["seconds"] for r in runs for t in tables])) for c in configs}
     print(f"{len(runs)} seeds; utility per table (mean over seeds), mean utility, mean fit seconds")
     for c in configs:
@@ -162,7 +164,7 @@ def summarise(paths: list[str], configs: list[str], rivals: list[str]) -> None:
         print(f"{c:14s} {cells} | mean {np.mean(list(mean[c].values())):+.3f} | fit {fit[c]:.1f} s")
     if len(configs) == 2:
         a, b = configs
-        per_seed = [np.mean([utility(r, t, b) - utility(r, t, a) for t in tables]) for r in runs]
+        per_seed = [np.mean([utility(r, t, b, rivals) - utility(r, t, a, rivals) for t in tables]) for r in runs]
         print(f"{b} − {a}, mean over tables, per seed: " + " ".join(f"{d:+.3f}" for d in per_seed))
     for held in tables:
         others = {c: float(np.mean([mean[c][t] for t in tables if t != held])) for c in configs}

@@ -88,8 +88,8 @@ class TabularGAN(TableApp):
     # CTGAN's batch of 500; 225 epochs rather than its 300 (chosen in round 6 of the selection,
     # bench/RESULTS.md: the same validation utility over 3 seeds, a quarter less fit time); at
     # most about 5,000 steps unless --epochs is given: 100 training rows get 225 epochs (225
-    # steps), 348,873 rows 8 epochs (5,576 steps). The step log every 10th step: a step takes
-    # ~15 ms here and logging its gradient norms ~1 ms
+    # steps), 348,873 rows 8 epochs (5,576 steps). The step log every 10th step: each logged
+    # step also computes the gradient norms, a visible share of a step this small
     train_defaults = {"epochs": 225, "batch_size": 500, "log_every": 10}
     default_steps = 5000
     monitor = ("quality_score", "max")
