@@ -165,8 +165,18 @@ class App:
         self.device = torch.device("cpu")
         self.train_config = TrainConfig()
         self.progress = Progress()
+        #: what the user gave as ``--data`` (a path or a dataset name, as typed), set by the engine
+        #: before :meth:`load_data`; messages name the data by it (:meth:`data_name`)
+        self.data_label: str | None = None
 
     # ----------------------------------------------------------------- data
+    def data_name(self, source: Any = None) -> str:
+        """How messages name the user's data: ``data_label`` when the engine set it, else the path
+        ``load_data`` was given directly, else ``"data"`` (an in-memory frame)."""
+        if self.data_label:
+            return self.data_label
+        return str(source) if isinstance(source, str | Path) else "data"
+
     def load_data(self, source: Any) -> Any:
         """Read the user's data (a path, or a DataFrame/array from the Python API)."""
         raise NotImplementedError(f"app {self.name} does not load data")

@@ -41,3 +41,12 @@ class RunInterrupted(GanappsError):
     """Training was interrupted (Ctrl-C); a checkpoint was saved and the run can be resumed."""
 
     exit_code = 130
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its message's first line (prefixed by its type unless it is ours)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if not isinstance(exc, GanappsError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -27,7 +27,7 @@ from ganapps.core.config import TrainConfig, build, validate_train
 from ganapps.core.data import TensorData
 from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
-from ganapps.core.errors import ConfigError, DataError, GanappsError, RunFailed, RunInterrupted
+from ganapps.core.errors import ConfigError, DataError, RunFailed, RunInterrupted, one_line
 from ganapps.core.io import write_json
 from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics.guard import measure
@@ -284,6 +284,7 @@ def _load(prep: Prepared, app: str, world: distributed.DistInfo, samples: int | 
     app_cls, cfg = prep.app_cls, prep.config
     instance = app_cls(prep.options)
     instance.train_config = cfg
+    instance.data_label = prep.label
     real = load_real(instance, prep.source, prep.label)
     train_split, holdout = instance.split(real, cfg.holdout, cfg.seed)
     if len(train_split) == 0:
@@ -464,15 +465,6 @@ def _kept(done: Trained) -> str:
     return f"no bundle was saved; the training checkpoint is {done.run_dir.last_checkpoint}"
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: its message's first line (prefixed by its type unless it is ours)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = lines[0] if lines else ""
-    if not isinstance(exc, GanappsError):
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -646,7 +638,7 @@ def evaluate_run(
             data = None
         if data is None:
             raise ConfigError("option --data is required: the bundle does not record its training data")
-    source, _ = resolve_data(data, type(app))
+    source, app.data_label = resolve_data(data, type(app))
     real = app.load_data(source)
     train_split, holdout = app.split(real, cfg.holdout, cfg.seed)
     if synthetic is not None:

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ganapps.core.app import App, Evaluation
 from ganapps.core.errors import ConfigError
-from ganapps.core.io import read_table, table_name
+from ganapps.core.io import read_table
 from ganapps.tabular.evaluate import evaluate_table, table_meanings
 from ganapps.tabular.sdv_metadata import read_sdv_metadata
 from ganapps.tabular.transformer import TabularTransformer
@@ -36,13 +36,7 @@ class TableApp(App):
 
     # ------------------------------------------------------------------ data
     def load_data(self, source: Any) -> pl.DataFrame:
-        self._where = table_name(source)
-        return read_table(source, self._where, require_rows=True)
-
-    @property
-    def where(self) -> str:
-        """The table's name in messages: its path, or "data" for an in-memory frame."""
-        return getattr(self, "_where", "data")
+        return read_table(source, self.data_name(source), require_rows=True)
 
     def column_typing(self, train: pl.DataFrame) -> tuple[dict[str, Any] | None, str | None]:
         """(column-type overrides, primary key) from ``--metadata``, then ``--column-types`` and
@@ -60,7 +54,9 @@ class TableApp(App):
         named = [*((c, "--column-types") for c in column_types), (primary_key, "--primary-key"), (o.target, "--target")]
         for col, option in named:
             if col and col not in train.columns:
-                raise ConfigError(f"{self.where}: no column {col!r} for {option} (columns: {', '.join(train.columns)})")
+                raise ConfigError(
+                    f"{self.data_name()}: no column {col!r} for {option} (columns: {', '.join(train.columns)})"
+                )
         return overrides or None, primary_key
 
     @property

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.errors import ConfigError, DataError, one_line
 
 log = logging.getLogger("ganapps.compare")
 
@@ -451,11 +451,6 @@ def _number(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def run_unit(name: str, judge: Judge, device: str, epochs: int | None) -> tuple[dict[str, Any], Any]:
     """One app on one (table, seed): (record, synthetic table or None); a failure becomes ``error``."""
     record: dict[str, Any] = {"app": name, "seed": judge.seed, "error": None}
@@ -465,7 +460,7 @@ def run_unit(name: str, judge: Judge, device: str, epochs: int | None) -> tuple[
         stage[0] = "evaluate"
         metrics = judge.judge(synthetic)
     except Exception as exc:  # noqa: BLE001 - one failing app must not lose the comparison
-        record["error"] = f"{stage[0]}: {_one_line(exc)}"
+        record["error"] = f"{stage[0]}: {one_line(exc)}"
         log.warning("%s, seed %d: %s", name, judge.seed, record["error"])
         log.debug("%s failed", name, exc_info=True)
         return record, None
@@ -590,7 +585,7 @@ def compare_table(
                 try:
                     figures[app] = column_shape_plots(train, synthetic, judge.specs, seed=seed)
                 except Exception as exc:  # noqa: BLE001 - a figure must not lose the comparison
-                    log.warning("%s: column plots failed: %s", app, _one_line(exc))
+                    log.warning("%s: column plots failed: %s", app, one_line(exc))
             bar.update(1)
     board = leaderboard(runs, apps)
     ml = next((r["metrics"]["ml_efficacy"] for r in runs if r.get("metrics")), {})
@@ -616,7 +611,7 @@ def _ceiling_record(judge: Judge) -> dict[str, Any]:
     try:
         metrics = judge.ceiling()
     except Exception as exc:  # noqa: BLE001
-        record["error"] = f"evaluate: {_one_line(exc)}"
+        record["error"] = f"evaluate: {one_line(exc)}"
         return record
     record["values"] = {k: v for k, v in headline(metrics).items() if v is not None}
     record["metrics"] = metrics

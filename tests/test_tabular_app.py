@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from ganapps.cli.main import cli
+from ganapps.cli.testing import cli_fails
 from ganapps.core import load_bundle, run
+from ganapps.core.errors import ConfigError
 from ganapps.core.io import read_table
 from ganapps.core.testing import unexplained
 from ganapps.tabular.sdv_metadata import read_sdv_metadata
@@ -125,6 +127,15 @@ def test_unknown_column_in_options_is_named(shop_csv: Path, tmp_path: Path) -> N
     r = CliRunner().invoke(cli, ["-q", "run", "tabular", "--data", str(shop_csv), "--column-types", "nope=categorical",
                                  "--out", str(tmp_path / "r")])  # fmt: skip
     assert r.exit_code == 2 and "'nope'" in r.output
+
+
+def test_messages_name_the_data_as_the_user_gave_it(tmp_path: Path) -> None:
+    """The label the engine resolved for --data reaches the app: a dataset name, not its installed path."""
+    line = cli_fails("run", "tabular", "--data", "mimic-admissions", "--target", "nope", "--out", str(tmp_path / "r"))
+    assert line.startswith("Error: mimic-admissions: no column 'nope' for --target"), line
+    with pytest.raises(ConfigError, match=r"^<in-memory DataFrame>: no column 'nope'"):
+        run("tabular", shop_table(), out=tmp_path / "m", progress=False, options={"target": "nope"})
+    assert not (tmp_path / "r").exists()
 
 
 def test_numeric_table_trains_unconditionally_and_is_deterministic(tmp_path: Path) -> None:

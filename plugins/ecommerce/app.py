@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ganapps.core.app import App, Evaluation, OptimizerSpec
 from ganapps.core.data import TensorData, split_indices
-from ganapps.core.io import read_table, table_name
+from ganapps.core.io import read_table
 from ganapps.plugins.ecommerce import data as D
 from ganapps.plugins.ecommerce import invoices, model
 from ganapps.plugins.ecommerce import metrics as M
@@ -98,12 +98,11 @@ class ECommerceGAN(App):
 
     # ------------------------------------------------------------------ data
     def load_data(self, source: Any) -> pl.DataFrame:
-        where = table_name(source)
+        where = self.data_name(source)
         frame = read_table(source, where)
         o = self.options
         given = {role: getattr(o, f"{role}_col") for role in O.ROLES}  # --invoice-col, --product-col...
         self._cols = O.find_columns(frame, given, where)
-        self._where = where
         self._dtypes = O.dtype_info(frame, self._cols)
         canon = O.canonical(frame, self._cols, o.date_format, where)
         O.clean(canon, self._cols, where)  # refuse tables without purchases now, before splitting
@@ -123,10 +122,11 @@ class ECommerceGAN(App):
         and the basket-completion temperature."""
         o, seed = self.options, self.train_config.seed
         cols = self.schema.get("columns", {}).get("roles") or self._cols
-        canon = O.canonical(read_table(train, self._where), cols, o.date_format, self._where)
-        cleaned = O.clean(canon, self._cols, self._where)
+        where = self.data_name()
+        canon = O.canonical(read_table(train, where), cols, o.date_format, where)
+        cleaned = O.clean(canon, self._cols, where)
         date = train[self._cols["date"]]  # type: ignore[index]
-        date_format = O.parse_dates(date, o.date_format, self._where)[1] if date.dtype == pl.String else None
+        date_format = O.parse_dates(date, o.date_format, where)[1] if date.dtype == pl.String else None
         columns = {**self._dtypes, "date_format": date_format}
         self.schema, self.tensors, p_idx, c_idx = D.fit(
             cleaned, self._cols, columns, (o.product_dim, o.customer_dim), seed

@@ -76,6 +76,7 @@ class FinTS(App):
             tickers=o.tickers,
             condition_cols=o.condition_cols,
             missing=o.missing,
+            where=self.data_name(source),
         )
 
     def split(self, data: Prices, holdout: float, seed: int) -> tuple[Prices, Prices]:

@@ -132,11 +132,13 @@ def load_prices(
     tickers: str = "",
     condition_cols: str = "",
     missing: str = "drop",
+    where: str | None = None,
 ) -> Prices:
-    """Read a wide or long price table (CSV/Parquet path or DataFrame) into aligned :class:`Prices`."""
+    """Read a wide or long price table (CSV/Parquet path or DataFrame) into aligned :class:`Prices`;
+    messages name it ``where`` (default: its path, or "data")."""
     from ganapps.core.io import read_table, table_name
 
-    where = table_name(source)
+    where = where or table_name(source)
     df = read_table(source, where)
     if missing not in ("drop", "ffill"):
         raise ConfigError(f"option --missing must be drop or ffill, not {missing!r}")

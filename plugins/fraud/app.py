@@ -97,7 +97,9 @@ class Fraud(App):
     # ---------------------------------------------------------------- data
     def load_data(self, source: Any) -> pl.DataFrame:
         """A table of transactions; checks the label and id columns."""
-        frame, self._label = D.read_transactions(source, self.options.label, self.options.id_col)
+        frame, self._label = D.read_transactions(
+            source, self.options.label, self.options.id_col, self.data_name(source)
+        )
         return frame
 
     @property

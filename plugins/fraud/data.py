@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.io import read_table
+from ganapps.core.io import read_table, table_name
 from ganapps.plugins.fraud.scoring import feature_matrix
 from ganapps.tabular import ColumnSpec, detect_columns
 
@@ -39,9 +39,12 @@ DEFAULT_LABEL = "Class"
 RIDGE = 1e-6
 
 
-def read_transactions(source: Any, label: str | None, id_col: str | None) -> tuple[pl.DataFrame, str | None]:
-    """(the table, its label column or None); checks the label and id columns, casts the label to Int8."""
-    where = str(source) if not hasattr(source, "columns") else "data"
+def read_transactions(
+    source: Any, label: str | None, id_col: str | None, where: str | None = None
+) -> tuple[pl.DataFrame, str | None]:
+    """(the table, its label column or None); checks the label and id columns, casts the label to Int8.
+    Messages name the table ``where`` (default: its path, or "data")."""
+    where = where or table_name(source)
     frame = read_table(source, where)
     found = label if label is not None else (DEFAULT_LABEL if DEFAULT_LABEL in frame.columns else None)
     for option, col in (("--label", label), ("--id-col", id_col)):

@@ -105,7 +105,9 @@ class MedGAN(App):
             raise ConfigError("option --min-count must be at least 1")
         if o.mean_match < 0:
             raise ConfigError("option --mean-match must be 0 or more")
-        matrix, layout, notes = load_codes(source, o.format, o.patient_col, o.code_col, o.visit_col, o.group_codes)
+        matrix, layout, notes = load_codes(
+            source, o.format, o.patient_col, o.code_col, o.visit_col, o.group_codes, self.data_name(source)
+        )
         self._layout, self._load_notes = layout.to_dict(), notes
         return matrix
 

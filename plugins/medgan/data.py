@@ -200,11 +200,14 @@ def load_codes(
     code_col: str | None = None,
     visit_col: str | None = None,
     grouping: str = "none",
+    where: str | None = None,
 ) -> tuple[CodeMatrix, Layout, list[str]]:
-    """Read EHR codes into a :class:`CodeMatrix`; returns (matrix, layout, notes)."""
+    """Read EHR codes into a :class:`CodeMatrix`; returns (matrix, layout, notes). Messages name the
+    table ``where`` (default: its path, or "data")."""
     if grouping not in GROUPINGS:
         raise ConfigError(f"option --group-codes must be one of {', '.join(GROUPINGS)}, not {grouping!r}")
-    frame, where = read_codes_table(source)
+    frame, path = read_codes_table(source)
+    where = where or path
     layout = detect_layout(frame, where, fmt, patient_col, code_col, visit_col)
     if layout.format == "long":
         matrix, notes = _from_long(frame, layout, where, grouping)

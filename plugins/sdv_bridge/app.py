@@ -66,7 +66,7 @@ class SDVApp(TableApp):
             raise ConfigError(f"app {self.name} needs SDV: pip install sdv") from None
         overrides, primary_key = self.column_typing(train)
         # our column typing drives evaluation and the metadata SDV gets, so both systems see the same types
-        t = TabularTransformer().fit(train, overrides=overrides, primary_key=primary_key, where=self.where)
+        t = TabularTransformer().fit(train, overrides=overrides, primary_key=primary_key, where=self.data_name())
         t.save_to(self.schema, self.tensors)
         self._tt = t
         metadata = Metadata.load_from_dict(to_sdv_metadata(t.specs, table=TABLE))

@@ -104,9 +104,9 @@ class TabularGAN(TableApp):
             raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")
         overrides, primary_key = self.column_typing(train)
         t = TabularTransformer(continuous=o.continuous, max_categories=o.max_categories)
-        t.fit(train, overrides=overrides, primary_key=primary_key, where=self.where)
+        t.fit(train, overrides=overrides, primary_key=primary_key, where=self.data_name())
         if t.width == 0:
-            raise DataError(f"{self.where}: nothing to learn — every column is an id or a constant")
+            raise DataError(f"{self.data_name()}: nothing to learn — every column is an id or a constant")
         t.save_to(self.schema, self.tensors)
         self.schema["generator_layout"] = "grouped"  # bundles before it emit the encoded order
         self._tt = t
@@ -191,11 +191,18 @@ class TabularGAN(TableApp):
         return max(pac, len(batch) // pac * pac)
 
     def _conditions(self, n: int) -> tuple[Tensor, Tensor]:
-        """(conditional vectors, real rows holding those categories)."""
+        """(conditional vectors, real rows holding those categories): training-by-sampling.
+
+        CTGAN's real rows are drawn to match each condition, so the engine's uniform batch only
+        sets how many rows a step takes. The rows and the sampler's tables live on the device
+        (a CUDA step copies nothing from the host).
+        """
         real = self._real_rows()
         if self.sampler is None:  # no discrete column: plain unconditional GAN on random real rows
-            rows = torch.randint(len(real), (n,))
-            return torch.zeros(n, 0, device=self.device), real[rows.to(self.device)]
+            rows = torch.randint(len(real), (n,), device=self.device)
+            return torch.zeros(n, 0, device=self.device), real[rows]
+        if self.device.type == "cuda" and self.sampler.device != self.device:
+            self.sampler.to(self.device)  # float64 draws: kept on the CPU for MPS
         c = self.sampler.sample(n, log_frequency=self.options.log_frequency, column_p=self._column_p(training=True))
         return c.cond.to(self.device), real[c.rows.to(self.device)]
 

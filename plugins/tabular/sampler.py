@@ -41,8 +41,9 @@ class ConditionalSampler:
 
     Build it from the encoded training matrix (:meth:`from_encoded`, for training-by-sampling:
     it knows which rows hold which category) or from a fitted transformer alone
-    (:meth:`from_transformer`, for generation: category frequencies only). It works on the CPU
-    and returns CPU tensors (move ``cond``/``mask`` to the device; index the data with ``rows``).
+    (:meth:`from_transformer`, for generation: category frequencies only). It draws on the CPU
+    and returns CPU tensors, unless moved with :meth:`to`: then its tables live on that device
+    and every draw happens there, so a training step on a GPU copies nothing from the host.
     """
 
     def __init__(self, spans: Sequence[Span], counts: Sequence[Tensor], codes: Tensor | None = None) -> None:
@@ -58,8 +59,20 @@ class ConditionalSampler:
         self._log_p = self._probabilities(torch.log1p(self.counts))
         self._p = self._probabilities(self.counts)
         self._rows: Tensor | None = None
+        self.device = torch.device("cpu")
         if codes is not None:
             self._index_rows(codes)
+
+    _TABLES = ("widths", "offsets", "counts", "_log_p", "_p", "_rows", "_row_counts", "_row_starts")
+
+    def to(self, device: torch.device | str) -> ConditionalSampler:
+        """Keep the tables on ``device`` and draw there (float64 draws: CPU or CUDA, not MPS)."""
+        self.device = torch.device(device)
+        for name in self._TABLES:
+            value = getattr(self, name, None)
+            if value is not None:
+                setattr(self, name, value.to(self.device))
+        return self
 
     @classmethod
     def from_encoded(cls, x: Tensor, spans: Sequence[Span]) -> ConditionalSampler:
@@ -106,16 +119,16 @@ class ConditionalSampler:
         self.n_rows = n
 
     def _draw(self, cdf: Tensor, column: Tensor, g: torch.Generator | None) -> Tensor:
-        u = torch.rand(len(column), 1, generator=g, dtype=torch.float64)
+        u = torch.rand(len(column), 1, generator=g, dtype=torch.float64, device=self.device)
         slot = torch.searchsorted(cdf[column], u).squeeze(1)
         return torch.minimum(slot, self.widths[column] - 1)
 
     def _batch(self, column: Tensor, category: Tensor) -> CondBatch:
-        n = len(column)
-        cond = torch.zeros(n, self.width)
-        cond[torch.arange(n), self.offsets[column] + category] = 1.0
-        mask = torch.zeros(n, self.n_columns)
-        mask[torch.arange(n), column] = 1.0
+        n, rows = len(column), torch.arange(len(column), device=self.device)
+        cond = torch.zeros(n, self.width, device=self.device)
+        cond[rows, self.offsets[column] + category] = 1.0
+        mask = torch.zeros(n, self.n_columns, device=self.device)
+        mask[rows, column] = 1.0
         return CondBatch(cond, mask, column, category)
 
     def _require(self) -> None:
@@ -135,13 +148,14 @@ class ConditionalSampler:
         (or ∝ count), matching rows."""
         self._require()
         if column_p is None:
-            column = torch.randint(self.n_columns, (n,), generator=generator)
+            column = torch.randint(self.n_columns, (n,), generator=generator, device=self.device)
         else:
-            column = torch.multinomial(column_p.double(), n, replacement=True, generator=generator)
+            p = column_p.to(self.device, torch.float64)
+            column = torch.multinomial(p, n, replacement=True, generator=generator)
         category = self._draw(self._log_p if log_frequency else self._p, column, generator)
         batch = self._batch(column, category)
-        if self._rows is not None:
-            batch.rows = self.rows_for(column, category, generator)
+        if self._rows is not None:  # a drawn slot always has rows: its probability is 0 otherwise
+            batch.rows = self._pick_rows(self.offsets[column] + category, generator)
         return batch
 
     def sample_original(
@@ -161,7 +175,13 @@ class ConditionalSampler:
             raise DataError(
                 f"no training row has slot {int(category[bad])} of column {self.columns[int(column[bad])]!r}"
             )
-        u = torch.rand(len(slot), generator=generator, dtype=torch.float64)
+        return self._pick_rows(slot, generator)
+
+    def _pick_rows(self, slot: Tensor, generator: torch.Generator | None) -> Tensor:
+        """One random row of each slot (every slot has rows)."""
+        assert self._rows is not None
+        count = self._row_counts[slot]
+        u = torch.rand(len(slot), generator=generator, dtype=torch.float64, device=self.device)
         pick = self._row_starts[slot] + (u * count).long().clamp_max(count - 1)
         return self._rows[pick]
 
@@ -170,4 +190,5 @@ class ConditionalSampler:
         self._require()
         if not 0 <= index < self.n_columns or not 0 <= category < int(self.widths[index]):
             raise ConfigError(f"no slot {category} in discrete column {index}")
-        return self._batch(torch.full((n,), index, dtype=torch.long), torch.full((n,), category, dtype=torch.long))
+        full = {"dtype": torch.long, "device": self.device}
+        return self._batch(torch.full((n,), index, **full), torch.full((n,), category, **full))

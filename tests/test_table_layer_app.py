@@ -1,4 +1,4 @@
-"""The tabular plumbing inside the engine: a tiny conditional tabular GAN (test-only app).
+"""The shared table layer (`ganapps.tabular`) used by a third-party app: a tiny conditional tabular GAN (test-only app).
 
 It is the "API for app authors" example of docs/tabular.md, run for real: transformer state in
 the bundle's schema/tensors, training-by-sampling, span activations and the conditional loss,
@@ -42,7 +42,7 @@ class MiniTabular(App):
 
     # -- data: the transformer's state goes to schema/tensors, so bundles restore it
     def load_data(self, source: Any) -> pl.DataFrame:
-        return read_table(source)  # path (CSV/Parquet), polars or pandas
+        return read_table(source, self.data_name(source))  # CSV/Parquet path, polars or pandas
 
     def fit(self, train: pl.DataFrame) -> None:
         t = TabularTransformer(max_categories=self.options.max_categories).fit(train)
