@@ -206,7 +206,8 @@ class ECommerceGAN(App):
         sizes = None
         if self.options.size_calibration:
             sizes = invoices.size_map(self.schema, self.tensors, self.draw, self.train_config.seed, self.device)
-        seed = invoices.draw_seeds(n, kind, target, self.schema, self.tensors, self.draw, sizes, window, g)
+        plan = invoices.Seeding(kind, target, self.schema, self.tensors, self.draw, sizes, window, g)
+        seed = invoices.draw_seeds(n, plan)
         self.last_generation = {
             "condition": kind,
             "target": target,

@@ -18,6 +18,7 @@ The generator reaches this module only as ``draw(product, category, mode)`` → 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -203,18 +204,27 @@ def calibrate_temperature(
 
 
 # ------------------------------------------------------------------------------- invoices
-def _seed_batch(
-    batch: int,
-    kind: str | None,
-    target: int | None,
-    schema: dict[str, Any],
-    tensors: dict[str, Tensor],
-    draw: Draw,
-    sizes: tuple[Tensor, Tensor, Tensor] | None,
-    window: np.ndarray,
-    g: torch.Generator,
-) -> dict[str, Tensor]:
+@dataclass(frozen=True)
+class Seeding:
+    """What drawing seed lines needs: the condition (``kind``: product, category or None, and its
+    ``target``), the fitted model (``schema``, ``tensors``, the generator ``draw``), the size map
+    (or None), the days to place invoices on and the random generator."""
+
+    kind: str | None
+    target: int | None
+    schema: dict[str, Any]
+    tensors: dict[str, Tensor]
+    draw: Draw
+    sizes: tuple[Tensor, Tensor, Tensor] | None
+    window: np.ndarray
+    g: torch.Generator
+
+
+def _seed_batch(batch: int, plan: Seeding) -> dict[str, Tensor]:
     """One batch of generated seed lines, those kept (1/k, a day in the window) and decoded."""
+    kind, target, schema, tensors, draw, sizes, window, g = (
+        plan.kind, plan.target, plan.schema, plan.tensors, plan.draw, plan.sizes, plan.window, plan.g
+    )  # fmt: skip
     pcat = torch.as_tensor(schema["product_category"])
     if kind == "product":
         product = torch.full((batch,), int(target))  # type: ignore[arg-type]
@@ -245,17 +255,7 @@ def _seed_batch(
     return part
 
 
-def draw_seeds(
-    n: int,
-    kind: str | None,
-    target: int | None,
-    schema: dict[str, Any],
-    tensors: dict[str, Tensor],
-    draw: Draw,
-    sizes: tuple[Tensor, Tensor, Tensor] | None,
-    window: np.ndarray,
-    g: torch.Generator,
-) -> dict[str, Tensor]:
+def draw_seeds(n: int, plan: Seeding) -> dict[str, Tensor]:
     """Seed lines, one per invoice, until their sizes add up to ``n`` lines (the last one cut)."""
     seeds: list[dict[str, Tensor]] = []
     total, rounds = 0, 0
@@ -264,10 +264,10 @@ def draw_seeds(
         rounds += 1
         if rounds > 60:
             raise DataError(
-                f"generate: could not place {n} lines in {window[0]}..{window[-1]} "
+                f"generate: could not place {n} lines in {plan.window[0]}..{plan.window[-1]} "
                 "(the model saw almost no orders in that season); widen --start/--end"
             )
-        part = _seed_batch(batch, kind, target, schema, tensors, draw, sizes, window, g)
+        part = _seed_batch(batch, plan)
         cum = torch.cumsum(part["size"], 0)
         need = int((cum < (n - total)).sum()) + 1
         part = {k: v[:need] for k, v in part.items()}
