@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 import torch
 
-from ganapps.core import run
+from ganapps.core import load_bundle, run
 from ganapps.plugins.tabular.calibration import Decoder, quantile_map
 from ganapps.plugins.tabular.model import Downstream, downstream_loss
 from ganapps.plugins.tabular.sampler import ConditionalSampler
@@ -74,6 +74,37 @@ def test_calibration_matches_every_training_marginal_and_identity_does_not() -> 
     assert torch.equal(back(raw, c.cond, c.mask), x_cal)
 
 
+def test_calibration_by_target_matches_each_class_and_pooled_does_not() -> None:
+    """--calibrate-by-target: a generator that ignores the class still decodes to each class's own
+    distribution of spend (pro spends most); pooled calibration gives every class the mixture."""
+    frame = table(n=3000)
+    t = TabularTransformer(continuous="quantile").fit(frame)
+    real = t.transform(frame)
+    sampler = ConditionalSampler.from_transformer(t)
+    names = [s.column for s in t.discrete_spans]
+    by = names.index("plan")
+    torch.manual_seed(0)
+    c = sampler.sample_original(20_000, column_p=torch.eye(len(names), dtype=torch.float64)[by])
+    raw = skewed_raw(t, 20_000)
+    pooled, by_class = Decoder(t.spans), Decoder(t.spans)
+    pooled.fit(raw, c.cond, c.mask, real, values=True)
+    by_class.fit(raw, c.cond, c.mask, real, values=True, by=by)
+    assert bool(by_class.classes["use"].all())  # 1,800 / 900 / 300 training rows: every class its own maps
+    plan, spend = (next(s for s in t.spans if s.column == col) for col in ("plan", "spend"))
+    x_pooled, x_class = pooled(raw, c.cond, c.mask), by_class(raw, c.cond, c.mask)
+    real_cls, gen_cls = real[:, plan.start : plan.stop].argmax(1), x_class[:, plan.start : plan.stop].argmax(1)
+    assert torch.equal(gen_cls, c.cond[:, : plan.width].argmax(1))  # classes are the conditions
+    for k in range(plan.width):
+        want = float(real[real_cls == k, spend.start].mean())
+        assert abs(float(x_class[gen_cls == k, spend.start].mean()) - want) < 0.03, k
+        assert abs(float(x_pooled[gen_cls == k, spend.start].mean()) - want) > 0.3, k
+    back = Decoder(t.spans, by_class.tensors())  # what a bundle stores and reloads
+    torch.manual_seed(3)
+    first = back(raw, c.cond, c.mask)
+    torch.manual_seed(3)
+    assert torch.equal(first, by_class(raw, c.cond, c.mask))
+
+
 def test_decoder_samples_categories_and_forces_the_condition() -> None:
     frame = table()
     t = TabularTransformer(continuous="quantile").fit(frame)
@@ -127,6 +158,17 @@ def test_target_conditioning_shares_and_generation(tmp_path) -> None:
     # every generated row is conditioned on the target at its training frequency: exact marginal
     synth = pl.read_csv(r.samples_path)
     assert abs((synth["churn"] == "yes").mean() - (frame["churn"] == "yes").mean()) < 0.03
+
+
+def test_class_maps_are_in_the_bundle_and_decode_the_same_after_reload(tmp_path) -> None:
+    r = run("tabular", table(800), out=tmp_path / "c", progress=False, samples=50,
+            train={"epochs": 1, "batch_size": 100, "seed": 0}, options={**TINY, "target": "churn"})  # fmt: skip
+    assert r.app.tensors["calibration.class_use"].tolist() == [True, True]  # both classes ≥ 100 training rows
+    back = load_bundle(tmp_path / "c")
+    torch.manual_seed(5)
+    first = r.app.generate(300)
+    torch.manual_seed(5)
+    assert back.generate(300).equals(first)
 
 
 def test_downstream_loss_against_hand_values() -> None:

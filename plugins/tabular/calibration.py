@@ -19,10 +19,21 @@ marginals the transformer already holds:
   the training rows (a per-column quantile map, 257 points), so numbers decode to the training
   marginal while keeping the generator's ranks — and so its dependence between columns.
 
-Every correction is a fixed monotone map per column fitted on *generated* rows against
-statistics of the training table the bundle already stores (quantile grid, category counts,
-missing shares), so it adds no information about individual rows. Measured in bench/RESULTS.md
-(issue 16).
+**Within each target class** (``--calibrate-by-target``, on by default with a categorical
+``--target``): the same three corrections are fitted again for each class of the target with at
+least ``MIN_CLASS_ROWS`` training rows, on the generated rows of that class against the training
+rows of that class; a value span is then mapped onto the class's own distribution of encoded
+training values (its 257 quantiles). A row decodes with the maps of its class (its condition;
+generated rows are all conditioned on the target), smaller classes with the pooled ones. The
+GAN still decides how the columns move together inside a class; the calibration gives each
+class its training marginals, which is what a model trained on the synthetic rows reads off.
+
+The pooled corrections are fitted on *generated* rows against statistics of the training table
+the bundle already stores (quantile grid, category counts, missing shares). The class maps add
+per-class statistics of the same kind (category shares, missing shares and 257 quantiles of each
+number within each class of ≥ 100 rows), so a bundle is as sensitive as a table of summary
+statistics: share samples, not bundles, where that matters. Measured in bench/RESULTS.md
+(issue 16, round 8).
 """
 
 from __future__ import annotations
@@ -39,6 +50,9 @@ from ganapps.tabular.transformer import Span
 CALIBRATION_ROWS = 20_000
 GRID = 257
 _EPS = 1e-6
+#: with ``--calibrate-by-target``, a target class gets maps of its own from this many training
+#: rows (and GRID generated ones) up; smaller classes use the pooled maps
+MIN_CLASS_ROWS = 100
 
 
 def cond_positions(spans: Sequence[Span]) -> tuple[Tensor, Tensor]:
@@ -65,6 +79,10 @@ class Decoder:
         self.bias = t.get("calibration.bias", torch.zeros(width))
         self.threshold = t.get("calibration.threshold", torch.full((len(self.flags),), 0.5))
         self.grid = t.get("calibration.value_grid")  # (values, GRID) or None: values as generated
+        #: per target class (``--calibrate-by-target``): the discrete index of the target and
+        #: each class's maps; None when calibration is pooled over the whole table
+        self.by = int(t["calibration.by"]) if "calibration.by" in t else None
+        self.classes = {k[len("calibration.class_") :]: v for k, v in t.items() if k.startswith("calibration.class_")}
 
     @property
     def calibrated(self) -> bool:
@@ -74,31 +92,90 @@ class Decoder:
         out = {"calibration.bias": self.bias, "calibration.threshold": self.threshold}
         if self.grid is not None:
             out["calibration.value_grid"] = self.grid
+        if self.by is not None:
+            out["calibration.by"] = torch.tensor([self.by])
+            out.update({f"calibration.class_{k}": v for k, v in self.classes.items()})
         return out
 
     def __call__(self, raw: Tensor, cond: Tensor, mask: Tensor) -> Tensor:
         """Rows in the encoded layout, ready for ``TabularTransformer.inverse_transform``."""
+        if self.by is None:
+            return self._decode(raw, cond, mask, self.bias, self.threshold, self.grid)
+        target = [s for s in self.spans if s.discrete][self.by]
+        cls = self._target_class(raw, cond, mask)
+        use = self.classes["use"].to(raw.device)[cls]
+        x = torch.empty(raw.shape, device=raw.device)
+        for k in torch.unique(torch.where(use, cls, -1)).tolist():
+            rows = torch.nonzero(use & (cls == k) if k >= 0 else ~use).squeeze(1)
+            if k < 0:
+                x[rows] = self._decode(raw[rows], cond[rows], mask[rows], self.bias, self.threshold, self.grid)
+                continue
+            c = {name: t[k] for name, t in self.classes.items() if name != "use"}
+            part = self._decode(raw[rows], cond[rows], mask[rows], c["bias"], c["threshold"], c["grid"], c["target"])
+            part[:, target.start : target.stop] = 0.0
+            part[:, target.start + k] = 1.0  # the class these maps were fitted for
+            x[rows] = part
+        return x
+
+    def _decode(
+        self,
+        raw: Tensor,
+        cond: Tensor,
+        mask: Tensor,
+        bias: Tensor,
+        threshold: Tensor,
+        grid: Tensor | None,
+        target: Tensor | None = None,
+    ) -> Tensor:
+        """Sample discrete spans (logits + ``bias``), threshold flags, map values through ``grid`` (and
+        onto the real class distribution ``target``), force the conditioned categories."""
         dev = raw.device
-        x = self.act.to(dev).encoded(raw + self.bias.to(dev), tau=1.0, hard=True).detach()
+        x = self.act.to(dev).encoded(raw + bias.to(dev), tau=1.0, hard=True).detach()
         if len(self.flags):
             idx = torch.tensor([s.start for s in self.flags], device=dev)
             p = torch.sigmoid(raw[:, idx])
-            x[:, idx] = (p > self.threshold.to(dev)).to(x.dtype)
-        if self.grid is not None and len(self.values):
+            x[:, idx] = (p > threshold.to(dev)).to(x.dtype)
+        if grid is not None and len(self.values):
             idx = torch.tensor([s.start for s in self.values], device=dev)
-            x[:, idx] = quantile_map(x[:, idx], self.grid.to(dev))
+            x[:, idx] = quantile_map(x[:, idx], grid.to(dev))
+            if target is not None:
+                x[:, idx] = inverse_map(x[:, idx], target.to(dev))
         if cond.shape[1]:  # the conditioned column holds exactly the asked category
             forced = mask[:, self.col.to(dev)] > 0
             x[:, self.pos.to(dev)] = torch.where(forced, cond, x[:, self.pos.to(dev)])
         return x
 
+    def _target_class(self, raw: Tensor, cond: Tensor, mask: Tensor) -> Tensor:
+        """Each row's target class: its condition, or a pooled decoding's sample where it has none."""
+        assert self.by is not None
+        discrete = [s for s in self.spans if s.discrete]
+        s, block = discrete[self.by], sum(d.width for d in discrete[: self.by])
+        known = mask[:, self.by] > 0
+        cls = cond[:, block : block + s.width].argmax(1).to(raw.device)
+        if not bool(known.all()):
+            free = ~known.to(raw.device)
+            pooled = self._decode(raw[free], cond[free], mask[free], self.bias, self.threshold, self.grid)
+            cls[free] = pooled[:, s.start : s.stop].argmax(1)
+        return cls
+
     # -------------------------------------------------------------- fitting
-    def fit(self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor, values: bool) -> None:
-        """Fit the corrections on generated ``raw`` output against the encoded training rows ``real``."""
-        raw, cond, mask = raw.double(), cond.double(), mask.double()
-        self.bias = self._fit_bias(raw, cond, mask, real.double()).float()
-        biased = raw + self.bias.double()
-        shares = torch.stack([real[:, s.start].double().mean() for s in self.flags]) if self.flags else None
+    def fit(self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor, values: bool, by: int | None = None) -> None:
+        """Fit the corrections on generated ``raw`` output against the encoded training rows ``real``;
+        with ``by`` (a discrete column's index), also within each of its classes."""
+        raw, cond, mask, real = raw.double(), cond.double(), mask.double(), real.double()
+        self.bias, self.threshold, self.grid = self._fit_maps(raw, cond, mask, real, values)
+        self.by, self.classes = None, {}
+        if by is not None and values and self.values:
+            self._fit_classes(raw, cond, mask, real, by)
+
+    def _fit_maps(
+        self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor, values: bool
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """(logit biases, flag thresholds, value grids) of generated rows against real ones."""
+        bias = self._fit_bias(raw, cond, mask, real).float()
+        biased = raw + bias.double()
+        threshold = self.threshold
+        shares = torch.stack([real[:, s.start].mean() for s in self.flags]) if self.flags else None
         if shares is not None:
             idx = [s.start for s in self.flags]
             p = torch.sigmoid(biased[:, idx])
@@ -106,8 +183,30 @@ class Decoder:
             thr = torch.stack([torch.quantile(p[:, i], levels[i]) for i in range(len(idx))])
             # none real: nothing passes; all real: everything passes
             thr = torch.where(shares <= 0, torch.full_like(thr, 2.0), torch.where(shares >= 1, -1.0, thr))
-            self.threshold = thr.float()
-        self.grid = self._fit_grid(biased, real) if values and self.values else None
+            threshold = thr.float()
+        grid = self._fit_grid(biased, threshold) if values and self.values else None
+        return bias, threshold, grid
+
+    def _fit_classes(self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor, by: int) -> None:
+        """Maps of their own for the classes of discrete column ``by`` with enough rows: generated
+        rows of a class calibrated against the real rows of that class."""
+        target = [s for s in self.spans if s.discrete][by]
+        self.by, self.classes = by, {"use": torch.zeros(target.width, dtype=torch.bool)}
+        gen_cls = self._target_class(raw.float(), cond.float(), mask.float())
+        real_cls = real[:, target.start : target.stop].argmax(1)
+        pooled = (self.bias, self.threshold, self.grid, torch.linspace(-1, 1, GRID).expand(len(self.values), GRID))
+        parts: list[tuple[Tensor, ...]] = []
+        for k in range(target.width):
+            g, r = gen_cls == k, real_cls == k
+            if int(r.sum()) < MIN_CLASS_ROWS or int(g.sum()) < GRID:
+                parts.append(pooled)
+                continue
+            bias, threshold, grid = self._fit_maps(raw[g], cond[g], mask[g], real[r], values=True)
+            assert grid is not None
+            parts.append((bias, threshold, grid, self._real_grid(real[r])))
+            self.classes["use"][k] = True
+        for i, name in enumerate(("bias", "threshold", "grid", "target")):
+            self.classes[name] = torch.stack([p[i] for p in parts]).float().contiguous()
 
     def _fit_bias(self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor) -> Tensor:
         """Per-category logit biases by iterative proportional fitting of the expected shares."""
@@ -133,7 +232,21 @@ class Decoder:
             bias[sl] = b - b.max()
         return bias
 
-    def _fit_grid(self, raw: Tensor, real: Tensor) -> Tensor:
+    def _real_grid(self, real: Tensor) -> Tensor:
+        """Quantiles of each value span of encoded real rows (rows whose value is present)."""
+        missing = {s.column: s for s in self.flags if s.kind == "missing"}
+        levels = torch.linspace(0, 1, GRID, dtype=torch.float64)
+        grids = []
+        for s in self.values:
+            v = real[:, s.start]
+            m = missing.get(s.column)
+            if m is not None:
+                keep = real[:, m.start] < 0.5
+                v = v[keep] if keep.sum() > 1 else v
+            grids.append(torch.quantile(v, levels))
+        return torch.stack(grids)
+
+    def _fit_grid(self, raw: Tensor, threshold: Tensor) -> Tensor:
         """Quantiles of each generated value span (rows whose value is present), strictly increasing."""
         missing = {s.column: s for s in self.flags if s.kind == "missing"}
         levels = torch.linspace(0, 1, GRID, dtype=torch.float64)
@@ -142,7 +255,7 @@ class Decoder:
             v = torch.tanh(raw[:, s.start])
             m = missing.get(s.column)
             if m is not None:
-                keep = torch.sigmoid(raw[:, m.start]) <= self.threshold[self.flags.index(m)].double()
+                keep = torch.sigmoid(raw[:, m.start]) <= threshold[self.flags.index(m)].double()
                 v = v[keep] if keep.sum() > GRID else v
             g = torch.quantile(v, levels)
             g = torch.cummax(g + torch.arange(GRID, dtype=torch.float64) * 1e-9, 0).values
@@ -160,3 +273,14 @@ def quantile_map(v: Tensor, grid: Tensor) -> Tensor:
     frac = ((vt - g0) / (g1 - g0).clamp_min(1e-12)).clamp(0, 1)
     u = ((hi - 1).to(v.dtype) + frac) / (n - 1)
     return (2 * u - 1).T
+
+
+def inverse_map(q: Tensor, target: Tensor) -> Tensor:
+    """Levels ``q`` ``(rows, C)`` in [-1, 1] (from :func:`quantile_map`) → values of the distribution
+    whose quantiles are ``target`` ``(C, GRID)``, by linear interpolation."""
+    n = target.shape[1]
+    pos = ((q.T + 1) / 2).clamp(0, 1) * (n - 1)
+    lo = pos.floor().long().clamp(0, n - 2)
+    frac = pos - lo.to(pos.dtype)
+    t0, t1 = target.gather(1, lo), target.gather(1, lo + 1)
+    return (t0 + frac * (t1 - t0)).T.to(q.dtype)

@@ -59,3 +59,10 @@ class TabularOptions:
         default=True,
         metadata={"help": "After training, match each column's generated marginal to the training one (see docs)."},
     )
+    calibrate_by_target: bool = field(
+        default=True,
+        metadata={
+            "help": "With --calibrate and a categorical --target: match each column's distribution within each "
+            "target class of at least 100 training rows (smaller classes: over the whole table)."
+        },
+    )
