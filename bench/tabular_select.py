@@ -42,36 +42,49 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GANAPPS_SHARED_DATA", REPO.parent / "shared" / "data"))
 TABLES = SHARED / "tables"
 
-#: candidate configurations: name → (app options, train settings); epochs are explicit, so a
-#: rerun trains what the round trained (the default was 300 epochs until round 6)
+#: candidate configurations: name → (app options, train settings); epochs and the settings later
+#: rounds changed are explicit, so a rerun trains what the round trained (the default was 300
+#: epochs until round 6, and calibration pooled over the whole table until round 8)
 CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # round 1 (before target conditioning existed): calibration on/off
-    "no-calibrate": ({"calibrate": False, "target_share": 0.0}, {"epochs": 300}),
+    "no-calibrate": ({"calibrate": False, "target_share": 0.0, "calibrate_by_target": False}, {"epochs": 300}),
     # round 2: the downstream loss alone, then target conditioning with and without it
-    "target-loss": ({"target_loss": 1.0, "target_share": 0.0}, {"epochs": 300}),
-    "no-target-loss": ({"target_loss": 0.0, "target_share": 0.0}, {"epochs": 300}),
-    "tcond": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 300}),
-    "tcond+loss": ({"target_loss": 1.0, "target_share": 0.5}, {"epochs": 300}),
+    "target-loss": ({"target_loss": 1.0, "target_share": 0.0, "calibrate_by_target": False}, {"epochs": 300}),
+    "no-target-loss": ({"target_loss": 0.0, "target_share": 0.0, "calibrate_by_target": False}, {"epochs": 300}),
+    "tcond": ({"target_loss": 0.0, "target_share": 0.5, "calibrate_by_target": False}, {"epochs": 300}),
+    "tcond+loss": ({"target_loss": 1.0, "target_share": 0.5, "calibrate_by_target": False}, {"epochs": 300}),
     # round 3: twice the steps
-    "tcond-long": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 600}),
+    "tcond-long": ({"target_loss": 0.0, "target_share": 0.5, "calibrate_by_target": False}, {"epochs": 600}),
     # round 4 (fit time): half the steps, by a doubled batch or by half the epochs
-    "tcond-b1000": ({"target_loss": 0.0, "target_share": 0.5}, {"batch_size": 1000, "epochs": 300}),
-    "tcond-e150": ({"target_loss": 0.0, "target_share": 0.5}, {"epochs": 150}),
+    "tcond-b1000": (
+        {"target_loss": 0.0, "target_share": 0.5, "calibrate_by_target": False},
+        {"batch_size": 1000, "epochs": 300},
+    ),
+    "tcond-e150": ({"target_loss": 0.0, "target_share": 0.5, "calibrate_by_target": False}, {"epochs": 150}),
     # round 5 (fit time, at the code of the commit that adds it: one generator forward per
     # iteration, one critic call, cheaper dropout, fused Adam): penalty every step or every 4th;
     # every 4th with half the epochs
-    "fast": ({"gp_every": 1}, {"epochs": 300}),
-    "fast-gp4": ({"gp_every": 4}, {"epochs": 300}),
-    "fast-gp4-e150": ({"gp_every": 4}, {"epochs": 150}),
+    "fast": ({"gp_every": 1, "calibrate_by_target": False}, {"epochs": 300}),
+    "fast-gp4": ({"gp_every": 4, "calibrate_by_target": False}, {"epochs": 300}),
+    "fast-gp4-e150": ({"gp_every": 4, "calibrate_by_target": False}, {"epochs": 150}),
     # round 6 (fit time, at the code of the commit that adds it: the generator emits a grouped
     # layout so activations are slices, a one-matmul conditional loss, real rows kept on the
     # device, the step log every 10th step): 300 epochs as before, penalty every 2nd step, three
     # quarters of the epochs (225 epochs became the default after this round)
-    "r6": ({}, {"epochs": 300}),
-    "r6-gp2": ({"gp_every": 2}, {"epochs": 300}),
-    "r6-e225": ({}, {"epochs": 225}),
+    "r6": ({"calibrate_by_target": False}, {"epochs": 300}),
+    "r6-gp2": ({"gp_every": 2, "calibrate_by_target": False}, {"epochs": 300}),
+    "r6-e225": ({"calibrate_by_target": False}, {"epochs": 225}),
     # round 7 (ML efficacy, at 225 epochs): three quarters of the steps conditioned on the target
-    "e225-ts75": ({"target_share": 0.75}, {"epochs": 225}),
+    "e225-ts75": ({"target_share": 0.75, "calibrate_by_target": False}, {"epochs": 225}),
+    # round 8 (ML efficacy, at 225 epochs): the generator's weights averaged (the engine's --ema).
+    # Its warm-up decay (1 + t) / (10 + t) stays below 0.995 for the 1,350 generator steps, so
+    # 0.995 averages about the last tenth of training; 0.98 about the last 50 steps
+    "e225-ema995": ({"calibrate_by_target": False}, {"epochs": 225, "ema": 0.995}),
+    "e225-ema98": ({"calibrate_by_target": False}, {"epochs": 225, "ema": 0.98}),
+    # round 8: calibration within each target class (--calibrate-by-target)
+    "e225-cbt": ({"calibrate_by_target": True}, {"epochs": 225}),
+    # round 9: calibration within each target class (the default after round 8) with the EMA
+    "cbt-ema995": ({"calibrate_by_target": True}, {"epochs": 225, "ema": 0.995}),
     "default": ({}, {}),
 }
 
