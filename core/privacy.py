@@ -327,3 +327,37 @@ def _rows(batch: Any) -> int:
     if isinstance(batch, tuple | list) and batch and isinstance(batch[0], torch.Tensor):
         return int(batch[0].shape[0])
     return 0
+
+
+def audit_p_value(m: int, r: int, v: int, epsilon: float, delta: float) -> float:
+    """P-value of "the training is (ε, δ)-DP" when ``v`` of ``r`` membership guesses about ``m``
+    canaries, each put in the training set by a fair coin, are right (Steinke, Nasr & Jagielski 2023,
+    "Privacy auditing with one (1) training run", Thm 3.1 and their p-value code): under (ε, δ)-DP
+    the right guesses are at most Binomial(r, e^ε/(1+e^ε)), up to a term 2mδ·α."""
+    from scipy.stats import binom
+
+    q = 1.0 / (1.0 + math.exp(-epsilon))
+    beta = float(binom.sf(v - 1, r, q))  # P[Binomial(r, q) >= v]
+    alpha, mass = 0.0, 0.0
+    for i in range(1, v + 1):
+        mass += float(binom.pmf(v - i, r, q))
+        alpha = max(alpha, mass / i)
+    return min(1.0, beta + alpha * delta * 2 * m)
+
+
+def audit_epsilon(m: int, r: int, v: int, delta: float, confidence: float = 0.95) -> float:
+    """The empirical ε lower bound of a one-run audit: the largest ε that ``v`` right guesses of ``r``
+    (about ``m`` canaries) reject at ``confidence``; 0 when even ε = 0 is not rejected."""
+    level = 1.0 - confidence
+    if audit_p_value(m, r, v, 0.0, delta) > level:
+        return 0.0
+    low, high = 0.0, 1.0
+    while audit_p_value(m, r, v, high, delta) <= level and high < 100:
+        low, high = high, high + 1.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        if audit_p_value(m, r, v, mid, delta) <= level:
+            low = mid
+        else:
+            high = mid
+    return low

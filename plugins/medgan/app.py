@@ -97,8 +97,9 @@ class MedGANOptions:
     code_list: str | None = field(
         default=None,
         metadata={
-            "help": "File of the codes to model, one per line (public metadata, e.g. every ICD-9 code); "
-            "--dp-epsilon with long data needs it, since the codes seen in the patients are private."
+            "help": "File of the codes to model, one per line (public metadata, e.g. every ICD-9 code; "
+            "replaces --min-count); --dp-epsilon with long data needs it, since the codes seen in the patients "
+            "are private."
         },
     )
 
@@ -189,6 +190,10 @@ class MedGAN(App):
     def fit(self, train: CodeMatrix) -> None:
         if self.dp:  # nothing read off the patients: public codes, notes that do not depend on them
             self.schema = {"codes": self._public_codes(train), "layout": self._layout, "notes": list(self._dp_notes)}
+            return
+        if self.options.code_list is not None:
+            notes = list(getattr(self, "_load_notes", []))
+            self.schema = {"codes": self._public_codes(train), "layout": self._layout, "notes": notes}
             return
         seen = (train.x > 0).sum(0)
         keep = (seen >= self.options.min_count).nonzero().flatten().tolist()
