@@ -166,6 +166,10 @@ def _launch(ctx: click.Context, app: str, kw: dict[str, Any], option_names: list
     finally:
         logger.setLevel(level)
     prep.check_processes(nproc)
+    if prep.config.dp_epsilon > 0:
+        from ganapps.core.privacy import check_settings
+
+        check_settings(prep.app_cls, prep.config, nproc)
     device = distributed.training_device(prep.config.device, 0)
     if device.type == "cuda":
         import torch

@@ -145,6 +145,15 @@ class App:
     output_suffix: ClassVar[str] = ".csv"
     #: networks that get an exponential moving average copy when ``--ema`` is on
     ema_networks: ClassVar[tuple[str, ...]] = ("generator",)
+    #: networks that see real rows: under ``--dp-epsilon`` every step whose optimizer updates one of
+    #: them is trained with DP-SGD (core/privacy.py) and the other steps get no real rows (batch None)
+    private_networks: ClassVar[tuple[str, ...]] = ("discriminator",)
+    #: why ``--dp-epsilon`` is refused for this app; None once every path from real rows to the model
+    #: besides the private networks' steps (preprocessing fitted on them, options that read them) is
+    #: closed or paid for in DP mode (docs/privacy.md has the checklist)
+    dp_refusal: ClassVar[str | None] = (
+        "it has not declared every path from real rows to its model closed (App.dp_refusal, docs/privacy.md)"
+    )
     #: (metric, "min" | "max") watched by early stopping, or None
     monitor: ClassVar[tuple[str, str] | None] = None
     #: a step budget: when set and the user gives no ``epochs``, a run trains
@@ -168,6 +177,9 @@ class App:
         #: what the user gave as ``--data`` (a path or a dataset name, as typed), set by the engine
         #: before :meth:`load_data`; messages name the data by it (:meth:`data_name`)
         self.data_label: str | None = None
+        #: the run's privacy plan under ``--dp-epsilon`` (core/privacy.py's PrivacyPlan; its
+        #: ``expected_batch`` is how many generated rows a private step should use), else None
+        self.privacy: Any = None
 
     # ----------------------------------------------------------------- data
     def data_name(self, source: Any = None) -> str:

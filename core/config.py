@@ -61,6 +61,17 @@ class TrainConfig:
         default=False,
         metadata={"help": "Distributed runs: batch norm uses the statistics of the global batch (SyncBatchNorm)."},
     )
+    dp_epsilon: float = field(
+        default=0.0,
+        metadata={
+            "help": "Differential privacy: train the networks that see real rows with DP-SGD to this ε, "
+            "all data paths included (docs/privacy.md; 0 = off; needs ganapps[dp])."
+        },
+    )
+    dp_delta: float = field(default=0.0, metadata={"help": "DP δ (0 = 1/(10·n) for n training rows, below 1/n)."})
+    dp_max_grad_norm: float = field(
+        default=1.0, metadata={"help": "DP-SGD: clip each real row's gradient to this L2 norm before the noise."}
+    )
 
 
 def field_types(cls: type) -> dict[str, Any]:
@@ -200,6 +211,9 @@ def validate_train(cfg: TrainConfig) -> TrainConfig:
         (cfg.checkpoint_seconds >= 0, "checkpoint-seconds must be >= 0"),
         (cfg.max_steps >= 0, "max-steps must be >= 0"),
         (cfg.num_workers >= 0, "num-workers must be >= 0"),
+        (cfg.dp_epsilon >= 0, "dp-epsilon must be >= 0 (0 = off)"),
+        (0.0 <= cfg.dp_delta < 1.0, "dp-delta must be in [0, 1) (0 = 1/(10·n))"),
+        (cfg.dp_max_grad_norm > 0, "dp-max-grad-norm must be > 0"),
     ]
     for ok, msg in checks:
         if not ok:

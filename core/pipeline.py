@@ -282,6 +282,10 @@ class Loaded:
 def _load(prep: Prepared, app: str, world: distributed.DistInfo, samples: int | None) -> Loaded:
     """Read, split and fit the data; size the epochs; the callbacks (their errors come before any file)."""
     app_cls, cfg = prep.app_cls, prep.config
+    if cfg.dp_epsilon > 0:
+        from ganapps.core.privacy import check_settings
+
+        check_settings(app_cls, cfg, world.world)
     instance = app_cls(prep.options)
     instance.train_config = cfg
     instance.data_label = prep.label
@@ -496,6 +500,8 @@ def _sample_and_report(done: Trained, samples: int | None) -> RunResult:
         "samples": {"n": n, "path": samples_path.name},
         "notes": evaluation.notes,
     }
+    if result.privacy is not None:
+        metrics["differential_privacy"] = result.privacy
     done.stage = "writing metrics.json"
     write_json(run_dir.metrics_path, metrics)
     done.stage = "writing the report"
@@ -524,6 +530,7 @@ def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic]
             "steps": result.steps,
             "training time (s)": round(result.seconds, 2),
             "stopped": trainer.stop_reason or "completed",
+            **({"differential privacy": privacy_text(result.privacy)} if result.privacy else {}),
             "synthetic sample": sample,
             "command": done.info["command"],
         },
@@ -537,6 +544,16 @@ def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic]
         epoch_images=sorted(run_dir.samples.glob("*_epoch*.png")) if run_dir.samples.exists() else [],
         notes=evaluation.notes,
         checks=["discriminator overpowering", "oscillation", "mode collapse"],
+    )
+
+
+def privacy_text(p: dict[str, Any]) -> str:
+    """The report's line on a DP run's budget."""
+    return (
+        f"ε = {p['epsilon_spent']:.3g} of {p['epsilon']:g} spent (δ = {p['delta']:.2g}), noise multiplier "
+        f"σ = {p['noise_multiplier']:.4g}, sampling rate q = {p['sample_rate']:.4g}, {p['steps_taken']} of "
+        f"{p['steps']} private steps, clip C = {p['max_grad_norm']:g}, {p['accountant'].upper()} accountant; "
+        f"DP-SGD on {', '.join(p['private_networks'])} (docs/privacy.md)"
     )
 
 

@@ -77,6 +77,8 @@ class TrainResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     stopped_early: bool = False
     interrupted: bool = False
+    #: under --dp-epsilon: ε spent and the budget's parameters (core/privacy.py's DPSGD.summary)
+    privacy: dict[str, Any] | None = None
 
 
 class Trainer:
@@ -111,7 +113,9 @@ class Trainer:
         self._elapsed_before = 0.0
         self._nonfinite = 0
         self._sigint = False
+        self._schedule_total = 0
         self.replicas: Replicas | None = None  # DDP wrappers of a distributed run
+        self.privacy: Any = None  # core/privacy.py's DPSGD under --dp-epsilon
         is_writer = run_dir is not None and self.dist.is_main
         self.log = MetricsLog(run_dir.log_path if is_writer else None)
 
@@ -189,12 +193,12 @@ class Trainer:
         cfg = self.config
         if not self.phases:  # an app that learns in fit() (e.g. a wrapped external synthesizer)
             return TrainResult(steps=0, seconds=0.0, history=[])
-        batches = Batches(data, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.dist.rank, self.dist.world)
+        batches = self._batches(data)
         if resume:
             self._restore(load_checkpoint(resume))
         for cb in self.callbacks:
             cb.on_train_start(self)
-        total = sum(p.epochs for p in self.phases) * len(batches)
+        total = self._schedule_total = sum(p.epochs for p in self.phases) * len(batches)
         if cfg.max_steps:
             total = min(total, cfg.max_steps)
         bar = _Bar(total, self.global_step, self.progress and self.dist.is_main)
@@ -221,7 +225,23 @@ class Trainer:
             history=self.history,
             diagnostics=check_training(self.history, self.roles),
             stopped_early=self.should_stop and not self.stop_reason.startswith("reached --max-steps"),
+            privacy=self.privacy.summary() if self.privacy is not None else None,
         )
+
+    def _batches(self, data: TensorData | torch.utils.data.Dataset) -> Any:
+        """The training batches; under --dp-epsilon, Poisson samples of the rows and the DP-SGD set-up."""
+        cfg = self.config
+        if cfg.dp_epsilon <= 0:
+            return Batches(
+                data, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.dist.rank, self.dist.world
+            )
+        from ganapps.core.privacy import DPSGD, PoissonBatches, check_settings
+
+        check_settings(type(self.app), cfg, self.dist.world)
+        batches = PoissonBatches(data, cfg.batch_size, cfg.seed, self.device)
+        self.privacy = DPSGD(self.app, cfg, self.optimizers, self.owned, self.phases, batches)
+        self.app.privacy = self.privacy.plan
+        return batches
 
     def _loop(self, batches: Batches, bar: _Bar, start: float) -> None:
         """Follow the schedule from ``self.position`` to its end, or until the run stops."""
@@ -257,6 +277,12 @@ class Trainer:
             self.save_checkpoint(start)
         if cfg.max_steps and self.global_step >= cfg.max_steps:
             self.should_stop, self.stop_reason = True, f"reached --max-steps {cfg.max_steps}"
+            return True
+        if self.privacy is not None and self.privacy.exhausted and self.global_step < self._schedule_total:
+            plan = self.privacy.plan
+            self.should_stop = True
+            self.stop_reason = f"privacy budget spent: ε = {plan.epsilon:g} after {plan.steps} private steps"
+            self.save_checkpoint(start)
             return True
         if self._interrupted():
             # Ctrl-C arrived during this iteration: it is complete, so the
@@ -299,7 +325,13 @@ class Trainer:
         out: dict[str, float] = {}
         for step in phase.steps:
             if self.phase_step % step.every == 0:
-                out.update(self._update(step, batch, logging_step))
+                if self.privacy is None:
+                    out.update(self._update(step, batch, logging_step))
+                elif self.privacy.sees_data(step):
+                    with self.privacy.step(step, batch):
+                        out.update(self._update(step, batch, logging_step))
+                else:  # under DP only the private steps see real rows
+                    out.update(self._update(step, None, logging_step))
         if self.replicas is not None:
             self.replicas.sync_buffers()
         return out
@@ -444,6 +476,8 @@ class Trainer:
         if self.replicas is not None:
             self.replicas.release()
             self.replicas = None
+        if self.privacy is not None:
+            self.privacy.close()
         self.app.nets.eval()
         for net in self.app.nets.values():
             net.requires_grad_(True)
@@ -473,6 +507,8 @@ class Trainer:
             "stop_reason": self.stop_reason,
             "app": self.app.training_state(),
         }
+        if self.privacy is not None:
+            state["privacy"] = self.privacy.state_dict()
         if ranks is not None:
             state["rng_ranks"] = ranks
         save_checkpoint(self.run_dir.last_checkpoint, state)
@@ -505,6 +541,10 @@ class Trainer:
         self.should_stop = bool(state.get("should_stop", False))
         self.stop_reason = str(state.get("stop_reason", ""))
         self.app.load_training_state(state.get("app") or {})
+        if self.privacy is not None:
+            if "privacy" not in state:
+                raise ConfigError("--resume: the checkpoint was trained without --dp-epsilon; start a new DP run")
+            self.privacy.load_state_dict(state["privacy"])
         if self.should_stop:
             # A run that stopped early resumes to continue training: the user asked for more.
             self.should_stop, self.stop_reason = False, ""

@@ -10,6 +10,10 @@ medGAN in three moves, as in the paper:
 3. **adversarial training** with a discriminator that sees each record beside its batch's mean
    (minibatch averaging against mode collapse): ``L_D = −log D(x) − log(1 − D(Dec(G(z))))``,
    ``L_G = −log D(Dec(G(z)))``, with two D updates per G update and L2 weight decay 1e-3.
+
+Under ``--dp-epsilon`` (docs/privacy.md) the discriminator and the autoencoder are trained with
+DP-SGD, the code list comes from public metadata, and what couples patients or reads them
+outside DP-SGD (minibatch averaging, prevalence matching, data-dependent notes) is turned off.
 """
 
 from __future__ import annotations
@@ -32,7 +36,14 @@ from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import write_table
 from ganapps.plugins.medgan import metrics as M
-from ganapps.plugins.medgan.data import CodeMatrix, load_codes, split_by_patient, synthetic_ids, to_frame
+from ganapps.plugins.medgan.data import (
+    CodeMatrix,
+    group_code,
+    load_codes,
+    split_by_patient,
+    synthetic_ids,
+    to_frame,
+)
 from ganapps.plugins.medgan.model import Decoder, Discriminator, Encoder, Generator
 
 log = logging.getLogger("ganapps.medgan")
@@ -80,7 +91,15 @@ class MedGANOptions:
         default=30.0,
         metadata={
             "help": "Weight of a prevalence-matching term in G's loss, Σ_codes (mean fake − mean real)² "
-            "(0 = the paper's loss alone)."
+            "(0 = the paper's loss alone; off under --dp-epsilon)."
+        },
+    )
+    code_list: str | None = field(
+        default=None,
+        metadata={
+            "help": "File of the codes to model, one per line (public metadata, e.g. every ICD-9 code; "
+            "replaces --min-count); --dp-epsilon with long data needs it, since the codes seen in the patients "
+            "are private."
         },
     )
 
@@ -95,6 +114,9 @@ class MedGAN(App):
     default_steps = 1000
     default_dataset = "mimic3-demo-diagnoses"
     ema_networks = ("generator", "decoder")
+    #: the discriminator and the autoencoder (its optimizer updates encoder and decoder) see real rows
+    private_networks = ("discriminator", "encoder")
+    dp_refusal = None  # every path is closed under --dp-epsilon: docs/privacy.md
     monitor = ("dim_prob_r", "max")
     metric_meanings = M.MEANINGS
 
@@ -105,16 +127,76 @@ class MedGAN(App):
             raise ConfigError("option --min-count must be at least 1")
         if o.mean_match < 0:
             raise ConfigError("option --mean-match must be 0 or more")
+        if self.dp:
+            self._private_options()
         matrix, layout, notes = load_codes(
             source, o.format, o.patient_col, o.code_col, o.visit_col, o.group_codes, self.data_name(source)
         )
         self._layout, self._load_notes = layout.to_dict(), notes
+        if self.dp and layout.format == "long" and o.code_list is None:
+            raise ConfigError(
+                "option --dp-epsilon: the codes of long data would be read off the patients; give the public "
+                "list of codes with --code-list FILE (one per line, e.g. every ICD-9 code)"
+            )
         return matrix
+
+    @property
+    def dp(self) -> bool:
+        """Whether this run trains under --dp-epsilon."""
+        return self.train_config.dp_epsilon > 0
+
+    def _private_options(self) -> None:
+        """Refuse, or turn off and say so, what would read patients outside DP-SGD."""
+        o = self.options
+        if o.visit_col is not None:
+            raise ConfigError(
+                "option --dp-epsilon protects rows, and with --visit-col a patient has several: drop --visit-col "
+                "for patient-level privacy"
+            )
+        if o.min_count > 1:
+            raise ConfigError("option --dp-epsilon: --min-count counts training patients; give --code-list instead")
+        self._dp_notes = []
+        if o.minibatch_average:
+            o.minibatch_average = False
+            self._dp_notes.append("--dp-epsilon: minibatch averaging is off (it mixes patients in one gradient).")
+        if o.mean_match:
+            o.mean_match = 0.0
+            self._dp_notes.append("--dp-epsilon: --mean-match is off (it reads the real patients' code means).")
+        if o.ae_epochs is None:
+            o.ae_epochs = 0
+            self._dp_notes.append(
+                "--dp-epsilon: no autoencoder pre-training (give --ae-epochs N to spend part of the budget on it)."
+            )
+        for note in self._dp_notes:
+            log.info(note)
+
+    def _public_codes(self, train: CodeMatrix) -> list[str]:
+        """The code list under DP: --code-list, else the columns of wide data (public metadata)."""
+        path = self.options.code_list
+        if path is None:
+            return list(train.codes)
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError as exc:
+            raise ConfigError(f"option --code-list: cannot read {path}: {exc.strerror or exc}") from None
+        codes = list(dict.fromkeys(c.strip() for c in lines if c.strip()))
+        if self.options.group_codes != "none":
+            codes = list(dict.fromkeys(group_code(c, self.options.group_codes) for c in codes))
+        if len(codes) < 2:
+            raise ConfigError(f"option --code-list: {path} names {len(codes)} code(s); medGAN needs at least 2")
+        return codes
 
     def split(self, data: CodeMatrix, holdout: float, seed: int) -> tuple[CodeMatrix, CodeMatrix]:
         return split_by_patient(data, holdout, seed)
 
     def fit(self, train: CodeMatrix) -> None:
+        if self.dp:  # nothing read off the patients: public codes, notes that do not depend on them
+            self.schema = {"codes": self._public_codes(train), "layout": self._layout, "notes": list(self._dp_notes)}
+            return
+        if self.options.code_list is not None:
+            notes = list(getattr(self, "_load_notes", []))
+            self.schema = {"codes": self._public_codes(train), "layout": self._layout, "notes": notes}
+            return
         seen = (train.x > 0).sum(0)
         keep = (seen >= self.options.min_count).nonzero().flatten().tolist()
         if len(keep) < 2:  # a single code has no co-occurrence to learn, nor to evaluate
@@ -214,15 +296,27 @@ class MedGAN(App):
         return {"loss": loss}
 
     def discriminator_step(self, x: Tensor) -> dict[str, Tensor]:
+        if self.privacy is not None:
+            return self._private_discriminator_step(x)
         d_real = self.nets.discriminator(x)
         d_fake = self.nets.discriminator(self.fake(len(x)).detach())
         loss = L.d_bce(d_real, d_fake)  # −log D(x) − log(1 − D(Dec(G(z))))
         return {"loss": loss, "d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
 
-    def generator_step(self, x: Tensor) -> dict[str, Tensor]:
-        fake = self.fake(len(x))
+    def _private_discriminator_step(self, x: Tensor) -> dict[str, Tensor]:
+        """DP-SGD's form of L_D: the real rows and a fixed number of fakes (the expected batch) in one
+        call, the loss a mean over its rows, so each row's gradient is its own (core/privacy.py)."""
+        fake = self.fake(self.privacy.expected_batch).detach()
+        logits = self.nets.discriminator(torch.cat([x, fake]))
+        target = torch.cat([torch.ones(len(x), device=x.device), torch.zeros(len(fake), device=x.device)])
+        loss = F.binary_cross_entropy_with_logits(logits, target)
+        return {"loss": loss, "d_fake": torch.sigmoid(logits[len(x) :]).mean()}
+
+    def generator_step(self, x: Tensor | None) -> dict[str, Tensor]:
+        # under --dp-epsilon the generator gets no real rows (x is None) and learns through D alone
+        fake = self.fake(len(x) if x is not None else self.privacy.expected_batch)
         adv = L.g_nonsaturating(self.nets.discriminator(fake))  # −log D(Dec(G(z)))
-        if not self.options.mean_match:
+        if not self.options.mean_match or x is None:
             return {"loss": adv}
         # prevalence matching (our addition, measured in bench/RESULTS.md): on small cohorts the
         # adversarial game alone oscillates around the code prevalences instead of settling on them
