@@ -73,9 +73,9 @@ GENERATE_CHUNK = 50_000
 #: below this many training rows a run says what was measured on small tables (bench/RESULTS.md, issue 16)
 SMALL_TABLE = 1000
 SMALL_TABLE_ADVICE = (
-    "On 200-row samples of six dev tables (3 seeds) tabular's quality was level with or above "
-    "sdv-gaussiancopula's on five and 0.01 below on the widest (20 columns), with wide intervals, and its "
-    "ML efficacy 0.04 below on two; on a table this small check yours with "
+    "On 200-row samples of six dev tables (3 seeds) tabular's quality was above sdv-gaussiancopula's on "
+    "five and 0.02 below on the widest (20 columns), and its ML efficacy up to 0.03 below on four, with "
+    "wide intervals; on a table this small check yours with "
     "`ganapps compare --data TABLE --target COL --apps tabular,sdv-gaussiancopula`."
 )
 
