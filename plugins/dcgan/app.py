@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -24,17 +23,15 @@ from ganapps.core.devices import eval_mode
 from ganapps.core.diagnostics import REMEDIES, diversity_ratio
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.images import grid_png
-from ganapps.core.io import atomic_path, write_bytes
 from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics import frechet_distance
 from ganapps.core.regularizers import anneal, dcgan_init, gradient_penalty, instance_noise
 from ganapps.core.report import figure_png, new_figure
-from ganapps.datasets.digits import load_digits
+from ganapps.plugins.dcgan import data as D
+from ganapps.plugins.dcgan.data import Samples
 from ganapps.plugins.dcgan.figures import real_vs_generated
 from ganapps.plugins.dcgan.model import DigitClassifier, Discriminator, Generator
 from ganapps.plugins.dcgan.options import DCGANOptions, GenerateOptions
-
-Samples = tuple[Tensor, Tensor | None]  # images in [-1, 1], class labels (conditional only)
 
 #: what evaluate()'s metrics mean (the report's metrics table)
 METRICS = {
@@ -96,17 +93,7 @@ class DCGAN(App):
 
     # ---------------------------------------------------------------- data
     def load_data(self, source: Any) -> TensorData:
-        x, y = load_digits(source)
-        size = self.options.image_size
-        if size not in (28, 32, 64, 128):
-            raise ConfigError("option --image-size must be 28, 32, 64 or 128")
-        images = torch.from_numpy(x).float().div(127.5).sub(1.0)
-        if images.shape[-1] != size or images.shape[-2] != size:
-            images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-        if self.conditional and y is None:
-            raise DataError(f"--data {source}: app {self.name} needs class labels (array 'y' in the .npz)")
-        labels = torch.from_numpy(y.astype(np.int64)) if y is not None else torch.zeros(len(images), dtype=torch.long)
-        return TensorData(images, labels)
+        return D.load_images(source, self.options.image_size, self.conditional, self.name)
 
     def fit(self, train: TensorData) -> None:
         images, labels = train.tensors
@@ -218,31 +205,10 @@ class DCGAN(App):
         return torch.cat(out), labels
 
     def save_samples(self, samples: Samples, path: Path) -> Path:
-        images, labels = samples
-        suffix = path.suffix.lower()
-        if suffix == ".png":
-            if labels is not None:
-                order = torch.argsort(labels, stable=True)
-                images = images[order]
-            several = labels is not None and len(torch.unique(labels)) > 1
-            nrow = 10 if several else max(1, math.ceil(math.sqrt(len(images))))
-            return write_bytes(path, grid_png(images, nrow=nrow))
-        if suffix == ".npz":
-            x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).squeeze(1).numpy()
-            with atomic_path(path) as tmp, tmp.open("wb") as fh:
-                if labels is None:
-                    np.savez_compressed(fh, x=x)
-                else:
-                    np.savez_compressed(fh, x=x, y=labels.numpy().astype(np.uint8))
-            return path
-        raise ConfigError(f"option --out: {path.name}: images are written as .png (a grid) or .npz (arrays)")
+        return D.save_samples(samples, path)
 
     def load_samples(self, path: Path) -> Samples:
-        if path.suffix.lower() != ".npz":
-            raise DataError(f"--synthetic {path}: give the .npz written by `ganapps generate --out X.npz`")
-        x, y = load_digits(path)
-        images = torch.from_numpy(x).float().div(127.5).sub(1.0)
-        return images, (torch.from_numpy(y.astype(np.int64)) if y is not None else None)
+        return D.load_samples(path)
 
     # ---------------------------------------------------------- evaluation
     def _judge(self, images: Tensor) -> tuple[Tensor, Tensor]:
