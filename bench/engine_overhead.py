@@ -24,7 +24,8 @@ from ganapps.core import TrainConfig, Trainer
 from ganapps.core.data import TensorData
 from ganapps.core.rundir import RunDir
 from ganapps.datasets import HERE
-from ganapps.plugins.dcgan.app import DCGAN, DCGANOptions
+from ganapps.plugins.dcgan.app import DCGAN
+from ganapps.plugins.dcgan.options import DCGANOptions
 
 
 def make_app() -> tuple[DCGAN, TensorData]:

@@ -116,7 +116,8 @@ def resume_check(out: Path, sync_bn: bool) -> dict[str, dict[str, Tensor]]:
 
     from ganapps.core.rundir import RunDir
     from ganapps.datasets import HERE
-    from ganapps.plugins.dcgan.app import DCGAN, DCGANOptions
+    from ganapps.plugins.dcgan.app import DCGAN
+    from ganapps.plugins.dcgan.options import DCGANOptions
 
     def train(max_steps: int = 0, run_dir: RunDir | None = None, resume: bool = False) -> Trainer:
         app = DCGAN(DCGANOptions(nz=8, ngf=4, ndf=4, classifier_epochs=1))

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from ganapps.cli.main import cli
 from ganapps.core import load_bundle
 from ganapps.core.testing import unexplained
+from ganapps.plugins.dcgan.metrics import judge
 
 
 def invoke(*args: str):
@@ -62,7 +63,8 @@ def check_beats_untrained_generator(app) -> None:
     def class_entropy(generator: torch.nn.Module) -> float:
         app.nets["generator"] = generator
         torch.manual_seed(0)
-        share = torch.bincount(app._judge(app.generate(1000)[0])[1], minlength=10).double() / 1000
+        classes = judge(app.nets.classifier, app.generate(1000)[0], app.device)[1]
+        share = torch.bincount(classes, minlength=10).double() / 1000
         return float(-(share[share > 0] * share[share > 0].log()).sum() / np.log(10))
 
     trained = class_entropy(app.nets.generator)

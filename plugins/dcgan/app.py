@@ -3,17 +3,18 @@
 Training has two phases: a small digit classifier learns the real data first (it is the
 app's offline judge: class accuracy of conditional samples and a Fréchet distance in its
 feature space), then G and D play the DCGAN game.
+
+Where to read what: the networks are in :mod:`.model`, the digit files and the sample files in
+:mod:`.data`, the evaluation by the judge and what each metric means in :mod:`.metrics`, the
+report's figures in :mod:`.figures`, the options in :mod:`.options`. This module is the glue.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -22,84 +23,14 @@ from ganapps.core import losses as L
 from ganapps.core.app import App, Diagnostic, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
-from ganapps.core.diagnostics import REMEDIES, diversity_ratio
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.images import grid_png
-from ganapps.core.io import atomic_path, write_bytes
-from ganapps.core.meanings import MetricMeaning
-from ganapps.core.metrics import frechet_distance
 from ganapps.core.regularizers import anneal, dcgan_init, gradient_penalty, instance_noise
-from ganapps.core.report import figure_png, new_figure
-from ganapps.datasets.digits import load_digits
-from ganapps.plugins.dcgan.figures import real_vs_generated
+from ganapps.plugins.dcgan import data as D
+from ganapps.plugins.dcgan import metrics as M
+from ganapps.plugins.dcgan.data import Samples
 from ganapps.plugins.dcgan.model import DigitClassifier, Discriminator, Generator
-
-Samples = tuple[Tensor, Tensor | None]  # images in [-1, 1], class labels (conditional only)
-
-#: what evaluate()'s metrics mean (the report's metrics table)
-METRICS = {
-    "frechet_distance": MetricMeaning(
-        "Fréchet distance between generated and held-out real digits in the judge's feature space (an offline "
-        "stand-in for FID, not comparable with published FIDs)",
-        "lower",
-        "frechet_distance_real_vs_real",
-        "real vs real",
-    ),
-    "frechet_distance_real_vs_real": MetricMeaning(
-        "the same distance between real training digits and held-out ones: the floor a generator can reach"
-    ),
-    "judge_accuracy_real": MetricMeaning(
-        "share of held-out real digits the judge classifies correctly: how far its readings can be trusted",
-        "higher",
-        "chance_accuracy",
-        "chance",
-    ),
-    "class_accuracy": MetricMeaning(
-        "share of generated digits the judge reads as the class they were generated for",
-        "higher",
-        "judge_accuracy_real",
-        "judge on real digits",
-    ),
-    "chance_accuracy": MetricMeaning("the class accuracy of guessing: 1 / number of classes"),
-    "class_entropy": MetricMeaning(
-        "entropy of the classes the judge reads in generated digits, over its maximum (1 = every class equally often)",
-        "higher",
-        1.0,
-        "maximum",
-    ),
-    "class_coverage": MetricMeaning(
-        "share of classes that make up at least 2% of the generated digits (1 = no class missing)",
-        "higher",
-        1.0,
-        "maximum",
-    ),
-    "diversity_ratio": MetricMeaning(
-        "mean pairwise distance of generated digits in judge features over that of real ones (≪1: mode collapse)",
-        None,
-        1.0,
-        "as diverse as real",
-    ),
-}
-
-
-@dataclass
-class DCGANOptions:
-    nz: int = field(default=100, metadata={"help": "Size of the noise vector z."})
-    ngf: int = field(default=64, metadata={"help": "Generator width (feature maps of its last layer)."})
-    ndf: int = field(default=64, metadata={"help": "Discriminator width (feature maps of its first layer)."})
-    loss: Literal["bce", "lsgan", "hinge", "wgan-gp"] = field(
-        default="bce", metadata={"help": "Adversarial loss (wgan-gp drops batch norm from D)."}
-    )
-    gp_weight: float = field(default=10.0, metadata={"help": "Gradient-penalty weight λ for wgan-gp."})
-    label_smoothing: float = field(default=0.0, metadata={"help": "One-sided label smoothing for bce (e.g. 0.1)."})
-    instance_noise: float = field(default=0.0, metadata={"help": "Std of noise added to D's inputs, annealed to 0."})
-    image_size: int = field(default=28, metadata={"help": "Image side: 28 (MNIST) or 32/64/128; data are resized."})
-    classifier_epochs: int = field(default=3, metadata={"help": "Epochs of the judge classifier's phase."})
-
-
-@dataclass
-class GenerateOptions:
-    label: int | None = field(default=None, metadata={"help": "Generate only this class (cgan)."})
+from ganapps.plugins.dcgan.options import DCGANOptions, GenerateOptions
 
 
 class DCGAN(App):
@@ -111,22 +42,12 @@ class DCGAN(App):
     default_dataset = "mnist-sample"
     output_suffix = ".npz"
     monitor = ("frechet_distance", "min")
-    metric_meanings = METRICS
+    metric_meanings = M.METRICS
     conditional = False
 
     # ---------------------------------------------------------------- data
     def load_data(self, source: Any) -> TensorData:
-        x, y = load_digits(source)
-        size = self.options.image_size
-        if size not in (28, 32, 64, 128):
-            raise ConfigError("option --image-size must be 28, 32, 64 or 128")
-        images = torch.from_numpy(x).float().div(127.5).sub(1.0)
-        if images.shape[-1] != size or images.shape[-2] != size:
-            images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-        if self.conditional and y is None:
-            raise DataError(f"--data {source}: app {self.name} needs class labels (array 'y' in the .npz)")
-        labels = torch.from_numpy(y.astype(np.int64)) if y is not None else torch.zeros(len(images), dtype=torch.long)
-        return TensorData(images, labels)
+        return D.load_images(source, self.options.image_size, self.conditional, self.name)
 
     def fit(self, train: TensorData) -> None:
         images, labels = train.tensors
@@ -238,109 +159,22 @@ class DCGAN(App):
         return torch.cat(out), labels
 
     def save_samples(self, samples: Samples, path: Path) -> Path:
-        images, labels = samples
-        suffix = path.suffix.lower()
-        if suffix == ".png":
-            if labels is not None:
-                order = torch.argsort(labels, stable=True)
-                images = images[order]
-            several = labels is not None and len(torch.unique(labels)) > 1
-            nrow = 10 if several else max(1, math.ceil(math.sqrt(len(images))))
-            return write_bytes(path, grid_png(images, nrow=nrow))
-        if suffix == ".npz":
-            x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).squeeze(1).numpy()
-            with atomic_path(path) as tmp, tmp.open("wb") as fh:
-                if labels is None:
-                    np.savez_compressed(fh, x=x)
-                else:
-                    np.savez_compressed(fh, x=x, y=labels.numpy().astype(np.uint8))
-            return path
-        raise ConfigError(f"option --out: {path.name}: images are written as .png (a grid) or .npz (arrays)")
+        return D.save_samples(samples, path)
 
     def load_samples(self, path: Path) -> Samples:
-        if path.suffix.lower() != ".npz":
-            raise DataError(f"--synthetic {path}: give the .npz written by `ganapps generate --out X.npz`")
-        x, y = load_digits(path)
-        images = torch.from_numpy(x).float().div(127.5).sub(1.0)
-        return images, (torch.from_numpy(y.astype(np.int64)) if y is not None else None)
+        return D.load_samples(path)
 
     # ---------------------------------------------------------- evaluation
-    def _judge(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        """Classifier features and predicted classes, in batches, in eval mode."""
-        clf = self.nets.classifier
-        feats, preds = [], []
-        with eval_mode(clf):
-            for a, b in batched(len(images), 500):
-                f = clf.features(images[a:b].to(self.device))
-                feats.append(f.float().cpu())
-                preds.append(clf.head(f).argmax(1).cpu())
-        return torch.cat(feats), torch.cat(preds)
-
     def sample_vectors(self, samples: Any) -> Tensor:
         images = samples.tensors[0] if isinstance(samples, TensorData) else samples[0]
-        return self._judge(images)[0]
+        return M.judge(self.nets.classifier, images, self.device)[0]
 
     def evaluate(self, real: TensorData, synthetic: Samples, train: TensorData | None = None) -> Evaluation:
-        x_real, y_real = real.tensors
-        x_fake, y_fake = synthetic
-        f_real, p_real = self._judge(x_real)
-        f_fake, p_fake = self._judge(x_fake)
-        k = self.schema["judge_classes"]
-        hist = torch.bincount(p_fake, minlength=k).float() / len(p_fake)
-        entropy = float(-(hist[hist > 0] * hist[hist > 0].log()).sum() / math.log(k))
-        m: dict[str, Any] = {
-            "frechet_distance": frechet_distance(f_fake, f_real),
-            "judge_accuracy_real": float((p_real == y_real).float().mean()),
-            "class_entropy": entropy,
-            "class_coverage": float((hist >= 0.02).float().mean()),
-            "diversity_ratio": diversity_ratio(f_real, f_fake),
-        }
-        if y_fake is not None:
-            m["class_accuracy"] = float((p_fake == y_fake).float().mean())
-        m["chance_accuracy"] = 1.0 / k
-        notes = [
-            "frechet_distance is measured in the feature space of the app's own digit classifier trained on the "
-            "real training split (an offline stand-in for FID, not comparable with published FID values)."
-        ]
-        if train is not None and len(train) >= 2:
-            x_train = train.tensors[0][: len(x_real)]
-            m["frechet_distance_real_vs_real"] = frechet_distance(self._judge(x_train)[0], f_real)
-            notes.append(
-                "frechet_distance_real_vs_real compares real training digits with held-out ones: the floor to aim for."
-            )
-        shown = "rows: classes; " if y_fake is not None else ""
-        figures = {
-            f"held-out real digits | generated digits ({shown}first of each)": real_vs_generated(
-                (x_real, y_real), synthetic, self.schema["n_classes"] or k
-            ),
-            "predicted classes": self._class_plot(hist, k),
-        }
-        return Evaluation(metrics=m, figures=figures, notes=notes)
-
-    def _class_plot(self, hist: Tensor, k: int) -> bytes:
-        fig, ax = new_figure(5, 2.8)
-        ax.bar(range(k), hist.numpy(), color="#4a7ab0")
-        ax.axhline(1.0 / k, color="grey", ls="--", lw=1, label="uniform")
-        ax.set_xticks(range(k))
-        ax.set_xlabel("class predicted by the judge")
-        ax.set_ylabel("share of samples")
-        ax.legend(fontsize=8)
-        return figure_png(fig)
+        s = self.schema
+        return M.evaluate(self.nets.classifier, real, synthetic, train, s["judge_classes"], s["n_classes"], self.device)
 
     def diagnose(self, real: TensorData, synthetic: Samples) -> list[Diagnostic]:
-        _, preds = self._judge(synthetic[0])
-        k = self.schema["judge_classes"]
-        hist = torch.bincount(preds, minlength=k).float() / len(preds)
-        top = float(hist.max())
-        if not self.conditional and top > 0.5:
-            return [
-                Diagnostic(
-                    "mode_collapse",
-                    f"Mode collapse: {top:.0%} of generated digits look like class {int(hist.argmax())}.",
-                    REMEDIES["mode_collapse"],
-                )
-            ]
-        return []
+        return M.diagnose(self.nets.classifier, synthetic, self.schema["judge_classes"], self.conditional, self.device)
 
     def epoch_figures(self, epoch: int) -> dict[str, bytes]:
         g = torch.Generator(device=self.device).manual_seed(self.train_config.seed + 12345)

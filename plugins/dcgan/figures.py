@@ -1,4 +1,5 @@
-"""The digit apps' report figure: held-out real digits beside generated ones, a row per class."""
+"""The digit apps' report figures: held-out real digits beside generated ones, a row per class, and
+the classes the judge reads in generated digits."""
 
 from __future__ import annotations
 
@@ -55,4 +56,16 @@ def real_vs_generated(real: tuple[Tensor, Tensor], fake: tuple[Tensor, Tensor | 
             ax.set_yticks([])
     if y_fake is not None:
         axes[0].set_ylabel("class")
+    return figure_png(fig)
+
+
+def class_plot(hist: Tensor, k: int) -> bytes:
+    """Bars of the share of generated digits the judge reads as each of its ``k`` classes, against uniform."""
+    fig, ax = new_figure(5, 2.8)
+    ax.bar(range(k), hist.numpy(), color="#4a7ab0")
+    ax.axhline(1.0 / k, color="grey", ls="--", lw=1, label="uniform")
+    ax.set_xticks(range(k))
+    ax.set_xlabel("class predicted by the judge")
+    ax.set_ylabel("share of samples")
+    ax.legend(fontsize=8)
     return figure_png(fig)
