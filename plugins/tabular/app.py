@@ -49,11 +49,11 @@ from torch import Tensor, nn
 
 from ganapps.core.app import Diagnostic, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData
-from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import write_table
+from ganapps.plugins.tabular import generation
 from ganapps.plugins.tabular.activation import SpanActivation
-from ganapps.plugins.tabular.calibration import CALIBRATION_ROWS, Decoder
+from ganapps.plugins.tabular.calibration import Decoder
 from ganapps.plugins.tabular.model import (
     Critic,
     Downstream,
@@ -68,8 +68,6 @@ from ganapps.tabular import TabularTransformer
 from ganapps.tabular.app import TableApp
 from ganapps.tabular.sdv_metadata import write_sdv_metadata
 
-#: rows decoded at a time when generating (bounds memory for ``generate -n 10000000``)
-GENERATE_CHUNK = 50_000
 #: below this many training rows a run says what was measured on small tables (bench/RESULTS.md, issue 16)
 SMALL_TABLE = 1000
 SMALL_TABLE_ADVICE = (
@@ -286,81 +284,18 @@ class TabularGAN(TableApp):
         return self._decoder
 
     def calibrate(self, train: pl.DataFrame) -> None:
-        """Fit the marginal calibration on generated rows (``plugins/tabular/calibration.py``)."""
+        """Fit the marginal calibration on generated rows (``calibration.py``, ``generation.py``)."""
         self.__dict__.pop("_rows", None)  # the last critic step's rows, kept for a generator step
-        self._decoder = Decoder(self.tt.spans)
-        if not self.options.calibrate:
-            return
-        real = getattr(self, "x", None)
-        if real is None:
-            real = self.tt.transform(train, seed=self.train_config.seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.train_config.seed)
-            cond, mask, _ = self._condition_vectors(CALIBRATION_ROWS, None)
-            raw = self._raw(cond)
-        self._decoder.fit(raw.cpu(), cond, mask, real.cpu(), self.tt.options.continuous == "quantile", self._by())
+        self._decoder = generation.calibrate(self, train)
         self.tensors.update(self._decoder.tensors())
 
-    def _by(self) -> int | None:
-        """The target's index among the discrete columns when calibrating within its classes."""
-        o = self.options
-        names = [s.column for s in self.tt.discrete_spans]
-        return names.index(o.target) if o.calibrate_by_target and o.target in names else None
-
-    def _condition_vectors(
-        self, n: int, condition: Mapping[str, Any] | None
-    ) -> tuple[Tensor, Tensor, dict[str, Any] | None]:
-        """(conditional vectors, chosen-column masks, values to pin on decoding)."""
-        if self.cond_width == 0:
-            if condition:
-                raise ConfigError("--condition: this table has no categorical or boolean column to condition on")
-            return torch.zeros(n, 0), torch.zeros(n, 0), None
-        sampler = ConditionalSampler.from_transformer(self.tt)
-        if not condition:  # categories at their real frequencies
-            c = sampler.sample_original(n, column_p=self._column_p(training=False))
-            return c.cond, c.mask, None
-        if len(condition) > 1:
-            raise ConfigError(
-                f"--condition: the tabular app conditions on one column at a time, got {', '.join(condition)}"
-            )
-        ((column, value),) = condition.items()
-        c = self.tt.condition(column, value)  # ConfigError naming an unknown column or value
-        # a level pooled into "<other>" is generated as "<other>" and then pinned to the asked value
-        fixed = sampler.fixed(n, c.index, c.category)
-        return fixed.cond, fixed.mask, {c.column: c.value}
-
-    def _raw(self, cond: Tensor) -> Tensor:
-        """The generator's raw output for these conditions, in the encoded order (batch norm in inference mode)."""
-        G = self.nets.generator
-        with eval_mode(G):
-            z = torch.randn(len(cond), self.options.embedding_dim, device=self.device)
-            raw = G(torch.cat([z, cond.to(self.device)], dim=1))
-        grouped = self.schema.get("generator_layout") == "grouped"
-        return self.act.to(raw.device).from_layout(raw) if grouped else raw
-
     def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> Any:
-        if n < 1:
-            raise ConfigError("-n must be at least 1")
-        parts = []
-        for start in range(0, n, GENERATE_CHUNK):
-            m = min(GENERATE_CHUNK, n - start)
-            cond, mask, fixed = self._condition_vectors(m, condition)
-            raw = self._raw(cond)
-            x = self.decoder(raw, cond.to(self.device), mask.to(self.device))
-            seed = int(torch.randint(2**31, (1,)))  # draws inside "<other>", from the seeded torch RNG
-            parts.append(self.tt.inverse_transform(x.cpu(), fixed=fixed, id_start=start, seed=seed))
-        if len(parts) == 1:
-            return parts[0]
-        if isinstance(parts[0], pl.DataFrame):
-            return pl.concat(parts)
-        import pandas as pd
-
-        return pd.concat(parts, ignore_index=True)
+        return generation.generate(self, n, condition)
 
     def save_samples(self, samples: Any, path: Path) -> Path:
         """Write the table (CSV/Parquet by suffix) and, beside it, SDV Metadata JSON describing it."""
         out = write_table(samples, path)
-        write_sdv_metadata(self.tt.specs, metadata_path(out), table=out.name.split(".")[0])
+        write_sdv_metadata(self.tt.specs, generation.metadata_path(out), table=out.name.split(".")[0])
         return out
 
     def evaluate(self, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
@@ -370,8 +305,3 @@ class TabularGAN(TableApp):
                 Diagnostic("small-table", f"only {len(train)} training rows.", SMALL_TABLE_ADVICE, severity="info")
             )
         return ev
-
-
-def metadata_path(samples_path: Path) -> Path:
-    """``synth.parquet`` → ``synth.metadata.json`` (``synth.csv.gz`` → ``synth.metadata.json``)."""
-    return samples_path.with_name(samples_path.name.split(".")[0] + ".metadata.json")
