@@ -44,7 +44,8 @@ def canary_table(seed: int = 0) -> tuple[pl.DataFrame, np.ndarray]:
 
 def attack_scores(tmp_path: Path, frame: pl.DataFrame, **train: Any) -> np.ndarray:
     """Train medGAN on ``frame``; each canary's score: D(canary) after training minus before."""
-    from ganapps.plugins.medgan.app import MedGAN, MedGANOptions
+    from ganapps.plugins.medgan.app import MedGAN
+    from ganapps.plugins.medgan.options import MedGANOptions
 
     codes = tmp_path / "codes.txt"
     codes.write_text("\n".join(frame.columns))  # the same public code list with or without DP
