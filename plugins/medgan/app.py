@@ -13,7 +13,8 @@ medGAN in three moves, as in the paper:
 
 Under ``--dp-epsilon`` (docs/privacy.md) the discriminator and the autoencoder are trained with
 DP-SGD, the code list comes from public metadata, and what couples patients or reads them
-outside DP-SGD (minibatch averaging, prevalence matching, data-dependent notes) is turned off.
+outside DP-SGD (minibatch averaging, prevalence matching, data-dependent notes) is turned off
+(``privacy.py``). Options: ``options.py``; the metrics and their evaluation: ``metrics.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from ganapps.core.io import write_table
 from ganapps.plugins.medgan import metrics as M
 from ganapps.plugins.medgan.data import (
     CodeMatrix,
-    group_code,
     load_codes,
     split_by_patient,
     synthetic_ids,
@@ -45,6 +45,7 @@ from ganapps.plugins.medgan.data import (
 )
 from ganapps.plugins.medgan.model import Decoder, Discriminator, Encoder, Generator
 from ganapps.plugins.medgan.options import MedGANOptions
+from ganapps.plugins.medgan.privacy import private_options, public_codes
 
 log = logging.getLogger("ganapps.medgan")
 
@@ -73,7 +74,7 @@ class MedGAN(App):
         if o.mean_match < 0:
             raise ConfigError("option --mean-match must be 0 or more")
         if self.dp:
-            self._private_options()
+            self._dp_notes = private_options(o)
         matrix, layout, notes = load_codes(
             source, o.format, o.patient_col, o.code_col, o.visit_col, o.group_codes, self.data_name(source)
         )
@@ -90,57 +91,20 @@ class MedGAN(App):
         """Whether this run trains under --dp-epsilon."""
         return self.train_config.dp_epsilon > 0
 
-    def _private_options(self) -> None:
-        """Refuse, or turn off and say so, what would read patients outside DP-SGD."""
-        o = self.options
-        if o.visit_col is not None:
-            raise ConfigError(
-                "option --dp-epsilon protects rows, and with --visit-col a patient has several: drop --visit-col "
-                "for patient-level privacy"
-            )
-        if o.min_count > 1:
-            raise ConfigError("option --dp-epsilon: --min-count counts training patients; give --code-list instead")
-        self._dp_notes = []
-        if o.minibatch_average:
-            o.minibatch_average = False
-            self._dp_notes.append("--dp-epsilon: minibatch averaging is off (it mixes patients in one gradient).")
-        if o.mean_match:
-            o.mean_match = 0.0
-            self._dp_notes.append("--dp-epsilon: --mean-match is off (it reads the real patients' code means).")
-        if o.ae_epochs is None:
-            o.ae_epochs = 0
-            self._dp_notes.append(
-                "--dp-epsilon: no autoencoder pre-training (give --ae-epochs N to spend part of the budget on it)."
-            )
-        for note in self._dp_notes:
-            log.info(note)
-
-    def _public_codes(self, train: CodeMatrix) -> list[str]:
-        """The code list under DP: --code-list, else the columns of wide data (public metadata)."""
-        path = self.options.code_list
-        if path is None:
-            return list(train.codes)
-        try:
-            lines = Path(path).read_text().splitlines()
-        except OSError as exc:
-            raise ConfigError(f"option --code-list: cannot read {path}: {exc.strerror or exc}") from None
-        codes = list(dict.fromkeys(c.strip() for c in lines if c.strip()))
-        if self.options.group_codes != "none":
-            codes = list(dict.fromkeys(group_code(c, self.options.group_codes) for c in codes))
-        if len(codes) < 2:
-            raise ConfigError(f"option --code-list: {path} names {len(codes)} code(s); medGAN needs at least 2")
-        return codes
-
     def split(self, data: CodeMatrix, holdout: float, seed: int) -> tuple[CodeMatrix, CodeMatrix]:
         return split_by_patient(data, holdout, seed)
 
     def fit(self, train: CodeMatrix) -> None:
         if self.dp:  # nothing read off the patients: public codes, notes that do not depend on them
-            self.schema = {"codes": self._public_codes(train), "layout": self._layout, "notes": list(self._dp_notes)}
+            self.schema = {
+                "codes": public_codes(self.options, train),
+                "layout": self._layout,
+                "notes": list(self._dp_notes),
+            }
             return
         if self.options.code_list is not None:
             notes = list(getattr(self, "_load_notes", []))
-            self.schema = {"codes": self._public_codes(train), "layout": self._layout, "notes": notes}
+            self.schema = {"codes": public_codes(self.options, train), "layout": self._layout, "notes": notes}
             return
         seen = (train.x > 0).sum(0)
         keep = (seen >= self.options.min_count).nonzero().flatten().tolist()
@@ -304,60 +268,5 @@ class MedGAN(App):
     # ---------------------------------------------------------- evaluation
     def evaluate(self, real: CodeMatrix, synthetic: CodeMatrix, train: CodeMatrix | None = None) -> Evaluation:
         """The paper's metrics against the real training split (its protocol) and the held-out one."""
-        seed = self.train_config.seed
-        hold, syn = M.presence(real.align(self.codes)), M.presence(synthetic.align(self.codes))
-        ref = M.presence(train.align(self.codes)) if train is not None and len(train) else hold
-        label = "train" if train is not None and len(train) else "holdout"
         notes = list(self.schema.get("notes", []))
-        m: dict[str, Any] = {}
-        figures: dict[str, bytes] = {}
-
-        dwp = M.dimension_wise_probability(ref, syn)
-        m["dim_prob_r"] = dwp["pearson_r"]  # headline (and --patience monitor): r of code prevalences
-        m["dimension_wise_probability"] = {"pearson_r": dwp["pearson_r"], "rmse": dwp["rmse"], "reference": label}
-        if len(hold) and label == "train":
-            on_hold = M.dimension_wise_probability(hold, syn)
-            floor = M.dimension_wise_probability(ref, hold)
-            m["dimension_wise_probability"].update(
-                pearson_r_holdout=on_hold["pearson_r"],
-                rmse_holdout=on_hold["rmse"],
-                pearson_r_real_train_vs_holdout=floor["pearson_r"],
-            )
-            # the headline is against patients the model never saw, with its real-vs-real ceiling and
-            # the paper's training-patient figure beside it (the CLI and report show these first)
-            m = {"dim_prob_r_holdout": on_hold["pearson_r"], "dim_prob_r_real_vs_real": floor["pearson_r"], **m}
-            notes.append(
-                "dimension_wise_probability compares code prevalences with the real training patients (the paper's "
-                f"protocol); pearson_r_holdout uses the {len(hold)} held-out patients, and "
-                "pearson_r_real_train_vs_holdout (real vs real) shows how far sampling noise alone takes r there."
-            )
-        figures["dimension-wise probability"] = M.probability_plot(
-            dwp["real"], dwp["synthetic"], dwp["pearson_r"], label
-        )
-
-        if len(hold) and label == "train":
-            dwpred = M.dimension_wise_prediction(ref, syn, hold, self.codes, top_k=self.options.top_k, seed=seed)
-            m["dimension_wise_prediction"] = dwpred
-            figures["dimension-wise prediction"] = M.prediction_plot(dwpred)
-            if len(hold) < 200:
-                notes.append(
-                    f"dimension_wise_prediction is tested on only {len(hold)} held-out patients: its F1 values are noisy."
-                )
-            m["privacy"] = M.privacy(ref, hold, syn, seed=seed)
-            notes.append(
-                "privacy: dcr_ratio near 1 and membership_auc near 0.5 mean synthetic patients are no closer to "
-                "training patients than to unseen ones; presence_disclosure gives, per Hamming distance h, the share "
-                "of training members an attacker finds (sensitivity) and how often a claim is right (precision ~0.5 "
-                "= guessing)."
-            )
-        else:
-            notes.append("no held-out patients (--holdout 0): dimension-wise prediction and privacy were skipped.")
-
-        m["cooccurrence"] = {"pearson_r": M.cooccurrence(ref, syn)}
-        if len(hold) and label == "train":
-            m["cooccurrence"]["pearson_r_real_train_vs_holdout"] = M.cooccurrence(ref, hold)
-        stats, diagnostics = M.collapse(ref, syn)
-        m["collapse"] = stats
-        m["codes"] = len(self.codes)
-        m["patients"] = {"train": len(ref), "holdout": len(hold), "synthetic": len(syn)}
-        return Evaluation(metrics=m, figures=figures, diagnostics=diagnostics, notes=notes)
+        return M.evaluate(real, synthetic, train, self.codes, notes, self.options.top_k, self.train_config.seed)
