@@ -26,6 +26,7 @@ from torch import nn
 
 from ganapps.core.config import TrainConfig
 from ganapps.core.data import TensorData, split_data
+from ganapps.core.io import table_name
 from ganapps.core.meanings import MetricMeaning
 
 Losses = dict[str, Any]
@@ -185,9 +186,7 @@ class App:
     def data_name(self, source: Any = None) -> str:
         """How messages name the user's data: ``data_label`` when the engine set it, else the path
         ``load_data`` was given directly, else ``"data"`` (an in-memory frame)."""
-        if self.data_label:
-            return self.data_label
-        return str(source) if isinstance(source, str | Path) else "data"
+        return self.data_label or table_name(source)
 
     def load_data(self, source: Any) -> Any:
         """Read the user's data (a path, or a DataFrame/array from the Python API)."""
