@@ -166,6 +166,9 @@ def _launch(ctx: click.Context, app: str, kw: dict[str, Any], option_names: list
     finally:
         logger.setLevel(level)
     prep.check_processes(nproc)
+    from ganapps.core.unroll import check_settings as check_unroll
+
+    check_unroll(prep.app_cls, prep.config, nproc)
     if prep.config.dp_epsilon > 0:
         from ganapps.core.privacy import check_settings
 

@@ -36,6 +36,7 @@ _EXPORTS = {
     "Callback": "callbacks",
     "Trainer": "trainer",
     "TrainResult": "trainer",
+    "Unroll": "unroll",
     "ganapps_version": "version",
 }
 
@@ -59,6 +60,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "Trainer",
+    "Unroll",
     "evaluate_run",
     "ganapps_version",
     "generate",
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
     from ganapps.core.pipeline import evaluate_run, generate, generate_file, run
     from ganapps.core.registry import DatasetInfo
     from ganapps.core.trainer import Trainer, TrainResult
+    from ganapps.core.unroll import Unroll
     from ganapps.core.version import ganapps_version
 
 

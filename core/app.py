@@ -28,6 +28,7 @@ from ganapps.core.config import TrainConfig
 from ganapps.core.data import TensorData, split_data
 from ganapps.core.io import table_name
 from ganapps.core.meanings import MetricMeaning
+from ganapps.core.unroll import Unroll
 
 Losses = dict[str, Any]
 StepFn = Callable[[Any], Losses]
@@ -242,6 +243,12 @@ class App:
     def generator_step(self, batch: Any) -> Losses:
         """Generator losses for one batch (``"loss"`` is minimised)."""
         raise NotImplementedError
+
+    def unrolled(self) -> Unroll | None:
+        """Opt in to ``--unroll K`` (core/unroll.py, docs/unrolled.md): return an ``Unroll`` with the
+        generator's fakes for a batch and the discriminator's and generator's losses as functions of
+        (batch, fakes). Default: None, and ``--unroll`` is refused for the app."""
+        return None
 
     # -------------------------------------------------------------- outputs
     def generate(self, n: int, condition: Mapping[str, Any] | None = None, **options: Any) -> Any:

@@ -28,6 +28,13 @@ class TrainConfig:
         default="auto", metadata={"help": "Mixed precision: auto (bf16/fp16 on CUDA, off elsewhere), off, bf16, fp16."}
     )
     n_critic: int = field(default=1, metadata={"help": "Discriminator updates per generator update."})
+    unroll: int = field(
+        default=0,
+        metadata={
+            "help": "Unrolled GAN: each generator step looks this many discriminator updates ahead, "
+            "differentiated through (Metz et al. 2017; docs/unrolled.md; 0 = off)."
+        },
+    )
     lr: dict[str, float] = field(
         default_factory=dict,
         metadata={"help": "Learning rate per optimizer (NAME=VALUE) or for all (VALUE); TTUR by naming two."},
@@ -203,6 +210,7 @@ def validate_train(cfg: TrainConfig) -> TrainConfig:
         (cfg.epochs >= 0, "epochs must be >= 0"),
         (cfg.batch_size >= 1, "batch-size must be >= 1"),
         (cfg.n_critic >= 1, "n-critic must be >= 1"),
+        (cfg.unroll >= 0, "unroll must be >= 0 (0 = off)"),
         (0.0 <= cfg.ema < 1.0, "ema must be in [0, 1)"),
         (0.0 <= cfg.holdout < 1.0, "holdout must be in [0, 1)"),
         (cfg.grad_clip >= 0, "grad-clip must be >= 0"),

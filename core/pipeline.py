@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ganapps.core import distributed
+from ganapps.core import distributed, unroll
 from ganapps.core.app import App, Diagnostic, Evaluation
 from ganapps.core.bundle import bundle_config, load_bundle, save_bundle
 from ganapps.core.callbacks import Callback, EarlyStopping, EvaluateEvery
@@ -282,6 +282,7 @@ class Loaded:
 def _load(prep: Prepared, app: str, world: distributed.DistInfo, samples: int | None) -> Loaded:
     """Read, split and fit the data; size the epochs; the callbacks (their errors come before any file)."""
     app_cls, cfg = prep.app_cls, prep.config
+    unroll.check_settings(app_cls, cfg, world.world)
     if cfg.dp_epsilon > 0:
         from ganapps.core.privacy import check_settings
 

@@ -24,6 +24,7 @@ from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics import frechet_distance
 from ganapps.core.nn import mlp
 from ganapps.core.regularizers import gradient_penalty
+from ganapps.core.unroll import Unroll
 
 
 def ring_data(n: int, modes: int = 8, radius: float = 2.0, std: float = 0.05, seed: int = 0) -> Tensor:
@@ -102,16 +103,30 @@ class RingApp(App):
     def _fake(self, n: int) -> Tensor:
         return self.nets.generator(torch.randn(n, self.options.nz, device=self.device))
 
-    def discriminator_step(self, real: Tensor) -> dict[str, Tensor]:
-        fake = self._fake(len(real)).detach()
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """D's losses on real points and the given fakes (not detached here)."""
         d_real, d_fake = self.nets.discriminator(real), self.nets.discriminator(fake)
         loss = L.LOSSES[self.options.loss][0](d_real, d_fake)
         if self.options.loss == "wgan-gp":
             loss = loss + 10 * gradient_penalty(self.nets.discriminator, real, fake)
         return {"loss": loss, "d_real": d_real.mean()}
 
+    def generator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        return {"loss": L.LOSSES[self.options.loss][1](self.nets.discriminator(fake))}
+
+    def discriminator_step(self, real: Tensor) -> dict[str, Tensor]:
+        return self.discriminator_loss(real, self._fake(len(real)).detach())
+
     def generator_step(self, real: Tensor) -> dict[str, Tensor]:
-        return {"loss": L.LOSSES[self.options.loss][1](self.nets.discriminator(self._fake(len(real))))}
+        return self.generator_loss(real, self._fake(len(real)))
+
+    def unrolled(self) -> Unroll:
+        """Opt in to --unroll K: fakes, D's loss and G's loss as functions of (batch, fakes)."""
+        return Unroll(
+            lambda real: self._fake(len(real)),
+            lambda real, fake: self.discriminator_loss(real, fake)["loss"],
+            self.generator_loss,
+        )
 
     def generate(self, n: int, condition: Mapping[str, Any] | None = None, **_: Any) -> Tensor:
         with torch.no_grad():

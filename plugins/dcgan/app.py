@@ -26,6 +26,7 @@ from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.images import grid_png
 from ganapps.core.regularizers import anneal, dcgan_init, gradient_penalty, instance_noise
+from ganapps.core.unroll import Unroll
 from ganapps.plugins.dcgan import data as D
 from ganapps.plugins.dcgan import metrics as M
 from ganapps.plugins.dcgan.data import Samples
@@ -107,10 +108,14 @@ class DCGAN(App):
         logits = self.nets.classifier(images)
         return {"loss": F.cross_entropy(logits, labels), "accuracy": (logits.argmax(1) == labels).float().mean()}
 
-    def discriminator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+    def fakes(self, batch: tuple[Tensor, Tensor]) -> Tensor:
+        """G(z, y) for one batch, not detached (the unrolled step differentiates through it)."""
+        return self.nets.generator(self.noise(len(batch[0])), self._labels(batch[1]))
+
+    def discriminator_loss(self, batch: tuple[Tensor, Tensor], fake: Tensor) -> dict[str, Tensor]:
+        """D's losses on a real batch and the given fakes (detached by the plain step, not by --unroll)."""
         real, labels = batch
         y = self._labels(labels)
-        fake = self.nets.generator(self.noise(len(real)), y).detach()
         std = self._noise_std()
         d_real = self.nets.discriminator(instance_noise(real, std), y)
         d_fake = self.nets.discriminator(instance_noise(fake, std), y)
@@ -125,12 +130,20 @@ class DCGAN(App):
         squash = torch.sigmoid if o.loss == "bce" else (lambda t: t)
         return {"loss": loss, "d_real": squash(d_real).mean(), "d_fake": squash(d_fake).mean()}
 
-    def generator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
-        real, labels = batch
-        y = self._labels(labels)
-        fake = self.nets.generator(self.noise(len(real)), y)
-        d_fake = self.nets.discriminator(instance_noise(fake, self._noise_std()), y)
+    def generator_loss(self, batch: tuple[Tensor, Tensor], fake: Tensor) -> dict[str, Tensor]:
+        """G's loss on the given fakes."""
+        d_fake = self.nets.discriminator(instance_noise(fake, self._noise_std()), self._labels(batch[1]))
         return {"loss": L.LOSSES[self.options.loss][1](d_fake)}
+
+    def discriminator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        return self.discriminator_loss(batch, self.fakes(batch).detach())
+
+    def generator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        return self.generator_loss(batch, self.fakes(batch))
+
+    def unrolled(self) -> Unroll:
+        """--unroll K: the generator step looks K discriminator updates ahead (docs/unrolled.md)."""
+        return Unroll(self.fakes, lambda batch, fake: self.discriminator_loss(batch, fake)["loss"], self.generator_loss)
 
     # ------------------------------------------------------------- outputs
     def generate(
