@@ -16,6 +16,7 @@ from ganapps.cli.main import cli
 from ganapps.core import App, ConfigError, TrainConfig, Trainer, Unroll, run
 from ganapps.core import losses as L
 from ganapps.core.config import build
+from ganapps.core.rundir import RunDir
 from ganapps.core.testing import RingApp, RingOptions
 from ganapps.core.unroll import Unroller
 
@@ -119,11 +120,12 @@ def test_unrolling_leaves_the_discriminator_and_its_batch_norm_alone() -> None:
     assert all(p.grad is not None for p in app.nets.generator.parameters())
 
 
-def ring(unroll: int, seed: int = 3, **cfg: Any) -> tuple[RingApp, Trainer]:
+def ring(unroll: int, seed: int = 3, run_dir: RunDir | None = None, **cfg: Any) -> tuple[RingApp, Trainer]:
     app = RingApp(RingOptions(rows=128, hidden=8))
     data = app.load_data(None)
     app.fit(data)
-    trainer = Trainer(app, TrainConfig(epochs=2, batch_size=32, seed=seed, unroll=unroll, **cfg), progress=False)
+    config = TrainConfig(epochs=2, batch_size=32, seed=seed, unroll=unroll, **cfg)
+    trainer = Trainer(app, config, run_dir=run_dir, progress=False)
     trainer.fit(data)
     return app, trainer
 
@@ -139,6 +141,19 @@ def test_trainer_unrolls_deterministically() -> None:
     wa, wb, wc = weights(a), weights(b), weights(c)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_resume_under_unroll_equals_the_uninterrupted_run(tmp_path: Path) -> None:
+    full, _ = ring(2)
+    run_dir = RunDir(tmp_path)
+    ring(2, max_steps=5, run_dir=run_dir)
+    app = RingApp(RingOptions(rows=128, hidden=8))
+    data = app.load_data(None)
+    app.fit(data)
+    cfg = TrainConfig(epochs=2, batch_size=32, seed=3, unroll=2)
+    Trainer(app, cfg, run_dir=run_dir, progress=False).fit(data, resume=str(run_dir.last_checkpoint))
+    a, b = weights(full), weights(app)
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_refusals_are_config_errors() -> None:
