@@ -47,7 +47,8 @@ def cell(k: int, seed: int, epochs: int) -> dict[str, Any]:
         "epochs": epochs,
         "adversarial_steps": len(adv),
         "ms_per_step": round(ms, 2),
-        **{key: round(float(out.metrics[key]), 4) for key in KEYS if key in out.metrics},
+        **{key: round(float(out.metrics["metrics"][key]), 4) for key in KEYS},
+        "diagnostics": [d["message"] for d in out.metrics["diagnostics"]],
     }
 
 

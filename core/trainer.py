@@ -10,7 +10,6 @@ torchrun, the same loop trains data-parallel (core/distributed.py explains how a
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import math
 import signal
@@ -174,8 +173,10 @@ class Trainer:
                 unknown = [n for n in step.differentiable if n not in app.nets]
                 if unknown:
                     raise ConfigError(f"step {step.name!r} of app {app.name} names unknown network {unknown[0]!r}")
-        if cfg.unroll > 0:
-            self._unroll_steps()
+        if cfg.unroll > 0:  # the generator step looks K discriminator updates ahead (core/unroll.py)
+            from ganapps.core.unroll import install
+
+            install(app, self.phases, self.owned, self.optimizers, cfg, self.dist.world, self.amp)
         self.roles = {s.name: s.role for p in self.phases for s in p.steps}
         self._freeze_plans = {}  # built on first use, once the networks are final
         if self.dist.enabled:
@@ -184,31 +185,6 @@ class Trainer:
             trained = {n for names in self.owned.values() for n in names}
             self.replicas = Replicas(app.nets, trained, self.device, cfg.sync_bn)
             seed_everything(rank_seed(cfg.seed, self.dist.rank), cfg.deterministic)
-
-    def _unroll_steps(self) -> None:
-        """--unroll K: the app's generator step becomes the unrolled one (core/unroll.py)."""
-        from ganapps.core.unroll import Unroller, check_settings
-
-        app = self.app
-        check_settings(type(app), self.config, self.dist.world)
-        if self.amp == torch.float16:
-            raise ConfigError(
-                "option --unroll: not with fp16 (no loss scaling inside the unrolled steps); use --amp bf16"
-            )
-        parts = app.unrolled()
-        if parts is None:
-            raise ConfigError(f"option --unroll: app {app.name} cannot look ahead with these options")
-        owner = [name for name, nets in self.owned.items() if parts.network in nets]
-        if not owner:
-            raise ConfigError(f"option --unroll: no optimizer of app {app.name} trains {parts.network!r}")
-        fn = Unroller(app, parts, self.config.unroll, self.optimizers[owner[0]])
-        found = False
-        for phase in self.phases:
-            for i, step in enumerate(phase.steps):
-                if step.name == parts.step:
-                    phase.steps[i], found = dataclasses.replace(step, fn=fn), True
-        if not found:
-            raise ConfigError(f"option --unroll: app {app.name} has no step {parts.step!r} to unroll")
 
     # ------------------------------------------------------------------- train
     def fit(self, data: TensorData | torch.utils.data.Dataset, resume: str | None = None) -> TrainResult:

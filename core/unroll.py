@@ -16,6 +16,7 @@ choices and what each costs.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,7 +28,7 @@ from torch.func import functional_call
 from ganapps.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ganapps.core.app import App
+    from ganapps.core.app import App, Phase
     from ganapps.core.config import TrainConfig
 
 Params = dict[str, Tensor]
@@ -72,6 +73,35 @@ def check_settings(app_cls: type[App], cfg: TrainConfig, processes: int = 1) -> 
         raise ConfigError("option --unroll trains in one process; drop --nproc")
     if cfg.amp == "fp16":
         raise ConfigError("option --unroll: not with --amp fp16 (no loss scaling inside the unrolled steps); use bf16")
+
+
+def install(
+    app: App,
+    phases: list[Phase],
+    owned: Mapping[str, frozenset[str]],
+    optimizers: Mapping[str, torch.optim.Optimizer],
+    cfg: TrainConfig,
+    processes: int,
+    amp: torch.dtype | None,
+) -> None:
+    """Replace the app's generator step in ``phases`` by the unrolled one (the Trainer's set-up)."""
+    check_settings(type(app), cfg, processes)
+    if amp == torch.float16:
+        raise ConfigError("option --unroll: not with fp16 (no loss scaling inside the unrolled steps); use --amp bf16")
+    parts = app.unrolled()
+    if parts is None:
+        raise ConfigError(f"option --unroll: app {app.name} cannot look ahead with these options")
+    owner = [name for name, nets in owned.items() if parts.network in nets]
+    if not owner:
+        raise ConfigError(f"option --unroll: no optimizer of app {app.name} trains {parts.network!r}")
+    fn = Unroller(app, parts, cfg.unroll, optimizers[owner[0]])
+    found = False
+    for phase in phases:
+        for i, step in enumerate(phase.steps):
+            if step.name == parts.step:
+                phase.steps[i], found = dataclasses.replace(step, fn=fn), True
+    if not found:
+        raise ConfigError(f"option --unroll: app {app.name} has no step {parts.step!r} to unroll")
 
 
 class _Bound(nn.Module):
