@@ -84,6 +84,11 @@ class PrivacyPlan:
     steps: int
     noise_multiplier: float
     accountant: str = ACCOUNTANT
+    #: the app's preprocessing release (``App.dp_preprocessing``): a Gaussian mechanism of noise
+    #: multiplier ``preprocessing_noise`` composed with the DP-SGD steps in RDP, and ``selection_delta``
+    #: of δ spent on thresholding (category discovery); None/0 without one
+    preprocessing_noise: float | None = None
+    selection_delta: float = 0.0
 
 
 def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
@@ -109,8 +114,62 @@ def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int) -> f
             ) from None
 
 
+def _rdp(sample_rate: float, sigma: float, steps: int) -> Any:
+    from opacus.accountants import RDPAccountant
+    from opacus.accountants.analysis.rdp import compute_rdp
+
+    return compute_rdp(q=sample_rate, noise_multiplier=sigma, steps=steps, orders=RDPAccountant.DEFAULT_ALPHAS)
+
+
+def rdp_epsilon(delta: float, *parts: tuple[float, float, int]) -> float:
+    """ε at δ of the RDP composition of (sample rate, σ, steps) Gaussian parts (steps 0 are skipped)."""
+    from opacus.accountants import RDPAccountant
+    from opacus.accountants.analysis.rdp import get_privacy_spent
+
+    live = [p for p in parts if p[2] > 0]
+    if not live:
+        return 0.0
+    rdp = sum(_rdp(*p) for p in live)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(get_privacy_spent(orders=RDPAccountant.DEFAULT_ALPHAS, rdp=rdp, delta=delta)[0])
+
+
+def _bisect_sigma(eps_of: Any, epsilon: float, what: str) -> float:
+    """The smallest σ (to 0.1%) with ``eps_of(σ) <= epsilon``."""
+    low, high = 0.01, 1.0
+    while eps_of(high) > epsilon:
+        low, high = high, high * 2
+        if high > 1e6:
+            raise ConfigError(f"option --dp-epsilon {epsilon:g} is too small for {what} (σ would pass 10⁶); raise it")
+    while high - low > 1e-3 * high:
+        mid = (low + high) / 2
+        low, high = (mid, high) if eps_of(mid) > epsilon else (low, mid)
+    return high
+
+
+def gaussian_noise_for(epsilon: float, delta: float) -> float:
+    """σ (noise per unit of L2 sensitivity) for which one Gaussian mechanism is (ε, δ)-DP (RDP conversion)."""
+    return _bisect_sigma(lambda s: rdp_epsilon(delta, (1.0, s, 1)), epsilon, "the preprocessing share")
+
+
+def composed_noise_for(epsilon: float, delta: float, sample_rate: float, steps: int, pre_sigma: float) -> float:
+    """σ of the DP-SGD steps so that they and a Gaussian release of noise ``pre_sigma``, composed in
+    RDP, spend (ε, δ) together."""
+    if rdp_epsilon(delta, (1.0, pre_sigma, 1)) >= epsilon:
+        raise ConfigError(f"option --dp-epsilon {epsilon:g}: the preprocessing alone spends it; raise it")
+    return _bisect_sigma(
+        lambda s: rdp_epsilon(delta, (1.0, pre_sigma, 1), (sample_rate, s, steps)),
+        epsilon,
+        f"{steps} steps at sampling rate {sample_rate:.3g} after the preprocessing",
+    )
+
+
 def spent(plan: PrivacyPlan, steps: int) -> float:
-    """ε spent (at the plan's δ) after ``steps`` private steps."""
+    """ε spent (at the plan's δ) after ``steps`` private steps, the app's preprocessing included."""
+    if plan.preprocessing_noise is not None:
+        parts = ((1.0, plan.preprocessing_noise, 1), (plan.sample_rate, plan.noise_multiplier, steps))
+        return rdp_epsilon(plan.delta - plan.selection_delta, *parts)
     if steps == 0:
         return 0.0
     from opacus.accountants import create_accountant
@@ -214,7 +273,14 @@ class DPSGD:
         total = planned_steps(phases, set(self.steps), len(batches))
         if total == 0:
             raise ConfigError(f"option --dp-epsilon: app {app.name} plans no step on real rows")
-        sigma = noise_for(cfg.dp_epsilon, delta, batches.sample_rate, total)
+        #: what the app's own preprocessing released (noisy statistics), composed with the steps below
+        self.pre: dict[str, Any] | None = getattr(app, "dp_preprocessing", None)
+        if self.pre:
+            pre_sigma, select = float(self.pre["noise_multiplier"]), float(self.pre.get("selection_delta", 0.0))
+            sigma = composed_noise_for(cfg.dp_epsilon, delta - select, batches.sample_rate, total, pre_sigma)
+        else:
+            pre_sigma, select = None, 0.0
+            sigma = noise_for(cfg.dp_epsilon, delta, batches.sample_rate, total)
         self.plan = PrivacyPlan(
             cfg.dp_epsilon,
             delta,
@@ -224,6 +290,8 @@ class DPSGD:
             batches.sample_rate,
             total,
             sigma,
+            preprocessing_noise=pre_sigma,
+            selection_delta=select,
         )
         self.samplers = {n: GradSampleModule(app.nets[n], loss_reduction="mean") for n in nets}
         for s in self.samplers.values():
@@ -300,6 +368,12 @@ class DPSGD:
         out["epsilon_spent"] = round(spent(self.plan, self.taken), 4)
         out["steps_taken"] = self.taken
         out["private_networks"] = sorted({n for nets in self.steps.values() for n in nets})
+        if self.pre:  # the split: each part alone at the RDP δ, and their composition (epsilon_spent)
+            p, d = self.plan, self.plan.delta - self.plan.selection_delta
+            out["composition"] = "RDP (preprocessing Gaussian release + DP-SGD steps), plus selection_delta"
+            out["epsilon_preprocessing"] = round(rdp_epsilon(d, (1.0, p.preprocessing_noise or 0.0, 1)), 4)
+            out["epsilon_dp_sgd"] = round(rdp_epsilon(d, (p.sample_rate, p.noise_multiplier, self.taken)), 4)
+            out["preprocessing"] = {k: v for k, v in self.pre.items() if k != "noise_multiplier"}
         return out
 
     def close(self) -> None:
