@@ -48,6 +48,9 @@ RIVALS = ("dpctgan", "patectgan", "mst")
 TRAIN_ROWS, TEST_ROWS = 3000, 1000
 #: share of a rival's ε spent by smartnoise on the bounds of continuous columns (counted inside ε)
 PREPROCESSOR_SHARE = 0.1
+#: ``tabular`` under DP: 20 epochs of batch 500 (the dp-tabular branch's bench/dp_tabular_eps.py
+#: settings; the app had no DP training defaults of its own when this ran: bench/RESULTS.md)
+OURS_DP = {"epochs": 20, "batch_size": 500}
 #: epoch cap of the smartnoise GANs (their default is 300; both stop earlier when ε is spent)
 RIVAL_EPOCHS: dict[str, int | None] = {"dpctgan": None, "patectgan": None}
 
@@ -128,8 +131,11 @@ def table_cell(name: str, synth: str, eps: float | None, seed: int) -> dict[str,
     judge = Judge(TabularTransformer().fit(train, where=table.name), train, test, table.target, seed)
     start = time.perf_counter()
     if synth == "ours":
-        settings = {"dp_epsilon": eps} if eps is not None else None
-        synthetic, info = fit_and_sample("tabular", train, table.target, seed, "cpu", None, ["fit"], settings=settings)
+        settings = {"dp_epsilon": eps, "batch_size": OURS_DP["batch_size"]} if eps is not None else None
+        epochs = OURS_DP["epochs"] if eps is not None else None
+        synthetic, info = fit_and_sample(
+            "tabular", train, table.target, seed, "cpu", epochs, ["fit"], settings=settings
+        )
         info = {k: info[k] for k in ("fit_seconds", "sample_seconds", "epochs", "steps")}
     else:
         kinds = {s.name: ("continuous" if s.kind == "continuous" else "categorical") for s in judge.specs}
