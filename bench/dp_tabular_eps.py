@@ -4,12 +4,14 @@ each cell's JSON is written beside this script and skipped when present (resumab
 
     OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/dp_tabular_eps.py TABLE TARGET EPOCHS BATCH EPS...
 
+DP_SHARE=0.3 in the environment sets the preprocessing share of ε (default: the app's, 0.15).
 ε 0 is the non-DP run (its own defaults: WGAN-GP, pac 10, per-class calibration).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,10 +23,16 @@ HERE = Path(__file__).parent / "dp_tabular_eps"
 
 def main() -> None:
     table, target, epochs, batch, *eps = sys.argv[1:]
+    share = os.environ.get("DP_SHARE")
+    if share:
+        import ganapps.plugins.tabular.privacy as P
+
+        P.PREPROCESSING_SHARE = float(share)
     HERE.mkdir(exist_ok=True)
     for e in [float(x) for x in eps]:
         name = Path(table).stem
-        out = HERE / f"{name}_eps{e:g}_ep{epochs}_bs{batch}.json"
+        tag = f"_share{share}" if share else ""
+        out = HERE / f"{name}_eps{e:g}_ep{epochs}_bs{batch}{tag}.json"
         if out.exists():
             continue
         start = time.time()
@@ -44,6 +52,7 @@ def main() -> None:
             "epsilon": e,
             "epochs": int(epochs),
             "batch_size": int(batch),
+            "preprocessing_share": float(share) if share else 0.15,
             "quality_score": m["metrics"]["quality_score"],
             "ml_efficacy_ratio": m["metrics"]["ml_efficacy"]["ratio"],
             "ml_efficacy": m["metrics"]["ml_efficacy"]["train_on_synthetic"],

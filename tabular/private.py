@@ -5,7 +5,7 @@ One Gaussian mechanism releases every histogram at once. A row adds 1 to one bin
 ``H`` histograms (one per categorical column; one or two per number), so the vector of all
 counts has L2 sensitivity √H; each count gets N(0, (σ√H)²) noise, σ the mechanism's noise
 multiplier (set by the caller from its share of the budget, composed with DP-SGD in RDP:
-``core/privacy.py``). What the transformer keeps is then post-processing of these counts:
+``core/accounting.py``). What the transformer keeps is then post-processing of these counts:
 
 - **column kinds** come from the public metadata, else from the file's storage types (text →
   categorical, integer/float → continuous, bool → boolean, date → datetime): nothing is detected

@@ -14,7 +14,8 @@ import torch
 
 from ganapps.cli.testing import cli_fails, cli_ok
 from ganapps.core import ConfigError, DataError, run
-from ganapps.core.privacy import PrivacyPlan, composed_noise_for, gaussian_noise_for, noise_for, spent
+from ganapps.core.accounting import composed_noise_for, gaussian_noise_for
+from ganapps.core.privacy import PrivacyPlan, noise_for, spent
 from ganapps.tabular.private import fit_private, private_specs, read_public_metadata
 
 pytest.importorskip("opacus")

@@ -5,7 +5,7 @@
   log-frequency conditions → frequency (real rows bring their own categories); per-class
   calibration → pooled; the downstream model and GMM modes → refused;
 - the transformer and the sampler's frequencies: noisy histograms (``ganapps.tabular.private``),
-  a share of the budget (``PREPROCESSING_SHARE``), composed with DP-SGD in RDP (``core/privacy.py``);
+  a share of the budget (``PREPROCESSING_SHARE``), composed with DP-SGD in RDP (``core/accounting.py``);
 - the critic step: the engine's Poisson batch, each real row conditioned on its own category of a
   column drawn independently of the data; the expected batch of generated rows; one critic call;
   the mean loss over all rows.
@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganapps.core.accounting import gaussian_noise_for
 from ganapps.core.errors import ConfigError
-from ganapps.core.privacy import default_delta, gaussian_noise_for
+from ganapps.core.privacy import default_delta
 from ganapps.plugins.tabular.options import TabularOptions
 from ganapps.tabular.private import PublicColumn, fit_private, histograms, private_specs, read_public_metadata
 from ganapps.tabular.transformer import TabularTransformer
