@@ -87,7 +87,11 @@ def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     return frame(train), frame(hold), label
 
 
-def run_medgan(train: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, float, dict[str, Any]]:
+def run_medgan(
+    train: pd.DataFrame, n: int, seed: int, settings: dict[str, Any] | None = None
+) -> tuple[np.ndarray, float, dict[str, Any]]:
+    """medGAN fitted on ``train`` as ``ganapps run`` does, ``n`` rows drawn: (rows, seconds, info).
+    ``settings`` adds engine settings (bench/dp_utility.py: ``dp_epsilon``)."""
     from ganapps.core.devices import seed_everything
     from ganapps.core.pipeline import make_configs, sized_epochs
     from ganapps.core.rundir import RunDir
@@ -97,7 +101,7 @@ def run_medgan(train: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, floa
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        options, cfg = make_configs(MedGAN, {"format": "wide"}, {"device": "cpu", "seed": seed})
+        options, cfg = make_configs(MedGAN, {"format": "wide"}, {"device": "cpu", "seed": seed, **(settings or {})})
         app = MedGAN(options)
         app.train_config = cfg
         data = app.load_data(pl.from_pandas(train) if _has_pyarrow() else pl.DataFrame(train.to_dict("list")))
@@ -117,6 +121,7 @@ def run_medgan(train: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, floa
         "batch_size": cfg.batch_size,
         "steps": result.steps,
         "train_seconds": round(result.seconds, 2),
+        "privacy": result.privacy,
     }
     return x, seconds, info
 

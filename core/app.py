@@ -162,6 +162,10 @@ class App:
     #: min(train_defaults epochs, ⌈default_steps / batches per epoch⌉) epochs, so small and large
     #: tables both get a sensible schedule
     default_steps: ClassVar[int | None] = None
+    #: under ``--dp-epsilon``: engine settings on top of ``train_defaults`` (DP-SGD favours larger
+    #: batches and fewer steps) and the step budget instead of ``default_steps``
+    dp_train_defaults: ClassVar[dict[str, Any]] = {}
+    dp_default_steps: ClassVar[int | None] = None
     #: what each metric of :meth:`evaluate` means, which direction is better and what to read it
     #: against, by dotted metric key (``*`` = one segment); the report's metrics table shows them
     metric_meanings: ClassVar[Mapping[str, MetricMeaning]] = {}

@@ -114,7 +114,11 @@ def make_configs(
     if not isinstance(file_options, dict):
         raise ConfigError("config file: [options] must be a table")
     opts = build(app_cls.Options, {**file_options, **(options or {})}, where=f"{app_cls.name} option")
-    cfg = build(TrainConfig, {**app_cls.train_defaults, **file_cfg, **(train or {})}, where="setting")
+    given = {**file_cfg, **(train or {})}
+    defaults = dict(app_cls.train_defaults)
+    if float(given.get("dp_epsilon", defaults.get("dp_epsilon", 0)) or 0) > 0:
+        defaults.update(app_cls.dp_train_defaults)  # DP-SGD's own defaults, under what the user gave
+    cfg = build(TrainConfig, {**defaults, **given}, where="setting")
     return opts, validate_train(cfg)
 
 
@@ -236,9 +240,10 @@ def sized_epochs(app_cls: type[App], cfg: TrainConfig, rows: int, world: int = 1
     ``default_steps`` (apps without one keep ``cfg.epochs``)."""
     per_rank = max(1, rows // world)
     per_epoch = per_rank // min(cfg.batch_size, per_rank)  # as the Trainer batches (ragged batch dropped)
-    if not app_cls.default_steps:
+    budget = app_cls.dp_default_steps if cfg.dp_epsilon > 0 and app_cls.dp_default_steps else app_cls.default_steps
+    if not budget:
         return cfg.epochs, per_epoch
-    return max(1, min(cfg.epochs, math.ceil(app_cls.default_steps / per_epoch))), per_epoch
+    return max(1, min(cfg.epochs, math.ceil(budget / per_epoch))), per_epoch
 
 
 def _run(

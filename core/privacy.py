@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from ganapps.core.accounting import composed_noise_for, rdp_epsilon
 from ganapps.core.config import TrainConfig
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError, DataError
@@ -84,6 +85,11 @@ class PrivacyPlan:
     steps: int
     noise_multiplier: float
     accountant: str = ACCOUNTANT
+    #: the app's preprocessing release (``App.dp_preprocessing``): a Gaussian mechanism of noise
+    #: multiplier ``preprocessing_noise`` composed with the DP-SGD steps in RDP, and ``selection_delta``
+    #: of δ spent on thresholding (category discovery); None/0 without one
+    preprocessing_noise: float | None = None
+    selection_delta: float = 0.0
 
 
 def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
@@ -110,7 +116,10 @@ def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int) -> f
 
 
 def spent(plan: PrivacyPlan, steps: int) -> float:
-    """ε spent (at the plan's δ) after ``steps`` private steps."""
+    """ε spent (at the plan's δ) after ``steps`` private steps, the app's preprocessing included."""
+    if plan.preprocessing_noise is not None:
+        parts = ((1.0, plan.preprocessing_noise, 1), (plan.sample_rate, plan.noise_multiplier, steps))
+        return rdp_epsilon(plan.delta - plan.selection_delta, *parts)
     if steps == 0:
         return 0.0
     from opacus.accountants import create_accountant
@@ -214,7 +223,14 @@ class DPSGD:
         total = planned_steps(phases, set(self.steps), len(batches))
         if total == 0:
             raise ConfigError(f"option --dp-epsilon: app {app.name} plans no step on real rows")
-        sigma = noise_for(cfg.dp_epsilon, delta, batches.sample_rate, total)
+        #: what the app's own preprocessing released (noisy statistics), composed with the steps below
+        self.pre: dict[str, Any] | None = getattr(app, "dp_preprocessing", None)
+        if self.pre:
+            pre_sigma, select = float(self.pre["noise_multiplier"]), float(self.pre.get("selection_delta", 0.0))
+            sigma = composed_noise_for(cfg.dp_epsilon, delta - select, batches.sample_rate, total, pre_sigma)
+        else:
+            pre_sigma, select = None, 0.0
+            sigma = noise_for(cfg.dp_epsilon, delta, batches.sample_rate, total)
         self.plan = PrivacyPlan(
             cfg.dp_epsilon,
             delta,
@@ -224,6 +240,8 @@ class DPSGD:
             batches.sample_rate,
             total,
             sigma,
+            preprocessing_noise=pre_sigma,
+            selection_delta=select,
         )
         self.samplers = {n: GradSampleModule(app.nets[n], loss_reduction="mean") for n in nets}
         for s in self.samplers.values():
@@ -300,6 +318,12 @@ class DPSGD:
         out["epsilon_spent"] = round(spent(self.plan, self.taken), 4)
         out["steps_taken"] = self.taken
         out["private_networks"] = sorted({n for nets in self.steps.values() for n in nets})
+        if self.pre:  # the split: each part alone at the RDP δ, and their composition (epsilon_spent)
+            p, d = self.plan, self.plan.delta - self.plan.selection_delta
+            out["composition"] = "RDP (preprocessing Gaussian release + DP-SGD steps), plus selection_delta"
+            out["epsilon_preprocessing"] = round(rdp_epsilon(d, (1.0, p.preprocessing_noise or 0.0, 1)), 4)
+            out["epsilon_dp_sgd"] = round(rdp_epsilon(d, (p.sample_rate, p.noise_multiplier, self.taken)), 4)
+            out["preprocessing"] = {k: v for k, v in self.pre.items() if k != "noise_multiplier"}
         return out
 
     def close(self) -> None:

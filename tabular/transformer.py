@@ -562,7 +562,9 @@ class TabularTransformer:
         vocab_values = st["categories"] + st["other_values"] + [None]
         idx = codes.clone()
         null_slot = k + int(st["other"])
-        if st["other"]:
+        if st["other"] and not st["other_values"]:  # a DP fit keeps no rare values: they decode to missing
+            idx[codes == k] = len(vocab_values) - 1
+        elif st["other"]:
             in_other = codes == k
             counts = self.tensors[f"categorical.{st['index']}.other_counts"]
             draws = (

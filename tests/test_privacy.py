@@ -191,7 +191,8 @@ def test_medgan_dp_long_data_with_a_public_code_list_and_pretraining(tmp_path: P
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tabular", "--dp-epsilon", "3"], "cannot train privately: its transformer"),
+        (["tabular", "--dp-epsilon", "3", "--continuous", "gmm"], "--continuous gmm fits modes on the rows"),
+        (["tabular", "--dp-epsilon", "3", "--target-loss", "1"], "--target-loss trains a second network"),
         (["medgan", "--dp-epsilon", "3"], "give the public list of codes with --code-list"),
         (["medgan", "--dp-epsilon", "3", "--nproc", "2"], "drop --nproc"),
         (["medgan", "--dp-epsilon", "3", "--eval-every", "1", "--patience", "2"], "drop --patience"),

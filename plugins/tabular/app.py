@@ -63,6 +63,7 @@ from ganapps.plugins.tabular.model import (
     generator_objective,
 )
 from ganapps.plugins.tabular.options import TabularOptions
+from ganapps.plugins.tabular.privacy import private_critic_step, private_options, private_transformer
 from ganapps.plugins.tabular.sampler import ConditionalSampler
 from ganapps.tabular import TabularTransformer
 from ganapps.tabular.app import TableApp
@@ -94,25 +95,35 @@ class TabularGAN(TableApp):
     train_defaults = {"epochs": 225, "batch_size": 500, "log_every": 10}
     default_steps = 5000
     monitor = ("quality_score", "max")
-    #: not yet private (issue 18, docs/privacy.md): the table transformer's quantiles, modes and category
-    #: lists and training-by-sampling's frequencies are fitted on real rows, the critic's gradient penalty
-    #: is a double backward opacus cannot clip per row, and PacGAN packs several rows into one
-    dp_refusal = (
-        "its transformer and conditional sampler are fitted on real rows, its critic packs rows (PacGAN) and "
-        "takes a gradient penalty; none is private yet (docs/privacy.md)"
-    )
+    #: every path from the rows to the bundle is closed under --dp-epsilon (privacy.py, docs/privacy.md)
+    dp_refusal = None
+    #: under --dp-epsilon, the noisy histograms' Gaussian release (``privacy.private_transformer``),
+    #: which the engine's accountant composes with the critic's DP-SGD steps
+    dp_preprocessing: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ data
+    @property
+    def dp(self) -> bool:
+        """Whether this run trains under --dp-epsilon."""
+        return self.train_config.dp_epsilon > 0
+
     def fit(self, train: pl.DataFrame) -> None:
         o = self.options
+        notes = private_options(o) if self.dp else []
         for name, value in (("pac", o.pac), ("gp-every", o.gp_every)):
             if value < 1:
                 raise ConfigError(f"option --{name} must be at least 1, got {value}")
         if not 0 <= o.target_share <= 1 or o.target_loss < 0:
             raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")
-        overrides, primary_key = self.column_typing(train)
-        t = TabularTransformer(continuous=o.continuous, max_categories=o.max_categories)
-        t.fit(train, overrides=overrides, primary_key=primary_key, where=self.data_name())
+        if self.dp:  # noisy histograms and public metadata only (privacy.py)
+            t = private_transformer(self, train)
+            self.schema["dp_notes"] = notes
+        else:
+            if o.dp_metadata:
+                raise ConfigError("option --dp-metadata is for --dp-epsilon runs; give --metadata for column types")
+            overrides, primary_key = self.column_typing(train)
+            t = TabularTransformer(continuous=o.continuous, max_categories=o.max_categories)
+            t.fit(train, overrides=overrides, primary_key=primary_key, where=self.data_name())
         if t.width == 0:
             raise DataError(f"{self.data_name()}: nothing to learn — every column is an id or a constant")
         t.save_to(self.schema, self.tensors)
@@ -123,8 +134,11 @@ class TabularGAN(TableApp):
 
     def dataset(self, train: pl.DataFrame) -> TensorData:
         self.x = self.tt.transform(train, seed=self.train_config.seed)
-        # training-by-sampling needs at least one discrete column; a numeric table trains unconditionally
-        self.sampler = ConditionalSampler.from_encoded(self.x, self.tt.spans) if self.tt.discrete_spans else None
+        # training-by-sampling needs at least one discrete column; a numeric table trains unconditionally.
+        # Under DP the sampler knows the noisy frequencies only, and real rows bring their own conditions
+        make = ConditionalSampler.from_transformer if self.dp else ConditionalSampler.from_encoded
+        args = (self.tt,) if self.dp else (self.x, self.tt.spans)
+        self.sampler = make(*args) if self.tt.discrete_spans else None  # type: ignore[operator]
         self.act = SpanActivation(self.tt.spans)
         self.real = self.act.to_layout(self.x)  # real rows in the generator's layout (activation.py)
         return TensorData(self.real)
@@ -214,6 +228,15 @@ class TabularGAN(TableApp):
         c = self.sampler.sample(n, log_frequency=self.options.log_frequency, column_p=self._column_p(training=True))
         return c.cond.to(self.device), real[c.rows.to(self.device)]
 
+    def fake_conditions(self, n: int) -> Tensor:
+        """Conditional vectors of ``n`` generated rows, drawn from the sampler's frequencies alone."""
+        if self.sampler is None:
+            return torch.zeros(n, 0, device=self.device)
+        if self.device.type == "cuda" and self.sampler.device != self.device:
+            self.sampler.to(self.device)
+        c = self.sampler.sample(n, log_frequency=self.options.log_frequency, column_p=self._column_p(training=True))
+        return c.cond.to(self.device)
+
     def _real_rows(self) -> Tensor:
         """The training rows (grouped layout), moved to the device once, not at every step."""
         real = self.__dict__.get("_real_device")
@@ -244,6 +267,8 @@ class TabularGAN(TableApp):
         return raw, self.act.to(self.device)(raw, tau=self.options.tau)
 
     def discriminator_step(self, batch: Tensor) -> dict[str, Tensor]:
+        if self.privacy is not None:
+            return private_critic_step(self, batch)
         o = self.options
         cond, real = self._conditions(self._n(batch))
         raw, fake = self._fake(cond)
@@ -252,7 +277,7 @@ class TabularGAN(TableApp):
         # the lazy penalty: k·λ every k-th critic step
         penalise = o.loss == "wgan-gp" and self.progress.phase_step % o.gp_every == 0
         weight = o.gp_weight * o.gp_every if penalise else 0.0
-        return critic_objective(self.nets.discriminator, real, fake, cond, hinge=o.loss == "hinge", gp_weight=weight)
+        return critic_objective(self.nets.discriminator, real, fake, cond, loss=o.loss, gp_weight=weight)
 
     def downstream_step(self, batch: Tensor) -> dict[str, Tensor]:
         """The auxiliary target model learns from real rows (the engine's uniform batch)."""
@@ -260,12 +285,15 @@ class TabularGAN(TableApp):
 
     def generator_step(self, batch: Tensor) -> dict[str, Tensor]:
         rows = self.__dict__.pop("_rows", None)
-        if rows is None:
+        if rows is None and batch is None:  # under DP the generator step gets no real rows
+            cond = self.fake_conditions(self.privacy.expected_batch)
+            raw, fake = self._fake(cond)
+        elif rows is None:
             cond, _ = self._conditions(self._n(batch))
             raw, fake = self._fake(cond)
         else:
             raw, fake, cond = rows
-        out = generator_objective(self.nets.discriminator, fake, cond, hinge=self.options.loss == "hinge")
+        out = generator_objective(self.nets.discriminator, fake, cond, loss=self.options.loss)
         loss = out.pop("loss")
         if self.cond_width:
             out["cond_loss"] = self.act.cond_loss(raw, cond)  # honour the condition

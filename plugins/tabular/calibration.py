@@ -159,23 +159,38 @@ class Decoder:
         return cls
 
     # -------------------------------------------------------------- fitting
-    def fit(self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor, values: bool, by: int | None = None) -> None:
-        """Fit the corrections on generated ``raw`` output against the encoded training rows ``real``;
-        with ``by`` (a discrete column's index), also within each of its classes."""
-        raw, cond, mask, real = raw.double(), cond.double(), mask.double(), real.double()
-        self.bias, self.threshold, self.grid = self._fit_maps(raw, cond, mask, real, values)
+    def fit(
+        self,
+        raw: Tensor,
+        cond: Tensor,
+        mask: Tensor,
+        real: Tensor | None,
+        values: bool,
+        by: int | None = None,
+        shares: Tensor | None = None,
+    ) -> None:
+        """Fit the corrections on generated ``raw`` output against the encoded training rows ``real``
+        (their share of ones per encoded column), or against given ``shares`` (noisy ones under DP,
+        ``real`` None); with ``by`` (a discrete column's index), also within each of its classes."""
+        raw, cond, mask = raw.double(), cond.double(), mask.double()
+        if shares is None:
+            assert real is not None
+            real = real.double()
+            shares = real.mean(0)
+        self.bias, self.threshold, self.grid = self._fit_maps(raw, cond, mask, shares.double(), values)
         self.by, self.classes = None, {}
-        if by is not None and values and self.values:
+        if by is not None and values and self.values and real is not None:
             self._fit_classes(raw, cond, mask, real, by)
 
     def _fit_maps(
-        self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor, values: bool
+        self, raw: Tensor, cond: Tensor, mask: Tensor, share: Tensor, values: bool
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """(logit biases, flag thresholds, value grids) of generated rows against real ones."""
-        bias = self._fit_bias(raw, cond, mask, real).float()
+        """(logit biases, flag thresholds, value grids) of generated rows against the real share of
+        ones of each encoded column."""
+        bias = self._fit_bias(raw, cond, mask, share).float()
         biased = raw + bias.double()
         threshold = self.threshold
-        shares = torch.stack([real[:, s.start].mean() for s in self.flags]) if self.flags else None
+        shares = torch.stack([share[s.start] for s in self.flags]) if self.flags else None
         if shares is not None:
             idx = [s.start for s in self.flags]
             p = torch.sigmoid(biased[:, idx])
@@ -201,21 +216,21 @@ class Decoder:
             if int(r.sum()) < MIN_CLASS_ROWS or int(g.sum()) < GRID:
                 parts.append(pooled)
                 continue
-            bias, threshold, grid = self._fit_maps(raw[g], cond[g], mask[g], real[r], values=True)
+            bias, threshold, grid = self._fit_maps(raw[g], cond[g], mask[g], real[r].mean(0), values=True)
             assert grid is not None
             parts.append((bias, threshold, grid, self._real_grid(real[r])))
             self.classes["use"][k] = True
         for i, name in enumerate(("bias", "threshold", "grid", "target")):
             self.classes[name] = torch.stack([p[i] for p in parts]).float().contiguous()
 
-    def _fit_bias(self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor) -> Tensor:
+    def _fit_bias(self, raw: Tensor, cond: Tensor, mask: Tensor, share: Tensor) -> Tensor:
         """Per-category logit biases by iterative proportional fitting of the expected shares."""
         bias = torch.zeros(raw.shape[1], dtype=torch.float64)
         disc_index = {s.start: j for j, s in enumerate(s for s in self.spans if s.discrete)}
         block = 0
         for s in self.discrete:
             sl = slice(s.start, s.stop)
-            target = real[:, sl].mean(0)
+            target = share[sl]
             if s.discrete:
                 j = disc_index[s.start]
                 forced = mask[:, j] > 0

@@ -19,6 +19,7 @@ from torch import Tensor
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError
 from ganapps.plugins.tabular.calibration import CALIBRATION_ROWS, Decoder
+from ganapps.plugins.tabular.privacy import noisy_shares
 from ganapps.plugins.tabular.sampler import ConditionalSampler
 
 if TYPE_CHECKING:
@@ -73,14 +74,18 @@ def calibrate(app: TabularGAN, train: pl.DataFrame) -> Decoder:
     decoder = Decoder(app.tt.spans)
     if not app.options.calibrate:
         return decoder
-    real = getattr(app, "x", None)
-    if real is None:
-        real = app.tt.transform(train, seed=app.train_config.seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(app.train_config.seed)
         cond, mask, _ = condition_vectors(app, CALIBRATION_ROWS, None)
         raw = raw_output(app, cond)
-    decoder.fit(raw.cpu(), cond, mask, real.cpu(), app.tt.options.continuous == "quantile", class_column(app))
+    values = app.tt.options.continuous == "quantile"
+    if app.dp:  # the noisy histograms' shares, not the rows: post-processing (privacy.py)
+        decoder.fit(raw.cpu(), cond, mask, None, values, None, shares=noisy_shares(app.tt))
+        return decoder
+    real = getattr(app, "x", None)
+    if real is None:
+        real = app.tt.transform(train, seed=app.train_config.seed)
+    decoder.fit(raw.cpu(), cond, mask, real.cpu(), values, class_column(app))
     return decoder
 
 

@@ -15,8 +15,9 @@ conditional vector c, judged in packs:
     L_D = E[D(G(z, c) ⊕ c)] − E[D(x ⊕ c)] + λ · E[(‖∇ D(x̂ ⊕ c)‖ − 1)²],  x̂ = αx + (1 − α)G(z, c)
     L_G = −E[D(G(z, c) ⊕ c)] + CE(G(z, c)'s conditioned span, c) [+ w · downstream loss]
 
-(WGAN-GP, Gulrajani et al. 2017; CTGAN's conditional cross-entropy; ``--loss hinge`` swaps the
-adversarial terms for the hinge loss and drops the penalty.)
+(WGAN-GP, Gulrajani et al. 2017; CTGAN's conditional cross-entropy; ``--loss hinge`` or ``bce``
+swaps the adversarial terms for the hinge or the non-saturating GAN loss and drops the penalty:
+``bce`` is what ``--dp-epsilon`` uses, since opacus cannot clip the penalty's double backward.)
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def downstream_loss(model: Downstream, rows: Tensor) -> Tensor:
 
 
 def critic_objective(
-    critic: Critic, real: Tensor, fake: Tensor, cond: Tensor, *, hinge: bool = False, gp_weight: float = 0.0
+    critic: Critic, real: Tensor, fake: Tensor, cond: Tensor, *, loss: str = "wgan-gp", gp_weight: float = 0.0
 ) -> dict[str, Tensor]:
     """L_D on real rows and generated rows (detached), both with their conditional vectors.
 
@@ -125,12 +126,14 @@ def critic_objective(
     """
     real_in = pack(torch.cat([real, cond], 1), critic.pac)
     fake_in = pack(torch.cat([fake.detach(), cond], 1), critic.pac)
-    penalise = not hinge and gp_weight > 0
+    penalise = loss == "wgan-gp" and gp_weight > 0
     parts = [real_in, fake_in, *([interpolates(real_in, fake_in)] if penalise else [])]
     scores = critic(torch.cat(parts)).split(len(real_in))
     d_real, d_fake = scores[0], scores[1]
-    if hinge:
+    if loss == "hinge":
         return {"loss": L.d_hinge(d_real, d_fake), "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+    if loss == "bce":
+        return {"loss": L.d_bce(d_real, d_fake), "d_real": torch.sigmoid(d_real).mean()}
     wasserstein = L.d_wgan(d_real, d_fake)  # E[D(fake)] − E[D(real)]
     out = {"loss": wasserstein, "wasserstein": -wasserstein}
     if penalise:
@@ -139,8 +142,8 @@ def critic_objective(
     return out
 
 
-def generator_objective(critic: Critic, fake: Tensor, cond: Tensor, *, hinge: bool = False) -> dict[str, Tensor]:
+def generator_objective(critic: Critic, fake: Tensor, cond: Tensor, *, loss: str = "wgan-gp") -> dict[str, Tensor]:
     """The adversarial part of L_G (the app adds the conditional and downstream terms)."""
     d_fake = critic(pack(torch.cat([fake, cond], 1), critic.pac))
-    adv = L.g_hinge(d_fake) if hinge else L.g_wgan(d_fake)
+    adv = {"hinge": L.g_hinge, "bce": L.g_nonsaturating}.get(loss, L.g_wgan)(d_fake)
     return {"loss": adv, "adversarial": adv}

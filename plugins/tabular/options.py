@@ -16,6 +16,13 @@ class TabularOptions:
         default_factory=dict,
         metadata={"help": "Override a column's kind: COL=continuous|categorical|boolean|datetime|id (repeatable)."},
     )
+    dp_metadata: str | None = field(
+        default=None,
+        metadata={
+            "help": "With --dp-epsilon: public SDV Metadata JSON, each column optionally with 'categories' [...] "
+            "or 'min'/'max'; what it gives is not read off the rows (docs/privacy.md)."
+        },
+    )
     primary_key: str | None = field(default=None, metadata={"help": "Primary-key column (regenerated, not learned)."})
     target: str | None = field(
         default=None, metadata={"help": "Column to predict for the ML-efficacy metric (train synthetic, test real)."}
@@ -31,7 +38,10 @@ class TabularOptions:
     )
     discriminator_dim: list[int] = field(default_factory=lambda: [256, 256], metadata={"help": "Critic layer widths."})
     pac: int = field(default=10, metadata={"help": "Rows judged together by the critic (PacGAN)."})
-    loss: Literal["wgan-gp", "hinge"] = field(default="wgan-gp", metadata={"help": "Adversarial loss."})
+    loss: Literal["wgan-gp", "hinge", "bce"] = field(
+        default="wgan-gp",
+        metadata={"help": "Adversarial loss (bce: non-saturating; --dp-epsilon replaces wgan-gp by it)."},
+    )
     gp_weight: float = field(default=10.0, metadata={"help": "Gradient-penalty weight λ (wgan-gp)."})
     gp_every: int = field(
         default=1,

@@ -1,0 +1,160 @@
+"""``tabular`` under ``--dp-epsilon``: every path from the rows to the bundle, closed (docs/privacy.md).
+
+- options that read rows outside DP-SGD or break per-row clipping are replaced (and said so) or
+  refused: PacGAN packs → ``pac`` 1; WGAN-GP's double backward → the non-saturating BCE loss;
+  log-frequency conditions → frequency (real rows bring their own categories); per-class
+  calibration → pooled; the downstream model and GMM modes → refused;
+- the transformer and the sampler's frequencies: noisy histograms (``ganapps.tabular.private``),
+  a share of the budget (``PREPROCESSING_SHARE``), composed with DP-SGD in RDP (``core/accounting.py``);
+- the critic step: the engine's Poisson batch, each real row conditioned on its own category of a
+  column drawn independently of the data; the expected batch of generated rows; one critic call;
+  the mean loss over all rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganapps.core.accounting import gaussian_noise_for
+from ganapps.core.errors import ConfigError
+from ganapps.core.privacy import default_delta
+from ganapps.plugins.tabular.options import TabularOptions
+from ganapps.tabular.private import PublicColumn, fit_private, histograms, private_specs, read_public_metadata
+from ganapps.tabular.transformer import TabularTransformer
+
+if TYPE_CHECKING:
+    from ganapps.plugins.tabular.app import TabularGAN
+
+log = logging.getLogger("ganapps.tabular")
+
+#: share of ε spent on the transformer's noisy histograms (the rest: DP-SGD), and of δ on
+#: category discovery; chosen on validation rows (bench/RESULTS.md, issue 18)
+PREPROCESSING_SHARE = 0.15
+SELECTION_DELTA_SHARE = 0.1
+
+
+def private_options(o: TabularOptions) -> list[str]:
+    """Refuse, or replace and say so, what would read rows outside DP-SGD; the notes (data-independent)."""
+    if o.continuous == "gmm":
+        raise ConfigError("option --dp-epsilon: --continuous gmm fits modes on the rows; use --continuous quantile")
+    if o.target_loss > 0:
+        raise ConfigError(
+            "option --dp-epsilon: --target-loss trains a second network on real rows; drop it (set it to 0)"
+        )
+    notes = []
+    if o.pac != 1:
+        o.pac = 1
+        notes.append("--dp-epsilon: pac 1 (PacGAN packs rows together, so no row would have its own gradient).")
+    if o.loss == "wgan-gp":
+        o.loss = "bce"
+        notes.append(
+            "--dp-epsilon: the critic takes the non-saturating BCE loss (opacus cannot clip WGAN-GP's double backward)."
+        )
+    if o.log_frequency:
+        o.log_frequency = False
+        notes.append("--dp-epsilon: conditions by frequency, not log-frequency (real rows bring their own categories).")
+    if o.calibrate_by_target and o.target:
+        o.calibrate_by_target = False
+        notes.append("--dp-epsilon: calibration pooled over the table (per-class maps would read the rows).")
+    for note in notes:
+        log.info(note)
+    return notes
+
+
+def private_transformer(app: TabularGAN, train: pl.DataFrame) -> TabularTransformer:
+    """The transformer fitted on noisy histograms; sets ``app.dp_preprocessing`` for the accountant."""
+    o, cfg = app.options, app.train_config
+    where = app.data_name()
+    overrides, primary_key = app.column_typing(train)
+    public: dict[str, PublicColumn] = {}
+    if o.dp_metadata:
+        extra, pk, public = read_public_metadata(o.dp_metadata)
+        missing = [c for c in extra if c not in train.columns]
+        if missing:
+            raise ConfigError(f"--dp-metadata {o.dp_metadata}: column {missing[0]!r} is not in the data")
+        overrides = {**extra, **(overrides or {})}
+        primary_key = primary_key or pk
+    specs = private_specs(train, overrides, primary_key, where)
+    delta = cfg.dp_delta or default_delta(train.height)
+    select = delta * SELECTION_DELTA_SHARE
+    sigma = gaussian_noise_for(cfg.dp_epsilon * PREPROCESSING_SHARE, delta - select)
+    t = fit_private(
+        train,
+        specs,
+        public,
+        noise_multiplier=sigma,
+        select_delta=select,
+        max_categories=o.max_categories,
+        seed=cfg.seed,
+        where=where,
+    )
+    app.dp_preprocessing = {
+        "noise_multiplier": sigma,
+        "selection_delta": select,
+        "share": PREPROCESSING_SHARE,
+        "histograms": histograms(specs, public),
+        "count_noise_std": round(sigma * histograms(specs, public) ** 0.5, 4),
+        "public_columns": sorted(public),
+    }
+    return t
+
+
+def noisy_shares(t: TabularTransformer) -> Tensor:
+    """Each encoded column's share of ones (category slots, missing flags) from the noisy counts:
+    the calibration's targets under DP (post-processing)."""
+    shares = torch.zeros(t.width, dtype=torch.float64)
+    nulls = t.tensors.get("continuous.nulls")
+    for s in t.spans:
+        if s.kind == "category":
+            c = t.category_counts(s.column).clamp_min(0)
+            shares[s.start : s.stop] = c / c.sum().clamp_min(1e-12)
+        elif s.kind == "missing" and nulls is not None:
+            share = float(nulls[t._cont.index(s.column)]) / max(1, t.n_rows)
+            shares[s.start] = min(1.0, max(0.0, share))
+    return shares
+
+
+def own_conditions(app: TabularGAN, real: Tensor) -> Tensor:
+    """Conditional vectors of real rows (generator layout): a discrete column drawn for each row
+    independently of the data (uniform, or the target's share), set to that row's own category."""
+    n, sampler = len(real), app.sampler
+    cond = torch.zeros(n, sampler.width, device=real.device)
+    if n == 0:
+        return cond
+    p = app._column_p(training=True)
+    column = (
+        torch.randint(sampler.n_columns, (n,), device=real.device)
+        if p is None
+        else torch.multinomial(p.to(real.device), n, replacement=True)
+    )
+    layout = app.act.inverse.to(real.device)
+    for j, s in enumerate(app.tt.discrete_spans):
+        rows = torch.nonzero(column == j).flatten()
+        if len(rows):
+            slot = real[rows][:, layout[s.start : s.stop]].argmax(1)
+            cond[rows, int(sampler.offsets[j]) + slot] = 1.0
+    return cond
+
+
+def private_critic_step(app: TabularGAN, real: Tensor) -> dict[str, Any]:
+    """The critic's DP-SGD step: the Poisson batch with its own conditions and the expected batch of
+    generated rows, in one call; the loss a mean over all of them (docs/privacy.md's contract)."""
+    real = real.to(app.device)
+    cond_real = own_conditions(app, real) if app.sampler is not None else torch.zeros(len(real), 0, device=app.device)
+    cond_fake = app.fake_conditions(app.privacy.expected_batch)
+    raw, fake = app._fake(cond_fake)
+    app._rows = (raw, fake, cond_fake)
+    rows = torch.cat([torch.cat([real, cond_real], 1), torch.cat([fake.detach(), cond_fake], 1)])
+    scores = app.nets.discriminator(rows).squeeze(1)
+    is_real = torch.cat([torch.ones(len(real), device=app.device), torch.zeros(len(fake), device=app.device)])
+    if app.options.loss == "hinge":
+        loss = torch.relu(1 - (2 * is_real - 1) * scores).mean()
+    else:
+        loss = F.binary_cross_entropy_with_logits(scores, is_real)
+    return {"loss": loss, "d_fake": torch.sigmoid(scores[len(real) :]).mean()}

@@ -1,0 +1,174 @@
+"""``tabular`` under ``--dp-epsilon`` (issue 18): each path from the rows to the bundle is closed —
+noisy histograms instead of fitted statistics, public metadata, calibration without rows, no
+packing or gradient penalty, the budget composed — and DP runs work from the CLI and the API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+
+from ganapps.cli.testing import cli_fails, cli_ok
+from ganapps.core import ConfigError, DataError, run
+from ganapps.core.accounting import composed_noise_for, gaussian_noise_for
+from ganapps.core.privacy import PrivacyPlan, noise_for, spent
+from ganapps.tabular.private import fit_private, private_specs, read_public_metadata
+
+pytest.importorskip("opacus")
+
+SECRET = "zz-one-patient-only"
+
+
+def table(n: int = 240, seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.choice(["x", "y", "z"], n).tolist()
+    a[0] = SECRET  # a category held by one row
+    b = rng.normal(50, 10, n).round(2)
+    return pl.DataFrame({"a": a, "b": b, "y": (b > 50).astype(np.int64)})
+
+
+def fit(frame: pl.DataFrame, sigma: float = 0.5, public: dict | None = None):  # type: ignore[no-untyped-def]
+    specs = private_specs(frame, None, None, "t")
+    return fit_private(
+        frame, specs, public or {}, noise_multiplier=sigma, select_delta=1e-5, max_categories=100, seed=0, where="t"
+    )
+
+
+def test_a_category_one_row_holds_never_reaches_the_transformer() -> None:
+    t = fit(table())
+    schema, tensors = t.state_dict()
+    assert SECRET not in json.dumps(schema)  # neither a category nor an "other" value
+    assert set(t.categories("a")) == {"x", "y", "z", "<other>"}
+    assert t._cat["a"]["other_values"] == []  # the pooled slot keeps no values
+    assert t.spec("y").kind == "continuous"  # kinds from the storage type, nothing detected from values
+
+
+def test_neighbouring_tables_give_counts_that_differ_by_one_at_most() -> None:
+    """With the same noise draw, each count of D and D + one row differs by ≤ 1: every statistic is a
+    histogram count (sensitivity 1 per histogram), so the Gaussian noise covers it."""
+    d = table(seed=1).with_columns(pl.Series("a", ["x", "y", "z"] * 80))
+    extra = pl.DataFrame({"a": ["y"], "b": [55.0], "y": [1]})
+    t1, t2 = fit(d, sigma=1.0), fit(pl.concat([d, extra]), sigma=1.0)
+    c1, c2 = (dict(zip(t.categories("a"), t.category_counts("a").tolist(), strict=True)) for t in (t1, t2))
+    diff = [abs(c1[k] - c2[k]) for k in ("x", "y", "z")]
+    assert max(diff) <= 1.0 + 1e-9 and sum(diff) <= 1.0 + 1e-9
+    assert (t1.category_counts("a") - t1.category_counts("a").round()).abs().max() > 0  # noise is really there
+
+
+def test_public_metadata_gives_categories_and_bounds(tmp_path: Path) -> None:
+    meta = {
+        "METADATA_SPEC_VERSION": "V1",
+        "tables": {
+            "t": {
+                "columns": {
+                    "a": {"sdtype": "categorical", "categories": ["x", "y", "z", "w", SECRET]},
+                    "b": {"sdtype": "numerical", "min": 0, "max": 100},
+                }
+            }
+        },
+    }
+    path = tmp_path / "meta.json"
+    path.write_text(json.dumps(meta))
+    overrides, _, public = read_public_metadata(path)
+    t = fit(table(), public=public)
+    assert t.categories("a")[:5] == ["x", "y", "z", "w", SECRET]  # public: kept even when rare or absent
+    assert float(t.tensors["continuous.min"][0]) >= 0 and float(t.tensors["continuous.max"][0]) <= 100
+    meta["tables"]["t"]["columns"]["a"]["categories"] = ["x", "y"]
+    path.write_text(json.dumps(meta))
+    with pytest.raises(DataError, match="column 'a' holds"):
+        fit(table(), public=read_public_metadata(path)[2])
+
+
+def test_the_budget_is_the_composition_of_preprocessing_and_dp_sgd() -> None:
+    pre = gaussian_noise_for(0.45, 1e-5)
+    sgd = composed_noise_for(3.0, 1e-5, 0.1, 200, pre)
+    assert sgd > noise_for(3.0, 1e-5, 0.1, 200)  # the preprocessing's share costs DP-SGD noise
+    plan = PrivacyPlan(3.0, 1e-5, 1.0, 1000, 100, 0.1, 200, sgd, preprocessing_noise=pre)
+    assert 2.99 <= spent(plan, 200) <= 3.0
+    assert 0.44 <= spent(plan, 0) <= 0.45  # before any step, the preprocessing alone
+
+
+def test_dp_run_from_the_api_closes_every_path(tmp_path: Path) -> None:
+    frame = table()
+    result = run(
+        "tabular",
+        frame,
+        options={"target": "y"},
+        train={"dp_epsilon": 3, "epochs": 2, "batch_size": 64, "seed": 0},
+        out=tmp_path / "run",
+        samples=100,
+        progress=False,
+    )
+    app, p = result.app, result.metrics["differential_privacy"]
+    assert app.options.pac == 1 and app.nets.discriminator.pac == 1 and app.options.loss == "bce"
+    assert not app.options.log_frequency and not app.options.calibrate_by_target
+    assert p["epsilon_spent"] <= 3.0 and 0 < p["epsilon_preprocessing"] < p["epsilon_dp_sgd"] < 3.0
+    assert SECRET not in (tmp_path / "run" / "bundle" / "schema.json").read_text()
+    before = {k: v.clone() for k, v in app.decoder.tensors().items()}
+    app.x = torch.full_like(app.x, 7.0)  # the calibration under DP reads no rows: garbage changes nothing
+    app.calibrate(None)
+    for k, v in app.decoder.tensors().items():
+        assert torch.equal(v, before[k]), k
+
+
+def test_dp_run_and_generate_from_the_cli(in_tmp: Path) -> None:
+    table().write_csv("t.csv")
+    cli_ok(
+        "run",
+        "tabular",
+        "--data",
+        "t.csv",
+        "--target",
+        "y",
+        "--dp-epsilon",
+        "3",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--samples",
+        "50",
+        "--out",
+        "run",
+    )
+    metrics = json.loads(Path("run/metrics.json").read_text())
+    assert metrics["differential_privacy"]["preprocessing"]["share"] > 0
+    cli_ok("generate", "run", "-n", "20", "-o", "g.csv")
+    assert pl.read_csv("g.csv").height == 20
+    line = cli_fails("run", "tabular", "--data", "t.csv", "--dp-metadata", "m.json", "--epochs", "1", "--out", "r2")
+    assert "--dp-metadata is for --dp-epsilon runs" in line
+
+
+def test_text_dates_need_a_public_format() -> None:
+    frame = pl.DataFrame({"d": ["2020-01-01", "2020-02-01"]})
+    with pytest.raises(ConfigError, match="datetime_format"):
+        private_specs(frame, {"d": {"kind": "datetime"}}, None, "t")
+
+
+def test_the_transformer_passes_a_canary_audit_that_catches_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One-run audit (tests/test_privacy_audit.py's) of the preprocessing path: 100 canary rows, each
+    with a level of its own, put in by fair coins; the attack guesses "in" where the level reached the
+    fitted transformer. A non-DP fit, and a DP fit whose threshold is broken, show ε > 1; the DP fit not."""
+    from ganapps.core.privacy import audit_epsilon
+    from ganapps.tabular import TabularTransformer
+
+    rng = np.random.default_rng(0)
+    inside = rng.random(100) < 0.5
+    levels = ["x", "y"] * 100 + [f"canary{i}" for i in np.nonzero(inside)[0]]
+    frame = pl.DataFrame({"a": levels, "b": rng.normal(size=len(levels))})
+
+    def bound(t: TabularTransformer) -> float:
+        seen = np.array([f"canary{i}" in t.categories("a") for i in range(100)], dtype=float)
+        order = np.argsort(-seen, kind="stable")
+        right = int(inside[order[:20]].sum() + (~inside[order[-20:]]).sum())
+        return audit_epsilon(100, 40, right, 1e-5)
+
+    assert bound(TabularTransformer(max_categories=1000).fit(frame)) > 1.0
+    sigma = gaussian_noise_for(0.15, 1e-5)
+    assert bound(fit(frame, sigma=sigma)) <= 1.0, "PRIVACY LEAK: a category one row holds reached the DP transformer"
+    monkeypatch.setattr("ganapps.tabular.private.NormalDist.inv_cdf", lambda self, p: -1e9)  # no threshold
+    assert bound(fit(frame, sigma=sigma)) > 1.0
