@@ -190,6 +190,7 @@ class FinTS(App):
         scenarios: int | None = None,
         horizon: int | None = None,
         start_window: str = "last",
+        data: str = "",
         **_: Any,
     ) -> Any:
         """``n`` (or ``scenarios``) price/return paths of ``horizon`` steps as a table with scenario and step."""
@@ -197,7 +198,7 @@ class FinTS(App):
         steps = int(horizon or self.schema.get("eval_steps") or self.options.horizon)
         if n < 1 or steps < 1:
             raise ConfigError("options --scenarios and --horizon must be at least 1")
-        return S.generate(self, n, condition, steps, start_window)
+        return S.generate(self, n, condition, steps, start_window, data)
 
     def load_samples(self, path: Path) -> Any:
         return S.read_scenarios(path, self.schema["tickers"])
@@ -211,4 +212,9 @@ class FinTS(App):
 
     # ---------------------------------------------------------- evaluation
     def evaluate(self, real: Prices, synthetic: Any, train: Prices | None = None) -> Evaluation:
-        return M.evaluate(self, real, synthetic)
+        from ganapps.plugins.fints import evaluation as E
+
+        ev = M.evaluate(self, real, synthetic)
+        E.add_intervals(self, real, synthetic, ev)
+        E.add_backtest(self, real, ev)
+        return ev
