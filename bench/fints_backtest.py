@@ -161,6 +161,17 @@ def summary(a: argparse.Namespace) -> None:
                 for k in ("crps", "fz0_95", "fz0_99", "pinball95", "pinball99")
             ]
             print(f"| {h} | {base} | " + " | ".join(f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in vals) + " |")
+    print(
+        "\nwidth: median over origins of fints' 95% VaR over garch_t's (>1: fints wider), and how the two move together"
+    )
+    for c, res in cells.items():
+        ratios = []
+        for h in horizons:
+            po = res[f"h{h}"]["per_origin"]
+            v, g = np.abs(po["ganapps"]["var95"]), np.abs(po["garch_t"]["var95"])
+            corr = np.corrcoef(np.log(v), np.log(g))[0, 1]
+            ratios.append(f"h{h} {np.median(v / g):.2f} (corr of log VaR {corr:.2f})")
+        print(f"{c}: " + ", ".join(ratios))
     print("\nper-cell means: CRPS and FZ0 99% (fints / garch_t / fhs)")
     for c, res in cells.items():
         parts = []

@@ -111,4 +111,6 @@ def test_train_once_generate_every_day(in_tmp: Path) -> None:
     assert "--window 10" in fails("generate", "run", "--data", "short.csv")
     full.filter((pl.arange(0, 320) < 300) | (pl.arange(0, 320) > 315)).write_csv("gap.csv")
     assert "gap of 17 days" in fails("generate", "run", "--data", "gap.csv")
+    assert "'nope'" in fails("run", "fints", "--data", "train.csv", "--backtest-baselines", "garch_t,nope")
+    assert "--backtest-horizons" in fails("run", "fints", "--data", "train.csv", "--backtest-horizons", "0,5")
     assert "outside" in fails("generate", "run", "--data", "later.csv", "--start-window", "2030-01-01")

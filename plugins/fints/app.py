@@ -26,6 +26,7 @@ from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError
 from ganapps.plugins.fints import data as D
+from ganapps.plugins.fints import evaluation as E
 from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints import scenarios as S
 from ganapps.plugins.fints.data import Prices, load_prices
@@ -89,6 +90,7 @@ class FinTS(App):
         if o.window < 2 or o.horizon < 1:
             raise ConfigError("options --window must be at least 2 and --horizon at least 1")
         parse_moment_facts(o.moment_facts)
+        E.check_options(o)  # the backtest's options, checked before training rather than after
         self.schema = {
             **D.training_schema(train, o.window, o.horizon),
             "eval_steps": int(getattr(self, "_eval_steps", 0)),
@@ -212,8 +214,6 @@ class FinTS(App):
 
     # ---------------------------------------------------------- evaluation
     def evaluate(self, real: Prices, synthetic: Any, train: Prices | None = None) -> Evaluation:
-        from ganapps.plugins.fints import evaluation as E
-
         ev = M.evaluate(self, real, synthetic)
         E.add_intervals(self, real, synthetic, ev)
         E.add_backtest(self, real, ev)

@@ -51,6 +51,18 @@ def parse_horizons(text: str) -> list[int]:
     return out
 
 
+def check_options(o: Any) -> None:
+    """A ConfigError naming the first bad ``--backtest-*`` option of ``o`` (FinTSOptions)."""
+    parse_horizons(o.backtest_horizons)
+    for name in (b.strip() for b in o.backtest_baselines.split(",") if b.strip()):
+        if name not in B.BASELINES:
+            raise ConfigError(
+                f"option --backtest-baselines: unknown baseline {name!r}; choose from {', '.join(B.BASELINES)}"
+            )
+    if o.backtest_scenarios < 2 or o.backtest_refit < 1 or o.backtest_origins < 0:
+        raise ConfigError("options --backtest-scenarios must be at least 2, --backtest-refit 1, --backtest-origins 0")
+
+
 def origins_for(first: int, total: int, horizon: int, max_origins: int) -> list[int]:
     """Origins ``first, first + s, …`` with ``s >= horizon`` and the realised path inside ``total`` returns."""
     span = total - first
