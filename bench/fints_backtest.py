@@ -161,6 +161,14 @@ def summary(a: argparse.Namespace) -> None:
                 for k in ("crps", "fz0_95", "fz0_99", "pinball95", "pinball99")
             ]
             print(f"| {h} | {base} | " + " | ".join(f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in vals) + " |")
+    print("\npooled mean CRPS fints / garch_t / fhs (fints relative to garch_t)")
+    for h in horizons:
+        means = {
+            m: np.mean([x for r in cells.values() for x in r[f"h{h}"]["per_origin"][m]["crps"]])
+            for m in ("ganapps", "garch_t", "fhs")
+        }
+        rel = means["ganapps"] / means["garch_t"] - 1
+        print(f"h{h}: " + " / ".join(f"{v:.5f}" for v in means.values()) + f" ({rel:+.1%})")
     print(
         "\nwidth: median over origins of fints' 95% VaR over garch_t's (>1: fints wider), and how the two move together"
     )
