@@ -150,7 +150,7 @@ def test_cli_end_to_end_bundle_and_conditions(in_tmp: Path, wide_csv: Path) -> N
 def test_shipped_sample_runs_with_gru(in_tmp: Path) -> None:
     invoke(
         "run", "fints", "--epochs", "1", "--arch", "gru", "--hidden", "16", "--window", "20", "--horizon", "10",
-        "--disc-steps", "5", "--samples", "20", "--out", "run",
+        "--disc-steps", "5", "--samples", "20", "--backtest-origins", "3", "--backtest-scenarios", "100", "--out", "run",
     )  # fmt: skip
     info = json.loads((in_tmp / "run" / "run.json").read_text())
     assert info["status"] == "finished" and info["data"] == "oil-sample"

@@ -26,6 +26,7 @@ from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError
 from ganapps.plugins.fints import data as D
+from ganapps.plugins.fints import evaluation as E
 from ganapps.plugins.fints import metrics as M
 from ganapps.plugins.fints import scenarios as S
 from ganapps.plugins.fints.data import Prices, load_prices
@@ -89,6 +90,7 @@ class FinTS(App):
         if o.window < 2 or o.horizon < 1:
             raise ConfigError("options --window must be at least 2 and --horizon at least 1")
         parse_moment_facts(o.moment_facts)
+        E.check_options(o)  # the backtest's options, checked before training rather than after
         self.schema = {
             **D.training_schema(train, o.window, o.horizon),
             "eval_steps": int(getattr(self, "_eval_steps", 0)),
@@ -190,6 +192,7 @@ class FinTS(App):
         scenarios: int | None = None,
         horizon: int | None = None,
         start_window: str = "last",
+        data: str = "",
         **_: Any,
     ) -> Any:
         """``n`` (or ``scenarios``) price/return paths of ``horizon`` steps as a table with scenario and step."""
@@ -197,7 +200,7 @@ class FinTS(App):
         steps = int(horizon or self.schema.get("eval_steps") or self.options.horizon)
         if n < 1 or steps < 1:
             raise ConfigError("options --scenarios and --horizon must be at least 1")
-        return S.generate(self, n, condition, steps, start_window)
+        return S.generate(self, n, condition, steps, start_window, data)
 
     def load_samples(self, path: Path) -> Any:
         return S.read_scenarios(path, self.schema["tickers"])
@@ -211,4 +214,7 @@ class FinTS(App):
 
     # ---------------------------------------------------------- evaluation
     def evaluate(self, real: Prices, synthetic: Any, train: Prices | None = None) -> Evaluation:
-        return M.evaluate(self, real, synthetic)
+        ev = M.evaluate(self, real, synthetic)
+        E.add_intervals(self, real, synthetic, ev)
+        E.add_backtest(self, real, ev)
+        return ev

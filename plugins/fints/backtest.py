@@ -155,7 +155,8 @@ def summarise(per_origin: Sequence[dict[str, float]], levels: Sequence[float] = 
     out: dict[str, Any] = {"origins": len(per_origin)}
     keys = [k for k in per_origin[0] if not k.startswith(("hit", "var", "es", "realised"))] if per_origin else []
     for k in keys:
-        out[k] = float(np.nanmean([o[k] for o in per_origin]))
+        vals = np.array([o[k] for o in per_origin], dtype=float)
+        out[k] = float(vals[np.isfinite(vals)].mean()) if np.isfinite(vals).any() else float("nan")
     for level in levels:
         tag = int(round(level * 100))
         hits = np.array([o[f"hit{tag}"] for o in per_origin], dtype=bool)

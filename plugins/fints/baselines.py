@@ -81,6 +81,12 @@ class GarchFit:
         return GarchFit(self.mu, self.omega, self.alpha, self.gamma, self.beta, self.nu, s2, resid)
 
     @property
+    def persistence(self) -> np.ndarray:
+        """α + γ/2 + β per asset (γ/2: the share of negative shocks under a symmetric law); ≥ 1 is not
+        covariance-stationary: the variance forecast does not revert, and long horizons explode."""
+        return self.alpha + self.gamma / 2 + self.beta
+
+    @property
     def vol_next(self) -> np.ndarray:
         """Conditional standard deviation of the first day after the origin, in log-return units."""
         return np.sqrt(self.sigma2_next) / SCALE
@@ -172,12 +178,19 @@ garch_t = _garch_generator(gjr=False)
 gjr_t = _garch_generator(gjr=True)
 
 
+def recentred(std_resid: np.ndarray) -> np.ndarray:
+    """Standardised residuals shifted to mean 0 and scaled to sd 1 per asset, so FHS draws neither a drift
+    nor a variance the GARCH recursion did not fit."""
+    z = np.asarray(std_resid, dtype=float)
+    return (z - z.mean(0)) / z.std(0)
+
+
 def fhs(history: np.ndarray, n: int, horizon: int, rng: np.random.Generator) -> np.ndarray:
     """Filtered historical simulation (Barone-Adesi et al. 1999): GARCH(1,1)-t fitted per asset, whole rows of
-    standardised residuals (all assets of one day, so their joint dependence and tails are kept) drawn with
-    replacement and run through the GARCH recursion from the origin's volatility."""
+    standardised residuals (all assets of one day, so their joint dependence and tails are kept), re-centred
+    (:func:`recentred`), drawn with replacement and run through the GARCH recursion from the origin's volatility."""
     fit = fit_garch(history)
-    z = fit.std_resid
+    z = recentred(fit.std_resid)
     idx = rng.integers(0, len(z), size=(n, horizon))
     return simulate(fit, z[idx])
 

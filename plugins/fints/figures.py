@@ -8,7 +8,15 @@ import numpy as np
 from ganapps.core.report import figure_png, new_figure
 from ganapps.plugins.fints.metrics import LAGS, acf
 
-COLOURS = {"ganapps": "#c0392b", "gbm": "#7f8c8d", "bootstrap": "#2e86c1", "realised": "black"}
+COLOURS = {
+    "ganapps": "#c0392b",
+    "gbm": "#7f8c8d",
+    "bootstrap": "#2e86c1",
+    "realised": "black",
+    "garch_t": "#27ae60",
+    "gjr_t": "#16a085",
+    "fhs": "#8e44ad",
+}
 
 
 def paths_figure(methods: dict[str, np.ndarray], realised: np.ndarray, tickers: list[str], k: int = 20) -> bytes:
@@ -78,4 +86,34 @@ def block_figure(profiles: dict[str, np.ndarray]) -> bytes:
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def backtest_figure(records: dict[int, dict[str, list[dict[str, float]]]], dates: list[str] | None) -> bytes:
+    """One panel per horizon: the realised horizon return of the equal-weight portfolio at each origin
+    (dots), each model's 95% (solid) and 99% (dashed) VaR, and the exceedances of ganapps' VaR (red ×: 95%,
+    circled: 99%)."""
+    fig, _ = new_figure(4.2 * len(records), 3.4)
+    fig.clf()
+    axes = fig.subplots(1, len(records), squeeze=False)[0]
+    for ax, (h, models) in zip(axes, records.items(), strict=True):
+        for k, (name, recs) in enumerate(models.items()):
+            x = np.arange(len(recs))
+            colour = COLOURS.get(name, f"C{k}")
+            ax.plot(x, [r["var95"] for r in recs], color=colour, lw=1.1, label=f"{name} VaR 95/99")
+            ax.plot(x, [r["var99"] for r in recs], color=colour, lw=1.1, ls="--")
+        recs = models["ganapps"]
+        x, y = np.arange(len(recs)), np.array([r["realised"] for r in recs])
+        ax.plot(x, y, "o", color="black", ms=3, label="realised")
+        hit95, hit99 = np.array([r["hit95"] for r in recs]) > 0, np.array([r["hit99"] for r in recs]) > 0
+        ax.plot(x[hit95], y[hit95], "x", color="red", ms=8, mew=2, label="ganapps exceedance")
+        ax.plot(x[hit99], y[hit99], "o", mfc="none", color="red", ms=11)
+        if dates is not None and len(recs):
+            ticks = x[:: max(1, len(x) // 4)]
+            ax.set_xticks(ticks, [dates[int(recs[i]["origin"])] for i in ticks], fontsize=7)
+        ax.set_title(f"{h}-day horizon")
+        ax.set_xlabel("origin")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("portfolio log return over the horizon")
+    axes[0].legend(fontsize=7)
     return figure_png(fig)

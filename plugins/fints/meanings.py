@@ -101,6 +101,48 @@ def meanings() -> dict[str, MetricMeaning]:
     out["regime_vol.*"] = MetricMeaning(
         "realised daily volatility of the portfolio in a block generated for this regime"
     )
+    out.update(backtest_meanings())
+    return out
+
+
+#: the backtest's per-model scores (``backtest.h<H>.<model>.<key>``): meaning and direction
+BACKTEST: dict[str, tuple[str, Better | None]] = {
+    "origins": ("forecast origins scored at this horizon (non-overlapping)", None),
+    "crps": ("CRPS of the portfolio's horizon return (proper score)", "lower"),
+    "energy": ("energy score of the assets' horizon returns (proper, multivariate)", "lower"),
+}
+for _tag, _share in (("95", 0.05), ("99", 0.01)):
+    BACKTEST[f"pinball{_tag}"] = (f"quantile (pinball) loss of the {_tag}% VaR", "lower")
+    BACKTEST[f"fz0_{_tag}"] = (f"FZ0 joint loss of the {_tag}% VaR and ES (Patton-Ziegel-Chen)", "lower")
+    BACKTEST[f"fz0_undefined{_tag}"] = (f"origins whose {_tag}% ES forecast was not a loss (FZ0 undefined)", "lower")
+    BACKTEST[f"hit_rate{_tag}"] = (f"share of origins whose realised return fell below the {_tag}% VaR", None)
+    BACKTEST[f"kupiec_p{_tag}"] = (f"Kupiec test p-value, hit rate = {_share:g} (< 0.05: coverage rejected)", None)
+    BACKTEST[f"christoffersen_p{_tag}"] = (
+        f"Christoffersen p-value, {_tag}% hits independent of the previous origin's (< 0.05: clustered)",
+        None,
+    )
+
+
+def backtest_meanings() -> dict[str, MetricMeaning]:
+    """Meanings of the rolling-origin backtest's metrics (:mod:`.evaluation`) and of the sampling intervals."""
+    out: dict[str, MetricMeaning] = {}
+    for key, (text, better) in BACKTEST.items():
+        out[f"backtest.*.*.{key}"] = MetricMeaning(f"backtest: {text}", better)
+        if key in ("crps", "energy") or key.startswith(("pinball", "fz0")):
+            out[f"backtest.*.vs_*.{key}"] = MetricMeaning(
+                f"ganapps minus this baseline, mean over origins, of the {text.split(' (')[0]} (< 0: ganapps better)"
+            )
+            out[f"backtest.*.vs_*.{key}_lo"] = MetricMeaning("lower end of its 95% block-bootstrap interval")
+            out[f"backtest.*.vs_*.{key}_hi"] = MetricMeaning("upper end of that interval (< 0: ganapps surely better)")
+    out["backtest.baseline_fits.*.fits"] = MetricMeaning("GARCH fits of this baseline over the backtest")
+    out["backtest.baseline_fits.*.nonstationary_fits"] = MetricMeaning(
+        "fits with persistence α+γ/2+β ≥ 1 (not covariance-stationary: long-horizon variance explodes)", "lower"
+    )
+    out["backtest.baseline_fits.*.max_persistence"] = MetricMeaning("largest persistence α+γ/2+β of those fits")
+    out["*.*_ci"] = MetricMeaning("90% interval of the metric over resamples of the scenario paths (sampling noise)")
+    out["*.discriminative_score_ci"] = MetricMeaning(
+        "90% interval of the score from the classifier's test-set size (binomial sampling noise)"
+    )
     return out
 
 

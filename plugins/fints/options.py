@@ -70,6 +70,23 @@ class FinTSOptions:
         default=500, metadata={"help": "Evaluation: Adam steps of the post-hoc GRU real/synthetic classifier."}
     )
     disc_repeats: int = field(default=1, metadata={"help": "Evaluation: discriminative score averaged over N seeds."})
+    backtest_horizons: str = field(
+        default="1,10,20", metadata={"help": "Evaluation: comma-separated horizons (days) of the VaR/ES backtest."}
+    )
+    backtest_origins: int = field(
+        default=12,
+        metadata={
+            "help": "Evaluation: at most N forecast origins per horizon over the held-out span (0 = no backtest)."
+        },
+    )
+    backtest_scenarios: int = field(default=500, metadata={"help": "Evaluation: scenarios per origin and model."})
+    backtest_baselines: str = field(
+        default="garch_t,fhs",
+        metadata={"help": "Evaluation: comma-separated baselines of the backtest (garch_t,gjr_t,fhs,gbm,bootstrap)."},
+    )
+    backtest_refit: int = field(
+        default=5, metadata={"help": "Evaluation: refit the GARCH baselines every N origins (filtered in between)."}
+    )
 
 
 @dataclass
@@ -79,5 +96,15 @@ class FinTSGenerateOptions:
         default=None, metadata={"help": "Steps per scenario (default: the run's held-out length, else --horizon)."}
     )
     start_window: str = field(
-        default="last", metadata={"help": "Start after the last training day (last) or after DATE (YYYY-MM-DD)."}
+        default="last",
+        metadata={
+            "help": "Start after the last day (last) or after DATE (YYYY-MM-DD), of the training data or --data."
+        },
+    )
+    data: str = field(
+        default="",
+        metadata={
+            "help": "A price file with the training tickers (e.g. one extending past training): the window is "
+            "taken from it, standardised with the training statistics."
+        },
     )

@@ -108,21 +108,50 @@ def parse_condition(
     return regime, user_given
 
 
-def generate(app: FinTS, n: int, condition: Mapping[str, Any] | None, steps: int, start_window: str) -> Any:
-    """``n`` scenario paths of ``steps`` days after ``start_window``, as a scenario table."""
+def generate(
+    app: FinTS, n: int, condition: Mapping[str, Any] | None, steps: int, start_window: str, data: str = ""
+) -> Any:
+    """``n`` scenario paths of ``steps`` days after ``start_window``, as a scenario table.
+
+    Without ``data`` the window is taken from the training prices; with it (a price file with the
+    training tickers, e.g. one extending past the training period) from that file's prices, which
+    the model may never have seen: see :mod:`.live`.
+    """
+    from ganapps.plugins.fints import live
+
     o, schema = app.options, app.schema
-    names = schema["cond_names"]
-    regime, user_given = parse_condition(condition, o.regime == "vol", names, app.name)
-    prices = app.tensors["prices"].numpy()
-    t0 = start_index(start_window, schema.get("dates"), len(prices), o.window)
-    r = np.diff(np.log(prices[: t0 + 1]), axis=0)
-    past = np.repeat(r[None, -o.window :], n, 0)
-    conds_now = app.tensors["conds"].numpy()[t0].copy()
-    for i, c in enumerate(names):
-        conds_now[i] = user_given.get(c, conds_now[i])
+    regime, user_given = parse_condition(condition, o.regime == "vol", schema["cond_names"], app.name)
+    if data:
+        prices = live.load_new_prices(app, data)
+        t0 = live.origin_index(start_window, prices, o.window)
+    else:
+        prices = Prices(app.tensors["prices"].numpy(), schema["tickers"], schema.get("dates"),
+                        app.tensors["conds"].numpy(), schema["cond_names"])  # fmt: skip
+        t0 = start_index(start_window, schema.get("dates"), len(prices), o.window)
+    rets, regs = scenarios_after(app, prices, t0, n, steps, regime, user_given)
+    return scenario_table(prices.prices[t0], rets, regs if o.regime == "vol" else None, schema["tickers"])
+
+
+def scenarios_after(
+    app: FinTS,
+    prices: Prices,
+    t0: int,
+    n: int,
+    steps: int,
+    regime: int | None = None,
+    user_given: Mapping[str, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scenario log returns (n, steps, A) and regimes after day ``t0`` of ``prices`` (the training
+    tickers, in order): the window is the ``--window`` returns up to ``t0``, standardised with the
+    training statistics; the user conditions are their values on ``t0`` unless given."""
+    o, schema = app.options, app.schema
+    r = np.diff(np.log(prices.prices[t0 - o.window : t0 + 1]), axis=0)
+    past = np.repeat(r[None], n, 0)
+    conds_now = np.asarray(prices.conds[t0], dtype=np.float64).copy()
+    for i, c in enumerate(schema["cond_names"]):
+        conds_now[i] = (user_given or {}).get(c, conds_now[i])
     user = np.repeat(standardise_conds(conds_now, schema)[None], n, 0)
-    rets, regs = rollout(app, past, steps, regime, user)
-    return scenario_table(prices[t0], rets, regs if o.regime == "vol" else None, schema["tickers"])
+    return rollout(app, past, steps, regime, user)
 
 
 def scenario_table(start_prices: np.ndarray, rets: np.ndarray, regs: np.ndarray | None, tickers: list[str]) -> Any:
