@@ -29,7 +29,7 @@ import torch
 
 from ganapps.core import TrainConfig, Trainer
 from ganapps.core.devices import eval_mode
-from ganapps.plugins.srgan.app import SRGAN
+from ganapps.plugins.srgan.app import GAN_LR, SRGAN
 from ganapps.plugins.srgan.data import HRCrops, downsample, load_hr
 from ganapps.plugins.srgan.metrics import sr_metrics
 from ganapps.plugins.srgan.model import bicubic
@@ -61,7 +61,8 @@ def cell(name: str, split: str, hr: torch.Tensor, idx: dict[str, np.ndarray], ar
     if split == "test":  # the final model sees training + validation images, as a run would
         train = hr[np.concatenate([idx["train"], idx["val"]])]
     epochs = args.epochs if adv_epochs is None else adv_epochs
-    cfg = TrainConfig(epochs=epochs, batch_size=8, seed=0, device="cpu", log_every=50)
+    lrs = {"generator": args.gan_lr, "discriminator": args.gan_lr} if args.gan_lr else {}
+    cfg = TrainConfig(epochs=epochs, batch_size=8, seed=0, device="cpu", log_every=50, lr=lrs)
     t0 = time.perf_counter()
     Trainer(app, cfg, progress=False).fit(HRCrops(train, opts.crop_size))
     seconds = time.perf_counter() - t0
@@ -76,6 +77,7 @@ def cell(name: str, split: str, hr: torch.Tensor, idx: dict[str, np.ndarray], ar
         "eval_images": len(real),
         "pretrain_epochs": args.pretrain_epochs,
         "adversarial_epochs": epochs,
+        "gan_lr": args.gan_lr or GAN_LR,
         "train_seconds": round(seconds, 1),
         "ours": sr_metrics(ours, real),
         "bicubic": sr_metrics(bicubic(lr), real),
@@ -89,6 +91,7 @@ def main() -> None:
     parser.add_argument("--pretrain-epochs", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--budget", type=float, default=200, help="start no new cell after this many seconds")
+    parser.add_argument("--gan-lr", type=float, default=0.0, help="G and D learning rate of the GAN phase")
     parser.add_argument("--tag", default="", help="suffix of the cell files (settings other than the defaults)")
     args = parser.parse_args()
     hr = load_hr(DATA, 64)

@@ -24,7 +24,7 @@ import torch
 
 from ganapps.core import TrainConfig, Trainer
 from ganapps.plugins.srgan import model as M
-from ganapps.plugins.srgan.app import SRGAN
+from ganapps.plugins.srgan.app import GAN_LR, SRGAN
 from ganapps.plugins.srgan.data import HRCrops
 from ganapps.plugins.srgan.options import SRGANOptions
 
@@ -47,7 +47,7 @@ def plain(steps: int, seed: int) -> float:
     nets = app.build()
     G, D = nets["generator"], nets["discriminator"]
     phi = M.RandomFeatures()
-    lr_ = app.options.lr
+    lr_ = GAN_LR
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_, betas=(0.9, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_, betas=(0.9, 0.999))
     loader = torch.utils.data.DataLoader(data, batch_size=BATCH, shuffle=True, drop_last=True)

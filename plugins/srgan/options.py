@@ -30,7 +30,6 @@ class SRGANOptions:
     pretrain_epochs: int = field(
         default=100, metadata={"help": "Epochs of SRResNet-MSE pre-training (pixel MSE only) before the GAN phase."}
     )
-    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate of both phases (the paper: 1e-4)."})
     pair_half: Half = field(
         default="auto",
         metadata={"help": "Which part of each image is the photo: auto (left half of A|B pairs), left, none."},
@@ -48,5 +47,5 @@ class SRGANOptions:
             )
         if min(self.channels, self.blocks, self.ndf) < 1:
             raise ConfigError("options --channels, --blocks and --ndf must be at least 1")
-        if self.pretrain_epochs < 0 or self.lr <= 0:
-            raise ConfigError("option --pretrain-epochs must be ≥ 0 and --lr > 0")
+        if self.pretrain_epochs < 0:
+            raise ConfigError(f"option --pretrain-epochs must be at least 0, got {self.pretrain_epochs}")
