@@ -31,7 +31,7 @@ def invoke(*args: str):
 
 
 def fails(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args))
+    result = CliRunner().invoke(cli, ["-q", *args])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
     return result.output.strip()
@@ -157,6 +157,7 @@ def test_python_api_on_the_shipped_sample(tmp_path: Path) -> None:
     """The shipped facades (aligned photo|label pairs: the photo halves are read), one epoch per phase."""
     options = {"hr_size": 32, "crop_size": 16, "channels": 8, "blocks": 1, "ndf": 4, "pretrain_epochs": 1}
     result = run("srgan", options=options, train={"epochs": 1, "batch_size": 8}, out=tmp_path / "r", progress=False)
-    assert result.metrics["held_out_images"] == 6 and result.metrics["psnr_bicubic"] > 15
+    m = result.metrics["metrics"]
+    assert m["held_out_images"] == 6 and m["psnr_bicubic"] > 15
     assert result.train.steps == 2 * 3  # 26 training photos, batch 8: 3 steps per phase epoch, two phases
     assert result.app.upscale(torch.zeros(1, 3, 5, 7)).shape == (1, 3, 20, 28)
