@@ -71,7 +71,7 @@ SAMPLES = [
     DatasetInfo(
         name="facades-pix2pix-sample",
         path=HERE / "facades" / "pix2pix",
-        apps=("pix2pix",),
+        apps=("pix2pix", "srgan"),
         rows=32,
         licence="CC BY-SA",
         description="32 aligned facade photo|label pairs (CMP Facade Database), 128×64 (two 64×64 halves)",
@@ -80,7 +80,7 @@ SAMPLES = [
     DatasetInfo(
         name="facades-cyclegan-sample",
         path=HERE / "facades" / "cyclegan",
-        apps=("cyclegan",),
+        apps=("cyclegan", "srgan"),
         rows=48,
         licence="CC BY-SA",
         description="unpaired facades: 24 photos (trainA/) and 24 label maps (trainB/), 64×64",

@@ -7,6 +7,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ganapps.plugins.fraud",
     "ganapps.plugins.ecommerce",
     "ganapps.plugins.translation",
+    "ganapps.plugins.srgan",
     "ganapps.plugins.fints",
     "ganapps.plugins.medgan",
     "ganapps.plugins.tabular",

@@ -49,7 +49,7 @@ def test_q_v_are_moved_to_the_root_but_not_past_a_double_dash() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["generate", "x"], ["evaluate", "x"], ["score", "x"], ["compare"], ["translate", "x"]]
+    "command", [["generate", "x"], ["evaluate", "x"], ["score", "x"], ["compare"], ["translate", "x"], ["upscale", "x"]]
 )
 def test_every_command_has_the_same_device_choices_and_default(command: list[str]) -> None:
     out = " ".join(CliRunner().invoke(cli, [*command, "--help"]).output.split())

@@ -1,0 +1,80 @@
+"""HR images and the LR images we make from them, as the paper does: bicubic ×¼ downsampling.
+
+A folder of images (any size, each at least ``--hr-size`` on its shorter side) is read with
+Pillow; each image is centre-cropped to a square and resized (antialiased) to ``hr_size`` and
+kept in memory as uint8. Aligned pix2pix pairs (twice as wide as high) give their left half,
+the photo. Training samples are random ``crop_size`` HR crops (random flip) with their LR.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from ganapps.core.errors import DataError
+from ganapps.plugins.translation.data import read_folder, resize, to_float
+
+SCALE = 4
+Half = Literal["auto", "left", "none"]
+
+
+def downsample(hr: Tensor, scale: int = SCALE) -> Tensor:
+    """LR from HR (float in [-1, 1], (…, 3, H, W)): antialiased bicubic ×1/scale, clamped."""
+    squeeze = hr.dim() == 3
+    x = hr[None] if squeeze else hr
+    h, w = x.shape[-2:]
+    lr = F.interpolate(x, size=(h // scale, w // scale), mode="bicubic", align_corners=False, antialias=True)
+    lr = lr.clamp(-1, 1)
+    return lr[0] if squeeze else lr
+
+
+def _square(image: Tensor, name: str, folder: Path, size: int, half: Half) -> Tensor:
+    h, w = image.shape[-2:]
+    if half == "left" or (half == "auto" and w == 2 * h):
+        image, w = image[:, :, : w // 2], w // 2
+    if min(h, w) < size:
+        raise DataError(
+            f"--data {folder / name}: the image is {w}×{h}, smaller than --hr-size {size} "
+            "(give larger images or a smaller --hr-size)"
+        )
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return resize(image[:, top : top + side, left : left + side], size)
+
+
+def load_hr(source: Path, size: int, half: Half = "auto") -> Tensor:
+    """HR images as uint8 (N, 3, size, size); a pix2pix folder holding ``train/`` is read from it."""
+    source = Path(source)
+    if not source.is_dir():
+        raise DataError(f"--data {source}: give a folder of images")
+    if (source / "train").is_dir() and not any(p.is_file() for p in source.iterdir()):
+        source = source / "train"
+    if (source / "trainA").is_dir():  # the cyclegan layout: domain A are the photos
+        source = source / "trainA"
+    names, images, _ = read_folder(source)
+    return torch.stack([_square(im, n, source, size, half) for n, im in zip(names, images, strict=True)])
+
+
+class HRCrops(Dataset):
+    """(LR, HR) pairs: a random ``crop`` HR crop (random flip) and its bicubic ×¼ downsampling."""
+
+    def __init__(self, hr: Tensor, crop: int, flip: bool = True) -> None:
+        self.hr, self.crop, self.flip = hr, crop, flip
+
+    def __len__(self) -> int:
+        return len(self.hr)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        image = self.hr[i]
+        h, w = image.shape[-2:]
+        top = int(torch.randint(0, h - self.crop + 1, ()))
+        left = int(torch.randint(0, w - self.crop + 1, ()))
+        hr = to_float(image[:, top : top + self.crop, left : left + self.crop])
+        if self.flip and bool(torch.rand(()) < 0.5):
+            hr = hr.flip(-1)
+        return downsample(hr), hr
