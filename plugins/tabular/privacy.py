@@ -5,7 +5,7 @@
   log-frequency conditions → frequency (real rows bring their own categories); per-class
   calibration → pooled; the downstream model and GMM modes → refused;
 - the transformer and the sampler's frequencies: noisy histograms (``ganapps.tabular.private``),
-  a share of the budget (``PREPROCESSING_SHARE``), composed with DP-SGD in RDP (``core/accounting.py``);
+  a share of the budget (``PREPROCESSING_SHARE``, a design choice not yet validated: bench/RESULTS.md), composed with DP-SGD in RDP (``core/accounting.py``);
 - the critic step: the engine's Poisson batch, each real row conditioned on its own category of a
   column drawn independently of the data; the expected batch of generated rows; one critic call;
   the mean loss over all rows.
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ganapps.tabular")
 
 #: share of ε spent on the transformer's noisy histograms (the rest: DP-SGD), and of δ on
-#: category discovery; chosen on validation rows (bench/RESULTS.md, issue 18)
+#: category discovery: design choices, not yet validated (bench/RESULTS.md, issue 18)
 PREPROCESSING_SHARE = 0.15
 SELECTION_DELTA_SHARE = 0.1
 
