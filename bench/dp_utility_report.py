@@ -87,7 +87,7 @@ def goals(cells: dict, eps: float = 3.0) -> list[str]:
         if plain and mine is not None:
             rel = (plain - mine) / plain
             tag = (" met" if rel <= 0.10 else " NOT met") if t in LARGE else " (table < 5,000 rows: not asked)"
-            parts.append(f"ML {rel:+.1%} below our non-DP{tag}")
+            parts.append(f"ML {rel:.1%} below our non-DP{tag}")
         out.append(f"- {t} (ε = {eps:g}): " + "; ".join(parts))
     return out
 

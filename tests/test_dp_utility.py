@@ -54,7 +54,7 @@ def test_goals_say_met_and_not_met(tmp_path: Path) -> None:
     assert "quality_test vs dpctgan +0.100 met" in line
     assert "ml vs dpctgan -0.050 NOT met" in line
     assert "ml vs patectgan +0.100 met" in line
-    assert "ML +12.5% below our non-DP NOT met" in line
+    assert "ML 12.5% below our non-DP NOT met" in line
     assert "vs mst: not measured" in line
     table = rep.report(tmp_path)
     assert "| cps1988 | tabular | no DP | 0.950 |" in table and "| cps1988 | dpctgan | 3 | 0.800 |" in table
