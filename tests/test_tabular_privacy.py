@@ -92,6 +92,15 @@ def test_the_budget_is_the_composition_of_preprocessing_and_dp_sgd() -> None:
     assert 0.44 <= spent(plan, 0) <= 0.45  # before any step, the preprocessing alone
 
 
+def test_dp_runs_take_the_measured_dp_schedule_unless_the_user_gives_one() -> None:
+    from ganapps.core.pipeline import make_configs
+    from ganapps.plugins.tabular.app import TabularGAN
+
+    assert make_configs(TabularGAN, None, {})[1].epochs == 225
+    assert make_configs(TabularGAN, None, {"dp_epsilon": 3})[1].epochs == 20
+    assert make_configs(TabularGAN, None, {"dp_epsilon": 3, "epochs": 7})[1].epochs == 7
+
+
 def test_dp_run_from_the_api_closes_every_path(tmp_path: Path) -> None:
     frame = table()
     result = run(

@@ -97,6 +97,10 @@ class TabularGAN(TableApp):
     monitor = ("quality_score", "max")
     #: every path from the rows to the bundle is closed under --dp-epsilon (privacy.py, docs/privacy.md)
     dp_refusal = None
+    #: under --dp-epsilon, 20 epochs of batch 500: the one schedule measured under DP (bench/RESULTS.md,
+    #: issue 18: 120 steps on 3,000 rows; the usual 225 epochs would split the same budget over ~11×
+    #: the steps, each noisier, at ~3× a non-DP step's cost). Not yet chosen by comparing schedules.
+    dp_train_defaults = {"epochs": 20}
     #: under --dp-epsilon, the noisy histograms' Gaussian release (``privacy.private_transformer``),
     #: which the engine's accountant composes with the critic's DP-SGD steps
     dp_preprocessing: dict[str, Any] | None = None
