@@ -24,9 +24,9 @@ from ganapps.plugins.srgan.options import SRGANOptions
 from ganapps.plugins.srgan.outputs import Upscaled, load, sample_grid, save
 from ganapps.plugins.translation.data import to_float
 
-#: Adam's learning rates (``--lr NAME=VALUE`` changes them): SRResNet-MSE pre-training at 10⁻³ (the paper:
-#: 10⁻⁴ for 10⁶ steps; ours has a few hundred), the GAN phase's G and D at the paper's 10⁻⁴
-PRETRAIN_LR, GAN_LR = 1e-3, 1e-4
+#: Adam's learning rate of G (both phases, one optimizer) and D: the paper's is 10⁻⁴ for 10⁶ steps; ours has
+#: a few hundred, and 10⁻³ beat a 10⁻⁴ GAN phase on validation images (bench/RESULTS.md); --lr changes it
+GAN_LR = 1e-3
 #: held-out HR images kept in the bundle for `ganapps generate` and the per-epoch figures
 N_EXAMPLES = 8
 
@@ -93,8 +93,7 @@ class SRGAN(App):
         return self._phi
 
     def configure_optimizers(self) -> list[OptimizerSpec]:
-        return [  # the paper's β₁ = 0.9; the pre-training has its own optimizer (and Adam state) on G
-            OptimizerSpec("srresnet", ("generator",), lr=PRETRAIN_LR, betas=(0.9, 0.999)),
+        return [  # the paper's β₁ = 0.9
             OptimizerSpec("generator", ("generator",), lr=GAN_LR, betas=(0.9, 0.999)),
             OptimizerSpec("discriminator", ("discriminator",), lr=GAN_LR, betas=(0.9, 0.999)),
         ]
@@ -102,7 +101,7 @@ class SRGAN(App):
     def phases(self) -> list[Phase]:
         """SRResNet-MSE pre-training, then SRGAN: G (perceptual loss) then D on the same batch."""
         cfg = self.train_config
-        pretrain = Phase("srresnet", [Step("srresnet", self.srresnet_step, "srresnet")], self.options.pretrain_epochs)
+        pretrain = Phase("srresnet", [Step("srresnet", self.srresnet_step, "generator")], self.options.pretrain_epochs)
         g = Step("generator", self.generator_step, "generator", every=cfg.n_critic, role="generator", ema=True)
         d = Step("discriminator", self.discriminator_step, "discriminator", role="discriminator")
         return [pretrain, Phase("adversarial", [g, d], cfg.epochs)]
