@@ -18,13 +18,16 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from ganapps.core import TrainConfig, Trainer
 from ganapps.plugins.translation.data import PairedJitter
 from ganapps.plugins.translation.pix2pix import Pix2Pix, Pix2PixOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from step_timing import trainer_seconds  # noqa: E402  (a sibling bench module)
 
 WARMUP = 3
 
@@ -88,29 +91,7 @@ def plain(size: int, steps: int, seed: int) -> float:
 def trainer(size: int, steps: int, seed: int, log_every: int = 1) -> float:
     """Our app through the Trainer; seconds for ``steps`` iterations after warm-up."""
     app, data = make_app(size)
-    cfg = TrainConfig(
-        epochs=100,
-        batch_size=1,
-        seed=seed,
-        max_steps=WARMUP + steps,
-        deterministic=False,
-        device="cpu",
-        log_every=log_every,
-    )
-    tr = Trainer(app, cfg, progress=False)
-    clock = [0.0, 0.0]
-    original = tr._iteration
-
-    def timed(phase, batch, logging_step):  # type: ignore[no-untyped-def]
-        if tr.global_step == WARMUP:
-            clock[0] = time.perf_counter()
-        out = original(phase, batch, logging_step)
-        clock[1] = time.perf_counter()
-        return out
-
-    tr._iteration = timed  # type: ignore[method-assign]
-    tr.fit(data)
-    return clock[1] - clock[0]
+    return trainer_seconds(app, data, batch_size=1, steps=steps, warmup=WARMUP, seed=seed, log_every=log_every)
 
 
 def main() -> None:

@@ -22,11 +22,13 @@ from pathlib import Path
 
 import torch
 
-from ganapps.core import TrainConfig, Trainer
 from ganapps.plugins.srgan import model as M
 from ganapps.plugins.srgan.app import GAN_LR, SRGAN
 from ganapps.plugins.srgan.data import HRCrops
 from ganapps.plugins.srgan.options import SRGANOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from step_timing import trainer_seconds  # noqa: E402  (a sibling bench module)
 
 WARMUP = 3
 BATCH = 16
@@ -86,29 +88,7 @@ def plain(steps: int, seed: int) -> float:
 def trainer(steps: int, seed: int, log_every: int = 1) -> float:
     """Our app through the Trainer; seconds for ``steps`` iterations after warm-up."""
     app, data = make_app()
-    cfg = TrainConfig(
-        epochs=100,
-        batch_size=BATCH,
-        seed=seed,
-        max_steps=WARMUP + steps,
-        deterministic=False,
-        device="cpu",
-        log_every=log_every,
-    )
-    tr = Trainer(app, cfg, progress=False)
-    clock = [0.0, 0.0]
-    original = tr._iteration
-
-    def timed(phase, batch, logging_step):  # type: ignore[no-untyped-def]
-        if tr.global_step == WARMUP:
-            clock[0] = time.perf_counter()
-        out = original(phase, batch, logging_step)
-        clock[1] = time.perf_counter()
-        return out
-
-    tr._iteration = timed  # type: ignore[method-assign]
-    tr.fit(data)
-    return clock[1] - clock[0]
+    return trainer_seconds(app, data, batch_size=BATCH, steps=steps, warmup=WARMUP, seed=seed, log_every=log_every)
 
 
 def main() -> None:
