@@ -31,8 +31,8 @@ def upscale_folder(
     """
     import torch  # here, not at module level: registering the command must not import torch
 
+    from ganapps.core.images import image_png, to_uint8
     from ganapps.plugins.translation.data import IMAGE_SUFFIXES, files_in, read_image, to_float
-    from ganapps.plugins.translation.translate import _png
 
     upscale = getattr(app, "upscale", None)
     if not callable(upscale):
@@ -53,7 +53,7 @@ def upscale_folder(
         outputs = upscale(torch.stack([to_float(im) for _, im in pending]), batch_size)
         for (path, _), out in zip(pending, outputs, strict=True):
             name = f"{path.stem}.png" if stems.count(path.stem) == 1 else f"{path.name}.png"
-            written.append(write_bytes(out_dir / name, _png(((out.clamp(-1, 1) + 1) * 127.5).round().byte())))
+            written.append(write_bytes(out_dir / name, image_png(to_uint8(out))))
         pending.clear()
 
     for path in tqdm(files, desc="upscale ×4", unit="img", disable=not progress, dynamic_ncols=True):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from PIL import Image
 from tqdm.auto import tqdm
 
 from ganapps.cli.options import device_option
@@ -33,6 +31,7 @@ def translate_folder(
     """Translate every image of ``input_dir`` into PNGs in ``out_dir``: (written, skipped "name (reason)")."""
     import torch  # here, not at module level: registering the command must not import torch
 
+    from ganapps.core.images import image_png
     from ganapps.plugins.translation.data import IMAGE_SUFFIXES, files_in, read_image, resize, to_float
 
     translate = getattr(app, "translate", None)
@@ -65,7 +64,7 @@ def translate_folder(
                     .to(torch.uint8)
                 )
             name = f"{path.stem}.png" if stems.count(path.stem) == 1 else f"{path.name}.png"
-            written.append(write_bytes(out_dir / name, _png(pixels)))
+            written.append(write_bytes(out_dir / name, image_png(pixels)))
         pending.clear()
 
     for path in tqdm(files, desc=f"translate {direction}", unit="img", disable=not progress, dynamic_ncols=True):
@@ -83,12 +82,6 @@ def translate_folder(
     if not written:
         raise DataError(f"option --input {input_dir}: no readable images ({len(skipped)} file(s) skipped)")
     return written, skipped
-
-
-def _png(pixels: torch.Tensor) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 @click.command("translate")
