@@ -231,6 +231,7 @@ def _short(record: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    global TRAIN_ROWS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", default="credit_data,cps1988,wa_churn,diamonds,computers,healthinsurance")
     p.add_argument("--synths", default="ours,dpctgan,patectgan,mst")
@@ -238,14 +239,24 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--budget", type=float, default=420, help="start no new cell after this many seconds")
     p.add_argument("--out", default=str(OUT))
+    p.add_argument(
+        "--rival-epochs",
+        type=int,
+        default=None,
+        help="cap DP-CTGAN's and PATE-CTGAN's epochs (time; recorded per cell)",
+    )
+    p.add_argument("--train-rows", type=int, default=TRAIN_ROWS, help="training rows per table (use its own --out)")
     p.add_argument("--retry-errors", action="store_true", help="rerun cells that recorded an error")
     p.add_argument("--report", action="store_true", help="print the markdown of the cells in --out; run nothing")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    TRAIN_ROWS = args.train_rows
+    if args.rival_epochs:
+        RIVAL_EPOCHS.update(dpctgan=args.rival_epochs, patectgan=args.rival_epochs)
     if args.report:
         from dp_utility_report import report
 
-        print(report(Path(args.out)))
+        print(report(Path(args.out), TRAIN_ROWS))
     else:
         run(args)
 

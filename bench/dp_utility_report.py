@@ -92,9 +92,9 @@ def goals(cells: dict, eps: float = 3.0) -> list[str]:
     return out
 
 
-def report(out: Path) -> str:
+def report(out: Path, train_rows: int = 3000) -> str:
     cells = load(out)
-    text = ["Tables (3,000 training / 1,000 test rows, quality and ML vs the test rows):", ""]
+    text = [f"Tables ({train_rows:,} training / 1,000 test rows, quality and ML vs the test rows):", ""]
     text += rows(cells, matrices=False) + [
         "",
         "Matrices (dimension-wise probability r vs training / held-out patients):",

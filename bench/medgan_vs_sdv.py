@@ -88,10 +88,14 @@ def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
 
 
 def run_medgan(
-    train: pd.DataFrame, n: int, seed: int, settings: dict[str, Any] | None = None
+    train: pd.DataFrame,
+    n: int,
+    seed: int,
+    settings: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
     """medGAN fitted on ``train`` as ``ganapps run`` does, ``n`` rows drawn: (rows, seconds, info).
-    ``settings`` adds engine settings (bench/dp_utility.py: ``dp_epsilon``)."""
+    ``settings`` adds engine settings (bench/dp_utility.py: ``dp_epsilon``), ``options`` app options."""
     from ganapps.core.devices import seed_everything
     from ganapps.core.pipeline import make_configs, sized_epochs
     from ganapps.core.rundir import RunDir
@@ -101,7 +105,7 @@ def run_medgan(
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        options, cfg = make_configs(MedGAN, {"format": "wide"}, {"device": "cpu", "seed": seed, **(settings or {})})
+        options, cfg = make_configs(MedGAN, {"format": "wide", **(options or {})}, {"device": "cpu", "seed": seed, **(settings or {})})
         app = MedGAN(options)
         app.train_config = cfg
         data = app.load_data(pl.from_pandas(train) if _has_pyarrow() else pl.DataFrame(train.to_dict("list")))

@@ -8,16 +8,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import polars as pl
 import pytest
 import torch
 from torch import Tensor, nn
 
 from ganapps.cli.testing import cli_fails, cli_ok
 from ganapps.core import ConfigError, TrainConfig, Trainer, load_bundle, run
+from ganapps.core.accounting import gaussian_noise_for
 from ganapps.core.checkpoint import load_checkpoint
 from ganapps.core.privacy import PrivacyPlan, default_delta, noise_for, spent
 from ganapps.core.rundir import RunDir
 from ganapps.core.testing import RingApp, RingOptions
+from ganapps.plugins.medgan.privacy import noisy_prevalences
 
 pytest.importorskip("opacus")
 
@@ -164,7 +168,8 @@ def test_medgan_dp_from_the_cli(in_tmp: Path) -> None:
     report = (in_tmp / "run" / "report.html").read_text()
     assert "differential privacy" in report and "σ = " in report
     bundle = load_bundle(in_tmp / "run")
-    assert bundle.options.minibatch_average is False and bundle.options.mean_match == 0
+    assert bundle.options.minibatch_average is False and bundle.options.mean_match == 30  # on noisy prevalences
+    assert 0 < p["epsilon_preprocessing"] < p["epsilon_spent"] and p["preprocessing"]["sensitivity"] == 8.0
     assert bundle.codes == [f"c{j}" for j in range(12)]  # the file's columns, not a count over patients
     assert all(n.startswith("--dp-epsilon") for n in bundle.schema["notes"])  # nothing read off the patients
     cli_ok("generate", "run", "-n", "10", "--out", "g.csv")
@@ -188,6 +193,44 @@ def test_medgan_dp_long_data_with_a_public_code_list_and_pretraining(tmp_path: P
     assert result.app.codes[-1] == "V999"  # a public code no patient has is still modelled
 
 
+def test_medgan_dp_prevalence_release_bounds_one_patient() -> None:
+    """A patient with more than --dp-max-codes codes moves the released sums by ≤ √max_codes (L2)."""
+    x = (torch.rand(50, 20, generator=torch.Generator().manual_seed(0)) < 0.2).float()
+    heavy = torch.ones(1, 20)  # 20 codes > 8: scaled down to norm √8
+    a, entry = noisy_prevalences(x, 1.0, 1e-4, 8, seed=5)
+    b, _ = noisy_prevalences(torch.cat([x, heavy]), 1.0, 1e-4, 8, seed=5)
+    moved = (b.double() * 51 - a.double() * 50).norm()
+    assert 1.0 < moved <= 8**0.5 + 1e-4 and entry["sensitivity"] == pytest.approx(8**0.5, abs=1e-4)
+    assert entry["noise_multiplier"] == pytest.approx(gaussian_noise_for(1.0, 1e-4))
+    c, _ = noisy_prevalences(x, 1.0, 1e-4, 8, seed=6)
+    assert not torch.equal(a, c)  # the noise is there (and seeded)
+
+
+def test_medgan_dp_learns_the_noisy_prevalences(tmp_path: Path) -> None:
+    """Under DP the generator warms up on the released prevalences alone: at a large ε its codes'
+    prevalences follow the real ones; without the warm-up (or without --mean-match) they do not."""
+    data = wide_csv(tmp_path / "wide.csv", n=200)
+    real = pl.read_csv(data).drop("patient_id").to_numpy().mean(0)
+
+    def r(options: dict[str, Any]) -> tuple[float, dict]:
+        res = run(
+            "medgan",
+            str(data),
+            options={"top_k": 5, **options},
+            train={"dp_epsilon": 500, "epochs": 1, "batch_size": 64, "seed": 0},
+            out=tmp_path / f"run{len(options)}{options.get('mean_match', '')}",
+            progress=False,
+        )
+        fake = res.app.generate(4000).x.numpy().mean(0)
+        return float(np.corrcoef(real, fake)[0, 1]), res.metrics["differential_privacy"]
+
+    warm, p = r({"dp_warmup_steps": 300})
+    cold, _ = r({"dp_warmup_steps": 0})
+    off, q = r({"mean_match": 0.0})
+    assert warm > 0.9 and warm > cold + 0.2 and warm > off + 0.2, (warm, cold, off)
+    assert p["epsilon_preprocessing"] > 0 and "epsilon_preprocessing" not in q  # no release without --mean-match
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -199,6 +242,7 @@ def test_medgan_dp_long_data_with_a_public_code_list_and_pretraining(tmp_path: P
         (["medgan", "--dp-epsilon", "3", "--grad-clip", "1"], "drop --grad-clip"),
         (["medgan", "--dp-epsilon", "3", "--visit-col", "hadm_id"], "drop --visit-col"),
         (["medgan", "--dp-epsilon", "3", "--min-count", "2"], "give --code-list instead"),
+        (["medgan", "--dp-epsilon", "3", "--dp-max-codes", "0"], "--dp-max-codes must be at least 1"),
         (["medgan", "--dp-epsilon", "-1"], "dp-epsilon must be >= 0"),
         (["medgan", "--dp-epsilon", "3", "--dp-delta", "1"], "dp-delta must be in [0, 1)"),
         (["dcgan", "--dp-epsilon", "3"], "has not declared every path"),

@@ -35,6 +35,7 @@ from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
 from ganapps.core.io import write_table
+from ganapps.core.privacy import default_delta
 from ganapps.plugins.medgan import metrics as M
 from ganapps.plugins.medgan.data import (
     CodeMatrix,
@@ -45,7 +46,7 @@ from ganapps.plugins.medgan.data import (
 )
 from ganapps.plugins.medgan.model import Decoder, Discriminator, Encoder, Generator
 from ganapps.plugins.medgan.options import MedGANOptions
-from ganapps.plugins.medgan.privacy import private_options, public_codes
+from ganapps.plugins.medgan.privacy import PREVALENCE_SHARE, noisy_prevalences, private_options, public_codes
 
 log = logging.getLogger("ganapps.medgan")
 
@@ -58,11 +59,17 @@ class MedGAN(App):
     train_defaults = {"epochs": 1000, "batch_size": 1000, "n_critic": 2}
     #: the paper's 1,000 epochs, but no more than 1,000 steps' worth on large cohorts
     default_steps = 1000
+    #: under --dp-epsilon: 160 private steps of expected batch 250, chosen on validation patients
+    #: (bench/dp_medgan_select.py: level with 40 × 1,000 and 120 × 1,000, and the cheapest)
+    dp_train_defaults = {"batch_size": 250}
+    dp_default_steps = 160
     default_dataset = "mimic3-demo-diagnoses"
     ema_networks = ("generator", "decoder")
     #: the discriminator and the autoencoder (its optimizer updates encoder and decoder) see real rows
     private_networks = ("discriminator", "encoder")
     dp_refusal = None  # every path is closed under --dp-epsilon: docs/privacy.md
+    #: under DP with --mean-match: the noisy prevalences' Gaussian release, composed with DP-SGD
+    dp_preprocessing: dict[str, Any] | None = None
     monitor = ("dim_prob_r", "max")
     metric_meanings = M.MEANINGS
 
@@ -101,6 +108,7 @@ class MedGAN(App):
                 "layout": self._layout,
                 "notes": list(self._dp_notes),
             }
+            self._private_prevalences(train)
             return
         if self.options.code_list is not None:
             notes = list(getattr(self, "_load_notes", []))
@@ -132,6 +140,20 @@ class MedGAN(App):
             "layout": self._layout,
             "notes": notes,
         }
+
+    def _private_prevalences(self, train: CodeMatrix) -> None:
+        """Under DP with --mean-match: the noisy code means it matches, paid from the budget."""
+        o, cfg = self.options, self.train_config
+        self._prevalence: Tensor | None = None
+        self.dp_preprocessing = None
+        if not o.mean_match:
+            return
+        x = self.as_matrix(train)
+        delta = cfg.dp_delta or default_delta(len(x))
+        means, self.dp_preprocessing = noisy_prevalences(
+            x, cfg.dp_epsilon * PREVALENCE_SHARE, delta, o.dp_max_codes, cfg.seed
+        )
+        self._prevalence = means.clamp(max=1.0) if o.mode == "binary" else means
 
     @property
     def codes(self) -> list[str]:
@@ -183,7 +205,15 @@ class MedGAN(App):
         pretrain = Phase(
             "autoencoder", [Step("autoencoder", self.autoencoder_step, "autoencoder")], self.autoencoder_epochs()
         )
-        return [pretrain, *super().phases()]
+        if getattr(self, "_prevalence", None) is None:
+            return [pretrain, *super().phases()]
+        # under DP: the generator first learns the noisy prevalences alone (no real rows, free)
+        warmup = Phase(
+            "prevalence",
+            [Step("prevalence", self.prevalence_step, "generator")],
+            -(-self.options.dp_warmup_steps // getattr(self, "_steps_per_epoch", 1)),
+        )
+        return [pretrain, warmup, *super().phases()]
 
     # --------------------------------------------------------------- steps
     def decode(self, h: Tensor) -> tuple[Tensor, Tensor]:
@@ -203,6 +233,11 @@ class MedGAN(App):
         else:
             loss = F.mse_loss(x_hat, x)
         return {"loss": loss}
+
+    def prevalence_step(self, x: Tensor | None) -> dict[str, Tensor]:
+        """DP warm-up: Σ_codes (mean Dec(G(z)) − p̂)², p̂ the noisy prevalences; sees no real rows."""
+        fake = self.fake(self.privacy.expected_batch if self.privacy is not None else 1000)
+        return {"loss": (fake.mean(0) - self._prevalence.to(fake.device)).pow(2).sum()}
 
     def discriminator_step(self, x: Tensor) -> dict[str, Tensor]:
         if self.privacy is not None:
@@ -225,11 +260,12 @@ class MedGAN(App):
         # under --dp-epsilon the generator gets no real rows (x is None) and learns through D alone
         fake = self.fake(len(x) if x is not None else self.privacy.expected_batch)
         adv = L.g_nonsaturating(self.nets.discriminator(fake))  # −log D(Dec(G(z)))
-        if not self.options.mean_match or x is None:
+        target = x.mean(0) if x is not None else getattr(self, "_prevalence", None)  # DP: the noisy means
+        if not self.options.mean_match or target is None:
             return {"loss": adv}
         # prevalence matching (our addition, measured in bench/RESULTS.md): on small cohorts the
         # adversarial game alone oscillates around the code prevalences instead of settling on them
-        match = (fake.mean(0) - x.mean(0)).pow(2).sum()
+        match = (fake.mean(0) - target.to(fake.device)).pow(2).sum()
         return {
             "loss": adv + self.options.mean_match * match,
             "adversarial": adv.detach(),

@@ -49,7 +49,7 @@ class MedGANOptions:
         default=30.0,
         metadata={
             "help": "Weight of a prevalence-matching term in G's loss, Σ_codes (mean fake − mean real)² "
-            "(0 = the paper's loss alone; off under --dp-epsilon)."
+            "(0 = the paper's loss alone; under --dp-epsilon it matches noisy prevalences, docs/privacy.md)."
         },
     )
     code_list: str | None = field(
@@ -58,5 +58,19 @@ class MedGANOptions:
             "help": "File of the codes to model, one per line (public metadata, e.g. every ICD-9 code; "
             "replaces --min-count); --dp-epsilon with long data needs it, since the codes seen in the patients "
             "are private."
+        },
+    )
+    dp_warmup_steps: int = field(
+        default=500,
+        metadata={
+            "help": "Under --dp-epsilon with --mean-match: generator steps on the noisy prevalences alone before "
+            "the adversarial phase (free: no real rows)."
+        },
+    )
+    dp_max_codes: int = field(
+        default=64,
+        metadata={
+            "help": "Under --dp-epsilon: a patient with more codes counts with L2 weight √N in the noisy code "
+            "prevalences that --mean-match matches (the release's sensitivity)."
         },
     )

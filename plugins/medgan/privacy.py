@@ -6,11 +6,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import torch
+from torch import Tensor
+
+from ganapps.core.accounting import gaussian_noise_for
 from ganapps.core.errors import ConfigError
 from ganapps.plugins.medgan.data import CodeMatrix, group_code
 from ganapps.plugins.medgan.options import MedGANOptions
 
 log = logging.getLogger("ganapps.medgan")
+
+#: share of --dp-epsilon spent on the noisy code prevalences of --mean-match (bench/dp_medgan_select.py)
+PREVALENCE_SHARE = 0.15
 
 
 def private_options(o: MedGANOptions) -> list[str]:
@@ -26,9 +33,15 @@ def private_options(o: MedGANOptions) -> list[str]:
     if o.minibatch_average:
         o.minibatch_average = False
         notes.append("--dp-epsilon: minibatch averaging is off (it mixes patients in one gradient).")
+    if o.dp_max_codes < 1:
+        raise ConfigError("option --dp-max-codes must be at least 1")
+    if o.dp_warmup_steps < 0:
+        raise ConfigError("option --dp-warmup-steps must be 0 or more")
     if o.mean_match:
-        o.mean_match = 0.0
-        notes.append("--dp-epsilon: --mean-match is off (it reads the real patients' code means).")
+        notes.append(
+            f"--dp-epsilon: --mean-match matches code prevalences released with Gaussian noise "
+            f"({PREVALENCE_SHARE:.0%} of the budget), not the patients' own means."
+        )
     if o.ae_epochs is None:
         o.ae_epochs = 0
         notes.append(
@@ -54,3 +67,29 @@ def public_codes(o: MedGANOptions, train: CodeMatrix) -> list[str]:
     if len(codes) < 2:
         raise ConfigError(f"option --code-list: {path} names {len(codes)} code(s); medGAN needs at least 2")
     return codes
+
+
+def noisy_prevalences(x: Tensor, epsilon: float, delta: float, max_codes: int, seed: int) -> tuple[Tensor, dict]:
+    """Each code's mean over the patients, released by the Gaussian mechanism: (means, accountant entry).
+
+    A patient's row is scaled down to L2 norm ≤ √max_codes (binary rows with ≤ max_codes codes are
+    untouched), so adding or removing one patient moves the column sums by at most √max_codes in L2;
+    the sums get N(0, (σ·√max_codes)²) with σ set so that this release alone is (ε, δ)-DP, and are
+    divided by the number of rows (public, as for DP-SGD's sampling rate). The means are what
+    ``--mean-match`` matches under DP; the entry composes the release with DP-SGD (core/privacy.py).
+    """
+    sigma = gaussian_noise_for(epsilon, delta)
+    bound = float(max_codes) ** 0.5
+    rows = x.double()
+    weight = (bound / rows.norm(dim=1).clamp_min(1e-12)).clamp(max=1.0)
+    g = torch.Generator().manual_seed(seed * 7919 + 29)
+    sums = (rows * weight[:, None]).sum(0) + torch.randn(x.shape[1], generator=g, dtype=torch.float64) * sigma * bound
+    means = (sums / max(1, len(x))).clamp_min(0.0)
+    entry = {
+        "noise_multiplier": sigma,
+        "selection_delta": 0.0,
+        "share": PREVALENCE_SHARE,
+        "sensitivity": round(bound, 4),
+        "mean_noise_std": round(sigma * bound / max(1, len(x)), 6),
+    }
+    return means.float(), entry
