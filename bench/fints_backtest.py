@@ -216,6 +216,14 @@ def summary(a: argparse.Namespace) -> None:
             corr = np.corrcoef(np.log(v), np.log(g))[0, 1]
             ratios.append(f"h{h} {np.median(v / g):.2f} (corr of log VaR {corr:.2f})")
         print(f"{c}: " + ", ".join(ratios))
+    print("\nspread: RMS over origins of realised / (|VaR95| / 1.645), fints / garch_t (1: right; > 1 too narrow)")
+    for c, res in cells.items():
+        parts = []
+        for h in horizons:
+            po = res[f"h{h}"]["per_origin"]
+            z = [np.array(po[m]["realised"]) / (np.abs(po[m]["var95"]) / 1.645) for m in ("ganapps", "garch_t")]
+            parts.append(f"h{h} " + " / ".join(f"{np.sqrt(np.mean(x**2)):.2f}" for x in z))
+        print(f"{c}: " + ", ".join(parts))
     print("\nper-cell means: CRPS and FZ0 99% (fints / garch_t / fhs)")
     for c, res in cells.items():
         parts = []

@@ -146,8 +146,9 @@ def scenarios_after(
     user_given: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scenario log returns (n, steps, A) and regimes after day ``t0`` of ``prices`` (the training
-    tickers, in order): the window is the ``--window`` returns up to ``t0``, standardised with the
-    training statistics; the user conditions are their values on ``t0`` unless given."""
+    tickers, in order): the window is the ``--window`` returns up to ``t0``, in the model's units
+    (training statistics, or the window's own EWMA σ: :mod:`.volscale`); the user conditions are
+    their values on ``t0`` unless given."""
     o, schema = app.options, app.schema
     r = np.diff(np.log(prices.prices[t0 - o.window : t0 + 1]), axis=0)
     past = np.repeat(r[None], n, 0)
