@@ -356,8 +356,7 @@ def in_sample(
     pick = rng.permutation(len(past))[: min(len(past), 1000)]
     past, future, cond = past[pick], future[pick], cond[pick]
     fake = app._continue(past, cond)
-    scale = app._training_scales()
-    if scale is not None:  # window-scaled units (--vol-scaling ewma) → the training span's, as GBM's and bootstrap's
+    if (scale := app._training_scales()) is not None:  # window-scaled (--vol-scaling ewma) → training units
         fake, future = (standardise(from_model(x, scale[pick], app.schema), app.schema) for x in (fake, future))
     sd_train = standardise(train_r, app.schema)
     insample = {
