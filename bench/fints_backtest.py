@@ -9,6 +9,13 @@ at most ``--origins`` per horizon) fints continues the realised window through t
 statistics, prices after the training period), and GARCH-t and FHS are fitted on the returns up to the
 origin (refitted every ``--refit`` origins, filtered in between). Scores: ``plugins/fints/backtest.py``.
 
+``--split validation`` (choosing a default, e.g. ``--vol-scaling``, without the test span): the cell's test
+span is dropped and the same protocol runs inside its training span: fints is trained on its first 80%
+(64% of the cell) and backtested on the last 20% (16% of the cell), the baselines likewise.
+``--vol-scaling`` trains fints with that option (:mod:`ganapps.plugins.fints.volscale`). Each split and
+scaling has its own default ``--dir``; ``--summary --versus DIR`` adds fints' pooled paired difference
+against the fints of another result directory (same cells, same origins).
+
 Resumable: each phase of each cell (train, backtest) writes ``--dir``/<cell>_<phase>.json and is skipped
 when that exists (trained runs live under ``--work``);
 the script stops starting new phases after ``--budget`` seconds. ``--summary`` prints the tables.
@@ -64,13 +71,21 @@ def cell_frame(cell: str, rows: int) -> pl.DataFrame:
     return df.tail(rows)
 
 
+def split_frame(df: pl.DataFrame, split: str) -> pl.DataFrame:
+    """The whole frame (test: the run holds out its last 20%), or only its training span (validation)."""
+    if split == "test":
+        return df
+    return df.head(len(df) - int(round((len(df) - 1) * 0.2)))  # the rows run() trains on (split_by_time)
+
+
 def train_cell(cell: str, a: argparse.Namespace, where: Path) -> dict[str, Any]:
     data = where / "prices.csv"
-    cell_frame(cell, a.rows).write_csv(data)
+    split_frame(cell_frame(cell, a.rows), a.split).write_csv(data)
     FinTS.evaluate = lambda self, real, synthetic, train=None: Evaluation()  # the backtest below is the evaluation
     t = time.time()
     train = {"seed": a.seed, **({"epochs": a.epochs} if a.epochs else {})}
-    run("fints", str(data), options={"backtest_origins": 0}, train=train, out=where / "run",
+    options = {"backtest_origins": 0, "vol_scaling": a.vol_scaling}
+    run("fints", str(data), options=options, train=train, out=where / "run",
         samples=10, progress=False)  # fmt: skip
     return {"train_seconds": round(time.time() - t, 1)}
 
@@ -134,9 +149,30 @@ def pooled(cells: list[dict[str, Any]], h: int, base: str, key: str, seed: int) 
     return E.block_bootstrap(diffs, seed=seed)
 
 
+def load_cells(where: str, names: str) -> dict[str, dict[str, Any]]:
+    return {c: json.loads((Path(where) / f"{c}_backtest.json").read_text()) for c in names.split(",")
+            if (Path(where) / f"{c}_backtest.json").exists()}  # fmt: skip
+
+
+def versus(a: argparse.Namespace, cells: dict[str, dict[str, Any]]) -> None:
+    """fints here minus fints in ``--versus`` (pooled over the cells both have, paired by origin)."""
+    other = load_cells(a.versus, ",".join(cells))
+    print(f"\npooled paired difference fints − fints of {a.versus} (mean [95% interval]); < 0: this one better")
+    print("| h | CRPS | FZ0 95% | FZ0 99% | pinball 95% | pinball 99% |\n|---|---|---|---|---|---|")
+    for h in E.parse_horizons(a.horizons):
+        vals = []
+        for k in ("crps", "fz0_95", "fz0_99", "pinball95", "pinball99"):
+            diffs = []
+            for c in other:
+                d = np.array(cells[c][f"h{h}"]["per_origin"]["ganapps"][k], dtype=float)
+                d = d - np.array(other[c][f"h{h}"]["per_origin"]["ganapps"][k], dtype=float)
+                diffs.append(d[np.isfinite(d)])
+            vals.append(E.block_bootstrap(diffs, seed=a.seed))
+        print(f"| {h} | " + " | ".join(f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in vals) + " |")
+
+
 def summary(a: argparse.Namespace) -> None:
-    cells = {c: json.loads((Path(a.dir) / f"{c}_backtest.json").read_text()) for c in a.cells.split(",")
-             if (Path(a.dir) / f"{c}_backtest.json").exists()}  # fmt: skip
+    cells = load_cells(a.dir, a.cells)
     horizons = E.parse_horizons(a.horizons)
     print(
         "| cell | h | origins | hit 95% (Kupiec p) fints / garch_t / fhs | hit 99% (Kupiec p) fints / garch_t / fhs |"
@@ -180,6 +216,14 @@ def summary(a: argparse.Namespace) -> None:
             corr = np.corrcoef(np.log(v), np.log(g))[0, 1]
             ratios.append(f"h{h} {np.median(v / g):.2f} (corr of log VaR {corr:.2f})")
         print(f"{c}: " + ", ".join(ratios))
+    print("\nspread: RMS over origins of realised / (|VaR95| / 1.645), fints / garch_t (1: right; > 1 too narrow)")
+    for c, res in cells.items():
+        parts = []
+        for h in horizons:
+            po = res[f"h{h}"]["per_origin"]
+            z = [np.array(po[m]["realised"]) / (np.abs(po[m]["var95"]) / 1.645) for m in ("ganapps", "garch_t")]
+            parts.append(f"h{h} " + " / ".join(f"{np.sqrt(np.mean(x**2)):.2f}" for x in z))
+        print(f"{c}: " + ", ".join(parts))
     print("\nper-cell means: CRPS and FZ0 99% (fints / garch_t / fhs)")
     for c, res in cells.items():
         parts = []
@@ -189,6 +233,13 @@ def summary(a: argparse.Namespace) -> None:
             fz = " / ".join(f"{s[m]['fz0_99']:.3f}" for m in ("ganapps", "garch_t", "fhs"))
             parts.append(f"h{h}: {crps} | {fz}")
         print(f"{c} ({res['test_days']} test days, train {res.get('train_days')}): " + "; ".join(parts))
+    rejected = sum(
+        res[f"h{h}"]["summary"]["ganapps"][f"kupiec_p{t}"] < 0.05 for res in cells.values() for h in horizons
+        for t in ("95", "99")
+    )  # fmt: skip
+    print(f"\nfints Kupiec rejections at 5%: {rejected} of {2 * len(horizons) * len(cells)}")
+    if a.versus:
+        versus(a, cells)
 
 
 if __name__ == "__main__":
@@ -201,9 +252,15 @@ if __name__ == "__main__":
     p.add_argument("--refit", type=int, default=10, help="refit GARCH every N origins")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--budget", type=float, default=420.0, help="seconds after which no new phase starts")
-    p.add_argument("--dir", default=str(HERE / "fints_backtest"), help="per-cell JSON results")
-    p.add_argument("--work", default="/tmp/fints_backtest", help="price files and trained runs (not kept)")
+    p.add_argument("--split", choices=("test", "validation"), default="test")
+    p.add_argument("--vol-scaling", choices=("none", "ewma"), default="none", help="fints' --vol-scaling")
+    p.add_argument("--dir", default="", help="per-cell JSON results (default: by split and scaling)")
+    p.add_argument("--work", default="", help="price files and trained runs (not kept; default: by split and scaling)")
+    p.add_argument("--versus", default="", help="--summary: also fints here minus fints of this result directory")
     p.add_argument("--epochs", type=int, default=0, help="override the app's epochs (smoke tests only)")
     p.add_argument("--summary", action="store_true")
     args = p.parse_args()
+    tag = "" if (args.split, args.vol_scaling) == ("test", "none") else f"_{args.split}_{args.vol_scaling}"
+    args.dir = args.dir or str(HERE / f"fints_backtest{tag}")
+    args.work = args.work or f"/tmp/fints_backtest{tag}"
     summary(args) if args.summary else work(args)

@@ -114,3 +114,82 @@ def test_train_once_generate_every_day(in_tmp: Path) -> None:
     assert "'nope'" in fails("run", "fints", "--data", "train.csv", "--backtest-baselines", "garch_t,nope")
     assert "--backtest-horizons" in fails("run", "fints", "--data", "train.csv", "--backtest-horizons", "0,5")
     assert "outside" in fails("generate", "run", "--data", "later.csv", "--start-window", "2030-01-01")
+
+
+def garch_with_sigma(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Log returns (n, 1) of :func:`garch_series`'s process and the conditional σ of the *next* day after each."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_t(6, n) * np.sqrt(4 / 6)
+    s2, out, nxt = 0.05 / 0.02, np.empty(n), np.empty(n)
+    for t in range(n):
+        out[t] = np.sqrt(s2) * z[t]
+        s2 = 0.05 + 0.08 * out[t] ** 2 + 0.9 * s2
+        nxt[t] = np.sqrt(s2)
+    return out[:, None] / 100, nxt / 100
+
+
+def test_ewma_vol_scaling_makes_the_var_follow_the_conditional_sigma() -> None:
+    """A generator that ignores its window (the same noise block every time) gives a VaR that tracks the
+    true conditional σ under --vol-scaling ewma, and a constant one without."""
+    from types import SimpleNamespace
+
+    from ganapps.plugins.fints.scenarios import rollout
+
+    r, sigma = garch_with_sigma(1500)
+    w, h = 48, 5
+    noise = np.random.default_rng(1).standard_normal((400, h, 1))
+    origins = np.arange(w, len(r), 7)
+    past = np.stack([r[t - w : t] for t in origins])  # window of returns up to origin t - 1
+    var = {}
+    for mode in ("none", "ewma"):
+        schema = {"mu": r.mean(0).tolist(), "sd": r.std(0).tolist(), "vol_scaling": mode,
+                  "regime_transitions": np.full((3, 3), 1 / 3).tolist()}  # fmt: skip
+        app = SimpleNamespace(options=SimpleNamespace(window=w, horizon=h, regime="none"), schema=schema)
+        app._continue = lambda p, c: np.tile(noise, (len(p) // len(noise), 1, 1))
+        paths, _ = rollout(app, np.repeat(past, len(noise), 0), 1, None, np.zeros((len(past) * len(noise), 0)))
+        var[mode] = -np.quantile(paths.reshape(len(past), len(noise)), 0.05, axis=1)
+    true = np.log(sigma[origins - 1])
+    assert np.corrcoef(np.log(var["ewma"]), true)[0, 1] > 0.8
+    assert np.ptp(var["none"]) < 1e-12  # without scaling the window's volatility does not reach the scenarios
+    # with it, the 95% VaR of a N(0,1) block is 1.645 × the window's EWMA σ
+    from ganapps.plugins.fints.volscale import ewma_sigma
+
+    assert np.allclose(var["ewma"] / ewma_sigma(past)[:, 0], -np.quantile(noise[:, 0, 0], 0.05))
+
+
+def test_live_generate_with_ewma_scaling_uses_the_windows_own_volatility(in_tmp: Path) -> None:
+    """--vol-scaling ewma through generate --data: the model sees the window over its own EWMA σ; prices
+    after the origin change nothing; a window twice as volatile gives scenarios exactly twice as large."""
+    import torch
+
+    from ganapps.core import run
+    from ganapps.plugins.fints.volscale import ewma_sigma
+
+    full = prices_frame(300)
+    full.head(240).write_csv("train.csv")
+    opts = {"window": 10, "horizon": 5, "hidden": 8, "vol_scaling": "ewma", "backtest_origins": 0, "disc_steps": 5}
+    run("fints", "train.csv", options=opts, train={"epochs": 1}, out="run", samples=5, progress=False)
+    app = load_bundle("run/bundle")
+    assert app.schema["vol_scaling"] == "ewma"
+    day, t0 = "2001-09-20", full.get_column("date").to_list().index("2001-09-20")
+    p = full.select("AAA", "BBB").to_numpy()
+    r = np.diff(np.log(p), axis=0)
+
+    def scenarios(prices: np.ndarray, name: str) -> np.ndarray:
+        full.with_columns(AAA=prices[:, 0], BBB=prices[:, 1]).write_csv(name)
+        torch.manual_seed(0)
+        table = app.generate(50, horizon=3, start_window=day, data=name)
+        return table.select("AAA_return", "BBB_return").to_numpy()
+
+    base = scenarios(p, "a.csv")
+    later = p.copy()
+    later[t0 + 1 :] *= 1.5  # a jump after the origin
+    assert np.array_equal(scenarios(later, "b.csv"), base)
+    loud = p.copy()  # the window's returns doubled, the price on the origin kept
+    loud[: t0 + 1] = p[t0] * np.exp(2 * (np.log(p[: t0 + 1]) - np.log(p[t0])))
+    assert np.allclose(scenarios(loud, "c.csv"), 2 * base)
+    seen: list[np.ndarray] = []
+    app._continue = lambda past, cond: seen.append(past) or np.zeros((len(past), 5, 2))  # type: ignore[method-assign]
+    app.generate(2, horizon=3, start_window=day, data="a.csv")
+    win = r[t0 - 10 : t0]
+    assert np.allclose(seen[0][0], win / ewma_sigma(win))

@@ -34,6 +34,7 @@ from ganapps.plugins.fints.losses import critic_loss, generator_loss, parse_mome
 from ganapps.plugins.fints.meanings import meanings
 from ganapps.plugins.fints.model import build_networks
 from ganapps.plugins.fints.options import FinTSGenerateOptions, FinTSOptions
+from ganapps.plugins.fints.volscale import window_scale
 
 __all__ = ["FinTS", "FinTSGenerateOptions", "FinTSOptions"]
 
@@ -92,7 +93,7 @@ class FinTS(App):
         parse_moment_facts(o.moment_facts)
         E.check_options(o)  # the backtest's options, checked before training rather than after
         self.schema = {
-            **D.training_schema(train, o.window, o.horizon),
+            **D.training_schema(train, o.window, o.horizon, o.vol_scaling),
             "eval_steps": int(getattr(self, "_eval_steps", 0)),
             "critic_ends": bool(o.critic_ends),  # bundles from before the option: a pooled-only critic
         }
@@ -124,6 +125,11 @@ class FinTS(App):
         return D.training_windows(
             t["prices"].numpy(), t["conds"].numpy(), self.schema, o.window, o.horizon, o.regime == "vol"
         )
+
+    def _training_scales(self) -> np.ndarray | None:
+        """Each training window's scale (N, A) under ``--vol-scaling ewma``, else None (:mod:`.volscale`)."""
+        r = np.diff(np.log(self.tensors["prices"].numpy()), axis=0)
+        return window_scale(self._windows(r)[0], self.schema)
 
     def dataset(self, train: Prices) -> TensorData:
         past, future, cond = self._training_arrays()

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ganapps.core.errors import ConfigError, DataError
+from ganapps.plugins.fints import volscale as V
 
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
 SYMBOL_NAMES = ("symbol", "ticker", "asset", "name")
@@ -315,10 +316,11 @@ def windows(r: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.nd
     return past, future, past[:, w - tail :]
 
 
-def training_schema(train: Prices, window: int, horizon: int) -> dict[str, Any]:
+def training_schema(train: Prices, window: int, horizon: int, vol_scaling: str = "none") -> dict[str, Any]:
     """What a model keeps of its training period: tickers, dates and condition names, the returns'
     mean and sd (standardisation), the regimes' volatility terciles and their transition matrix
-    (trailing regime → next block's), and the condition columns' mean and sd."""
+    (trailing regime → next block's; with ``vol_scaling`` ewma, of the window-scaled returns:
+    :mod:`.volscale`), and the condition columns' mean and sd."""
     r = train.returns()
     need = window + horizon + 8
     if len(r) < need:
@@ -329,7 +331,9 @@ def training_schema(train: Prices, window: int, horizon: int) -> dict[str, Any]:
     mu, sd = r.mean(0), r.std(0)
     if (sd <= 0).any():
         raise DataError(f"--data {train.where}: ticker {train.tickers[int(np.argmin(sd))]!r} never moves")
-    _, future, trail = windows(r, window, horizon)
+    past, future, trail = windows(r, window, horizon)
+    scale = V.window_scale(past, {"vol_scaling": vol_scaling, "sd": sd})
+    future, trail = V.regime_returns(future, scale), V.regime_returns(trail, scale)
     thresholds = np.quantile(realised_vol(future), [1 / 3, 2 / 3]).tolist()
     counts = np.ones((3, 3))
     np.add.at(counts, (regime_of(realised_vol(trail), thresholds), regime_of(realised_vol(future), thresholds)), 1)
@@ -345,6 +349,7 @@ def training_schema(train: Prices, window: int, horizon: int) -> dict[str, Any]:
         "regime_transitions": (counts / counts.sum(1, keepdims=True)).tolist(),
         "cond_mean": cm.tolist(),
         "cond_sd": cs.tolist(),
+        "vol_scaling": vol_scaling,
     }
 
 
@@ -376,9 +381,11 @@ def condition_matrix(regimes: np.ndarray | None, user: np.ndarray, regime_on: bo
 def training_windows(
     prices: np.ndarray, conds: np.ndarray, schema: dict[str, Any], window: int, horizon: int, regime_on: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Standardised (past, future) windows of the training ``prices`` and their conditions."""
+    """(past, future) windows of the training ``prices`` in the model's units (:mod:`.volscale`) and their conditions."""
     r = np.diff(np.log(prices), axis=0)
     past, future, _ = windows(r, window, horizon)
-    regimes = regime_of(realised_vol(future), schema["vol_thresholds"])
+    scale = V.window_scale(past, schema)
+    regimes = regime_of(realised_vol(V.regime_returns(future, scale)), schema["vol_thresholds"])
     user = standardise_conds(conds[window : window + len(past)], schema)  # at each window's last day
-    return standardise(past, schema), standardise(future, schema), condition_matrix(regimes, user, regime_on)
+    cond = condition_matrix(regimes, user, regime_on)
+    return V.to_model(past, scale, schema), V.to_model(future, scale, schema), cond

@@ -5,7 +5,9 @@ A risk desk trains a model, then each morning asks it for scenarios from today's
 run's own reading options (price, date, symbol and condition columns, ``--missing``) and must hold
 exactly the training tickers; the window is standardised with the *training* statistics stored in
 the bundle (mean, sd, regime thresholds, condition scaling), never the new data's, so the model
-sees the same scale it was trained on. Checks, each a one-line error: a ticker missing or unknown,
+sees the same scale it was trained on; a model trained with ``--vol-scaling ewma`` divides the
+window by the window's own EWMA volatility instead (:mod:`.volscale`), which nothing after the start
+day changes. Checks, each a one-line error: a ticker missing or unknown,
 fewer than ``--window`` returns before the start day, a start day outside the file, and a gap of
 more than :data:`MAX_GAP_DAYS` calendar days inside the window (a missing stretch of prices would
 turn into one huge return the model never saw).

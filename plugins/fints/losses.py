@@ -136,10 +136,14 @@ def regime_loss(fake: Tensor, onehot: Tensor, schema: Mapping[str, Any]) -> Tens
     """How far (in log volatility) each block's realised vol lies outside its regime's tercile band.
 
     ``schema`` holds the training returns' ``mu`` and ``sd`` (to undo the standardisation) and the
-    regimes' ``vol_thresholds``."""
-    sd = torch.tensor(schema["sd"], device=fake.device, dtype=fake.dtype)
-    mu = torch.tensor(schema["mu"], device=fake.device, dtype=fake.dtype)
-    port = (fake * sd + mu).mean(2)
+    regimes' ``vol_thresholds``; with ``--vol-scaling ewma`` the blocks are already in the regimes'
+    units (relative to the window's volatility)."""
+    if schema.get("vol_scaling", "none") == "ewma":
+        port = fake.mean(2)
+    else:
+        sd = torch.tensor(schema["sd"], device=fake.device, dtype=fake.dtype)
+        mu = torch.tensor(schema["mu"], device=fake.device, dtype=fake.dtype)
+        port = (fake * sd + mu).mean(2)
     log_vol = 0.5 * torch.log((port**2).mean(1) + 1e-12)
     lo, hi = (float(np.log(t)) for t in schema["vol_thresholds"])
     below = torch.stack([torch.zeros_like(log_vol), F.relu(lo - log_vol), F.relu(hi - log_vol)], 1)

@@ -14,6 +14,7 @@ from torch import nn
 
 from ganapps.core.app import Evaluation
 from ganapps.plugins.fints.data import REGIMES, Prices, realised_vol, standardise, windows
+from ganapps.plugins.fints.volscale import from_model
 
 if TYPE_CHECKING:
     from ganapps.plugins.fints.app import FinTS
@@ -355,6 +356,8 @@ def in_sample(
     pick = rng.permutation(len(past))[: min(len(past), 1000)]
     past, future, cond = past[pick], future[pick], cond[pick]
     fake = app._continue(past, cond)
+    if (scale := app._training_scales()) is not None:  # window-scaled (--vol-scaling ewma) → training units
+        fake, future = (standardise(from_model(x, scale[pick], app.schema), app.schema) for x in (fake, future))
     sd_train = standardise(train_r, app.schema)
     insample = {
         "ganapps": fake,

@@ -22,6 +22,13 @@ class FinTSOptions:
     regime: Literal["vol", "none"] = field(
         default="vol", metadata={"help": "Condition on the realised-volatility regime (low/mid/high) or not."}
     )
+    vol_scaling: Literal["none", "ewma"] = field(
+        default="none",
+        metadata={
+            "help": "Units of each window: the training span's (none), or its own EWMA volatility at the origin "
+            "(ewma, λ 0.94; generated blocks are scaled back by it, so scenarios follow today's volatility)."
+        },
+    )
     condition_cols: str = field(
         default="", metadata={"help": "Comma-separated user condition columns (e.g. VIX), known at the window end."}
     )

@@ -27,8 +27,8 @@ from ganapps.plugins.fints.data import (
     regime_of,
     standardise,
     standardise_conds,
-    unstandardise,
 )
+from ganapps.plugins.fints.volscale import from_model, regime_returns, to_model, window_scale
 
 if TYPE_CHECKING:
     from ganapps.plugins.fints.app import FinTS
@@ -40,7 +40,9 @@ def rollout(
     """Scenario returns (B, steps, A) after raw-return windows ``past`` (B, W, A), block by block.
 
     ``regime`` fixes every block's regime; None draws it from the training transitions given the
-    trailing realised volatility. Returns the log returns and the regime of each step.
+    trailing realised volatility. Each block is generated in the units of its window (the training
+    span's, or with ``--vol-scaling ewma`` the window's own volatility: :mod:`.volscale`).
+    Returns the log returns and the regime of each step.
     """
     o, schema = app.options, app.schema
     n = len(past)
@@ -49,16 +51,18 @@ def rollout(
     trans = torch.tensor(schema["regime_transitions"], dtype=torch.float64)
     done = 0
     while done < steps:
+        win = hist[:, -o.window :]
+        scale = window_scale(win, schema)
         reg = None
         if o.regime == "vol":
             if regime is not None:
                 reg = np.full(n, regime)
             else:
-                tail = hist[:, -min(o.window, o.horizon) :]
+                tail = regime_returns(hist[:, -min(o.window, o.horizon) :], scale)
                 now = regime_of(realised_vol(tail), schema["vol_thresholds"])
                 reg = torch.multinomial(trans[torch.as_tensor(now)], 1).squeeze(1).numpy()
-        x = app._continue(standardise(hist[:, -o.window :], schema), condition_matrix(reg, user, o.regime == "vol"))
-        block = unstandardise(x, schema)
+        x = app._continue(to_model(win, scale, schema), condition_matrix(reg, user, o.regime == "vol"))
+        block = from_model(x, scale, schema)
         hist = np.concatenate([hist[:, -o.window :], block], 1)
         blocks.append(block)
         regimes.append(np.repeat((reg if reg is not None else np.full(n, -1))[:, None], o.horizon, 1))
@@ -142,8 +146,9 @@ def scenarios_after(
     user_given: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scenario log returns (n, steps, A) and regimes after day ``t0`` of ``prices`` (the training
-    tickers, in order): the window is the ``--window`` returns up to ``t0``, standardised with the
-    training statistics; the user conditions are their values on ``t0`` unless given."""
+    tickers, in order): the window is the ``--window`` returns up to ``t0``, in the model's units
+    (training statistics, or the window's own EWMA σ: :mod:`.volscale`); the user conditions are
+    their values on ``t0`` unless given."""
     o, schema = app.options, app.schema
     r = np.diff(np.log(prices.prices[t0 - o.window : t0 + 1]), axis=0)
     past = np.repeat(r[None], n, 0)
