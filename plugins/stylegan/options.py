@@ -19,10 +19,12 @@ class StyleGANOptions:
     z_dim: int = field(default=128, metadata={"help": "Size of z and w (the paper: 512)."})
     mapping_layers: int = field(default=8, metadata={"help": "Layers of the mapping network f (the paper: 8)."})
     g_channels: int = field(
-        default=32, metadata={"help": "G's channels at full resolution, doubling per halving up to --max-channels."}
+        default=16, metadata={"help": "G's channels at full resolution, doubling per halving up to --max-channels."}
     )
-    d_channels: int = field(default=32, metadata={"help": "D's channels at full resolution, likewise."})
-    max_channels: int = field(default=128, metadata={"help": "Most channels of any layer (the paper: 512)."})
+    d_channels: int = field(default=16, metadata={"help": "D's channels at full resolution, likewise."})
+    max_channels: int = field(
+        default=64, metadata={"help": "Most channels of any layer (the paper: 512); 16/64 fit a CPU in minutes."}
+    )
     r1_gamma: float = field(default=0.1, metadata={"help": "R1 weight γ (0 = off); chosen on validation digits."})
     r1_every: int = field(default=16, metadata={"help": "Lazy R1: every k_D discriminator steps (the paper: 16)."})
     pl_weight: float = field(default=2.0, metadata={"help": "Path-length weight w_pl (0 = off; the paper: 2)."})
