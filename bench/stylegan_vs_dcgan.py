@@ -10,8 +10,8 @@ Splits (the engine's own, so each run's held-out digits are the ones it never tr
 Equal wall time: each variant's adversarial-phase speed (s/step) is probed once (24 steps; dcgan: 40, cached in
 ``rate-*.json``); its run gets ``--max-steps`` = judge steps + budget / rate, and the cell records the
 adversarial seconds it actually took (from the step log). Variants with stylegan's networks (R1 γ,
-mixing, path length, progressive) are given the steps of stylegan's rate (a progressive run's own probe
-would time only its cheap 4 px stage), so they get at most the budget; their cells say how much. Both apps read 32×32 digits (dcgan at
+mixing, path length) are given the steps of stylegan's rate, so they get at most the budget; a progressive
+run's rate is its mean over a whole schedule (its probe would time only the 4 px stage). Cells say the time. Both apps read 32×32 digits (dcgan at
 ``--image-size 32``; both resize MNIST's 28 px bilinearly). One JSON per cell in bench/stylegan_vs_dcgan/,
 cells already there are skipped, so the script resumes:
 
@@ -46,19 +46,25 @@ SIZE, BATCH, N_SAMPLES = 32, 32, 1000
 #: variant → (app, app options, engine settings); each at its app's defaults unless named
 VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "dcgan": ("dcgan", {"image_size": SIZE}, {}),
+    # the app's defaults; the val cells "-gamma1", "-lean", "-progressive" ran under the first defaults
+    # ("stylegan-first": 8 mapping layers, γ 0.1), which validation replaced by map2's (2 layers, γ 0.01)
     "stylegan": ("stylegan", {}, {}),
+    "stylegan-first": ("stylegan", {"mapping_layers": 8, "r1_gamma": 0.1}, {}),  # the first defaults
     "stylegan-progressive": ("stylegan", {"progressive": True}, {}),
     "stylegan-gamma1": ("stylegan", {"r1_gamma": 1.0}, {}),
-    "stylegan-gamma0.01": ("stylegan", {"r1_gamma": 0.01}, {}),
     "stylegan-narrow": ("stylegan", {"max_channels": 32}, {}),
     "stylegan-wide": ("stylegan", {"g_channels": 32, "d_channels": 32, "max_channels": 128}, {}),
     "stylegan-lean": ("stylegan", {"pl_weight": 0.0, "mixing": 0.0}, {}),  # no path length, no mixing
+    # StyleGAN2-ADA's small-image ("cifar") settings: 2 mapping layers, γ 0.01, no path length, no mixing
+    "stylegan-cifar": ("stylegan", {"mapping_layers": 2, "r1_gamma": 0.01, "pl_weight": 0.0, "mixing": 0.0}, {}),
+    "stylegan-map2": ("stylegan", {"mapping_layers": 2, "r1_gamma": 0.01}, {}),  # the same, with PL and mixing
 }
 
 
-#: variants timed with stylegan's rate (same networks; a progressive run's probe would time only its 4 px
-#: stage, and lean skips the path-length step, so both get at most the budget)
-SAME_WIDTHS = ("stylegan-progressive", "stylegan-gamma1", "stylegan-gamma0.01", "stylegan-lean")
+#: variants timed with stylegan's rate (same networks; lean and cifar skip the path-length step, so they get
+#: at most the budget). A progressive run's probe would time only its cheap 4 px stage: its rate file holds
+#: the mean over a whole schedule, from its validation cell (327 steps through all stages).
+SAME_WIDTHS = ("stylegan-first", "stylegan-gamma1", "stylegan-lean", "stylegan-cifar", "stylegan-map2")
 
 
 def to_32(x: np.ndarray) -> torch.Tensor:

@@ -17,7 +17,9 @@ class StyleGANOptions:
         default=32, metadata={"help": "Image side, a power of two from 8 to 128 (digits are resized to it)."}
     )
     z_dim: int = field(default=128, metadata={"help": "Size of z and w (the paper: 512)."})
-    mapping_layers: int = field(default=8, metadata={"help": "Layers of the mapping network f (the paper: 8)."})
+    mapping_layers: int = field(
+        default=2, metadata={"help": "Layers of the mapping network f (the paper: 8; StyleGAN2-ADA's small images: 2)."}
+    )
     g_channels: int = field(
         default=16, metadata={"help": "G's channels at full resolution, doubling per halving up to --max-channels."}
     )
@@ -25,7 +27,7 @@ class StyleGANOptions:
     max_channels: int = field(
         default=64, metadata={"help": "Most channels of any layer (the paper: 512); 16/64 fit a CPU in minutes."}
     )
-    r1_gamma: float = field(default=0.1, metadata={"help": "R1 weight γ (0 = off); chosen on validation digits."})
+    r1_gamma: float = field(default=0.01, metadata={"help": "R1 weight γ (0 = off); chosen on validation digits."})
     r1_every: int = field(default=16, metadata={"help": "Lazy R1: every k_D discriminator steps (the paper: 16)."})
     pl_weight: float = field(default=2.0, metadata={"help": "Path-length weight w_pl (0 = off; the paper: 2)."})
     pl_every: int = field(default=4, metadata={"help": "Lazy path length: every k_G generator steps (the paper: 4)."})
