@@ -32,6 +32,13 @@ K_NEAREST = 3
 
 METRICS = {
     **digit_metrics.METRICS,
+    "frechet_distance": MetricMeaning(
+        "Fréchet distance between generated and held-out real images in the judge's feature space (digits), or in "
+        "a fixed random conv net's (photos; see the notes); an offline stand-in for FID, not comparable with it",
+        "lower",
+        "frechet_distance_real_vs_real",
+        "real vs real",
+    ),
     "precision": MetricMeaning(
         "improved precision (k = 3): share of generated samples inside the real samples' k-NN manifold in "
         "the feature space (quality)",
