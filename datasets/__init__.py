@@ -26,7 +26,7 @@ SAMPLES = [
     DatasetInfo(
         name="mnist-sample",
         path=HERE / "mnist" / "mnist_sample.npz",
-        apps=("dcgan", "cgan"),
+        apps=("dcgan", "cgan", "stylegan"),
         rows=5000,
         licence="CC BY-SA 3.0",
         description="5,000 MNIST digits (500 per class), 28×28",
@@ -71,7 +71,7 @@ SAMPLES = [
     DatasetInfo(
         name="facades-pix2pix-sample",
         path=HERE / "facades" / "pix2pix",
-        apps=("pix2pix", "srgan"),
+        apps=("pix2pix", "srgan", "stylegan"),
         rows=32,
         licence="CC BY-SA",
         description="32 aligned facade photo|label pairs (CMP Facade Database), 128×64 (two 64×64 halves)",

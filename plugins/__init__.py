@@ -8,6 +8,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ganapps.plugins.ecommerce",
     "ganapps.plugins.translation",
     "ganapps.plugins.srgan",
+    "ganapps.plugins.stylegan",
     "ganapps.plugins.fints",
     "ganapps.plugins.medgan",
     "ganapps.plugins.tabular",

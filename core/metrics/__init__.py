@@ -1,7 +1,7 @@
 """Metrics shared by apps: feature-space distances, privacy risk and ranking scores, and
 :func:`measure`, which keeps a failing metric from losing the run."""
 
-from ganapps.core.metrics.distances import frechet_distance, kernel_distance, nearest_distances
+from ganapps.core.metrics.distances import frechet_distance, kernel_distance, nearest_distances, precision_recall
 from ganapps.core.metrics.guard import measure
 from ganapps.core.metrics.privacy import dcr, membership_inference_auc, roc_auc, standardize
 
@@ -12,6 +12,7 @@ __all__ = [
     "measure",
     "membership_inference_auc",
     "nearest_distances",
+    "precision_recall",
     "roc_auc",
     "standardize",
 ]

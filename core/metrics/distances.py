@@ -67,3 +67,27 @@ def nearest_distances(query: torch.Tensor, ref: torch.Tensor, chunk: int = 2048)
         nearest = torch.cdist(block, r).argmin(dim=1)
         out[start : start + chunk] = (block - r[nearest]).norm(dim=1)
     return out
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict[str, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) of feature sets, on k-NN manifolds.
+
+    Each set's manifold is the union of balls around its points with radius the distance to the point's
+    k-th nearest neighbour in the same set. Precision: share of ``fake`` inside the real manifold
+    (quality); recall: share of ``real`` inside the fake manifold (coverage of the real data).
+    """
+    r = torch.as_tensor(real, dtype=torch.float32).reshape(len(real), -1)
+    f = torch.as_tensor(fake, dtype=torch.float32).reshape(len(fake), -1)
+    if min(len(r), len(f)) <= k:
+        raise ValueError(f"precision_recall needs more than k = {k} vectors per set")
+
+    def radii(x: torch.Tensor) -> torch.Tensor:  # distance to the k-th neighbour, the point itself excluded
+        return torch.cat(
+            [torch.cdist(x[a : a + 1024], x).kthvalue(k + 1, dim=1).values for a in range(0, len(x), 1024)]
+        )
+
+    def inside(query: torch.Tensor, ref: torch.Tensor, rad: torch.Tensor) -> float:
+        hits = [(torch.cdist(query[a : a + 1024], ref) <= rad[None]).any(1) for a in range(0, len(query), 1024)]
+        return float(torch.cat(hits).float().mean())
+
+    return {"precision": inside(f, r, radii(r)), "recall": inside(r, f, radii(f))}

@@ -1,0 +1,198 @@
+"""StyleGAN2: demodulation, R1, path length, style mixing and truncation by hand; the losses; a tiny run,
+``generate`` with truncation and a mixing grid, the Python API on the shipped facades, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from click.testing import CliRunner
+from PIL import Image
+
+from ganapps.cli.main import cli
+from ganapps.core import generate, run
+from ganapps.core.metrics import precision_recall
+from ganapps.plugins.stylegan import model as SG
+from ganapps.plugins.stylegan.app import StyleGAN
+from ganapps.plugins.stylegan.options import StyleGANOptions
+
+TINY = {"image_size": 8, "z_dim": 8, "mapping_layers": 2, "g_channels": 4, "d_channels": 4, "max_channels": 8}
+TINY_CLI = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(cli, ["-q", *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def fails(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["-q", *args])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert "Traceback" not in result.output and len(errors) == 1, result.output
+    return errors[0]
+
+
+def _app(**options) -> StyleGAN:
+    app = StyleGAN(StyleGANOptions(**{**TINY, **options}))
+    app.schema = {"channels": 1, "judge_classes": 0}
+    app.nets = torch.nn.ModuleDict(app.build())
+    return app
+
+
+def test_demodulated_weights_have_unit_norm_and_keep_unit_variance() -> None:
+    torch.manual_seed(0)
+    weight, styles = torch.randn(6, 5, 3, 3), torch.rand(2, 5) * 3 + 0.5
+    w = SG.modulated_weights(weight, styles)
+    # eq. 3 by hand for one (sample, output channel): s_i · w_ijk over the root of its sum of squares
+    by_hand = styles[1][:, None, None] * weight[4]
+    assert torch.allclose(w[1, 4], by_hand / by_hand.square().sum().sqrt(), atol=1e-6)
+    assert torch.allclose(w.square().sum(dim=(2, 3, 4)), torch.ones(2, 6), atol=1e-5)
+    # the non-fused conv equals a grouped conv with the per-sample weights
+    x = torch.randn(2, 5, 7, 7)
+    grouped = F.conv2d(x.reshape(1, 10, 7, 7), w.reshape(12, 5, 3, 3), padding=1, groups=2).reshape(2, 6, 7, 7)
+    assert torch.allclose(SG.modulated_conv(x, weight, styles), grouped, atol=1e-5)
+    # unit-variance inputs give unit-variance outputs (1×1: no padded border); without demodulation they do not
+    big = torch.randn(2, 5, 64, 64)
+    w1 = torch.randn(6, 5, 1, 1)
+    assert SG.modulated_conv(big, w1, styles).std().item() == pytest.approx(1.0, abs=0.03)
+    assert SG.modulated_conv(big, w1, styles, demodulate=False).std().item() > 2.0
+
+
+def test_r1_is_the_squared_input_gradient_norm_and_lazy_weighted() -> None:
+    class Quadratic(torch.nn.Module):  # D(x) = ½ Σ x²: ∇ₓD = x, so the penalty is E‖x‖²
+        def forward(self, x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+            return 0.5 * x.square().flatten(1).sum(1)
+
+    app = _app(r1_gamma=0.5, r1_every=4)
+    app.nets["discriminator"] = Quadratic()
+    real = torch.arange(2 * 64, dtype=torch.float32).reshape(2, 1, 8, 8) / 100
+    out = app.r1_step((real, torch.zeros(2)))
+    expected = real.square().flatten(1).sum(1).mean()
+    assert out["r1"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert out["loss"].item() == pytest.approx(4 * 0.5 / 2 * expected.item(), rel=1e-5)  # k_D · γ/2 · R1
+
+
+def test_path_length_is_zero_for_an_isometry_and_not_for_a_wrong_scale() -> None:
+    ws = torch.randn(4, 1, 4096, requires_grad=True)
+
+    def lengths(scale: float) -> torch.Tensor:  # G(w) = scale · w as a 64×64 image: J_wᵀ y = scale · y
+        return SG.path_lengths((scale * ws).reshape(4, 1, 64, 64), ws, torch.Generator().manual_seed(1))
+
+    y = torch.randn(4, 1, 64, 64, generator=torch.Generator().manual_seed(1)) / 64
+    assert torch.allclose(lengths(2.0), 2 * y.flatten(1).norm(dim=1), atol=1e-5)  # ‖J_wᵀ y‖ by hand
+    target = torch.tensor(1.0)
+    assert SG.path_length_penalty(lengths(1.0), target.clone(), decay=0.0).item() < 1e-3
+    assert SG.path_length_penalty(lengths(2.0), target.clone(), decay=0.0).item() == pytest.approx(1.0, abs=0.05)
+    a = torch.tensor(0.5)
+    SG.path_length_penalty(lengths(1.0), a)  # a ← a + 0.01 (mean − a)
+    assert a.item() == pytest.approx(0.5 + 0.01 * (lengths(1.0).mean().item() - 0.5), rel=1e-5)
+
+
+def test_style_mixing_uses_both_latents_and_truncation_zero_gives_w_avg() -> None:
+    torch.manual_seed(0)
+    G = SG.Generator(8, 1, z_dim=8, mapping_layers=2, width=4, max_width=8)
+    with torch.no_grad():
+        for conv in G.convs:  # noise would mask the styles' effect in this untrained net
+            conv.noise_strength.fill_(0)
+    z1, z2 = torch.randn(3, 8), torch.randn(3, 8)
+    ws = G.styles(z1, z2, crossover=2)
+    assert torch.equal(ws[:, :2], G.mapping(z1)[:, None].expand(-1, 2, -1))
+    assert torch.equal(ws[:, 2:], G.mapping(z2)[:, None].expand(-1, G.n_latent - 2, -1))
+    mixed, a, b = G.synthesis(ws), G.synthesis(G.styles(z1)), G.synthesis(G.styles(z2))
+    assert (mixed - a).abs().max() > 1e-4 and (mixed - b).abs().max() > 1e-4
+    G.w_avg.copy_(torch.linspace(-1, 1, 8))
+    assert torch.allclose(G.styles(z1, psi=0.0), G.w_avg.expand(3, G.n_latent, 8))
+    half = G.styles(z1, psi=0.5)[:, 0]
+    assert torch.allclose(half, G.w_avg + 0.5 * (G.mapping(z1) - G.w_avg), atol=1e-6)
+
+
+def test_losses_are_the_non_saturating_logistic_ones() -> None:
+    app = _app(mixing=0.0, progressive=False)
+    real = torch.rand(4, 1, 8, 8) * 2 - 1
+    torch.manual_seed(3)
+    d = app.discriminator_step((real, torch.zeros(4)))
+    torch.manual_seed(3)
+    z = torch.randn(4, 8)
+    torch.rand(())  # the mixing draw
+    fake = app.nets.generator(z)
+    D = app.nets.discriminator
+    expected = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+    assert d["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    torch.manual_seed(4)
+    g = app.generator_step((real, torch.zeros(4)))
+    torch.manual_seed(4)
+    z = torch.randn(4, 8)
+    torch.rand(())
+    assert g["loss"].item() == pytest.approx(F.softplus(-D(app.nets.generator(z))).mean().item(), rel=1e-5)
+    assert SG.g_loss(torch.tensor([0.0])).item() == pytest.approx(math.log(2))
+
+
+def test_progressive_schedule_and_precision_recall() -> None:
+    assert SG.progressive_stage(0, 100, 32) == (4, 1.0)
+    assert SG.progressive_stage(25, 100, 32) == (8, 0.0)  # 4 stages of 25 steps; 8 px fades in
+    assert SG.progressive_stage(30, 100, 32) == (8, pytest.approx(0.4))
+    assert SG.progressive_stage(99, 100, 32)[0] == 32
+    app = _app(progressive=True)
+    D, G = app.nets.discriminator, app.nets.generator
+    assert D(torch.zeros(2, 1, 4, 4)).shape == (2,) and D(torch.zeros(2, 1, 8, 8), 0.5).shape == (2,)
+    assert G(torch.randn(2, 8), res=4).shape == (2, 1, 4, 4)
+    x = torch.randn(200, 3)
+    assert precision_recall(x, x + 100.0) == {"precision": 0.0, "recall": 0.0}
+    same = precision_recall(x, x)
+    assert same == {"precision": 1.0, "recall": 1.0}
+
+
+def _digits(path: Path, n: int = 96) -> Path:
+    rng = np.random.default_rng(0)
+    x = np.zeros((n, 8, 8), np.uint8)
+    y = np.arange(n) % 2
+    for i in range(n):  # class 0: a bar on the left, class 1: on the right
+        col = 1 + 4 * y[i] + rng.integers(0, 2)
+        x[i, 1:7, col : col + 2] = 255
+    np.savez(path, x=x, y=y)
+    return path
+
+
+def test_run_generate_truncation_mixing_and_errors(in_tmp: Path) -> None:
+    data = _digits(in_tmp / "d.npz")
+    invoke("run", "stylegan", "--data", str(data), *TINY_CLI, "--epochs", "1", "--batch-size", "16",
+           "--classifier-epochs", "1", "--r1-every", "2", "--pl-every", "2", "--samples", "64", "--out", "r")  # fmt: skip
+    m = json.loads((in_tmp / "r" / "metrics.json").read_text())["metrics"]
+    for key in ("frechet_distance", "precision", "recall", "class_coverage", "recall_real_vs_real"):
+        assert key in m, key
+    invoke("generate", "r", "-n", "16", "--truncation", "0.7", "--mix-seeds", "1,2", "--out", "mix.png")
+    assert Image.open("mix.png").size == ((5 * 10 + 2) * 8, (5 * 10 + 2) * 8)  # 5 × 5 tiles of 8 px and gutters, ×8
+    invoke("generate", "r", "-n", "4", "--truncation", "0.7", "--seed", "3", "--out", "a.npz")
+    invoke("generate", "r", "-n", "4", "--truncation", "0.7", "--seed", "3", "--out", "b.npz")
+    assert np.array_equal(np.load("a.npz")["x"], np.load("b.npz")["x"])  # same seed, same samples
+    assert "must be a square" in fails("generate", "r", "-n", "5", "--mix-seeds", "1,2")
+    assert "--mix-seeds must be two integer" in fails("generate", "r", "-n", "4", "--mix-seeds", "1")
+    assert "--truncation must be between 0 and 1" in fails("generate", "r", "-n", "4", "--truncation", "2")
+    (in_tmp / "empty").mkdir()
+    assert "the folder is empty" in fails("run", "stylegan", "--data", "empty", "--out", "x")
+    small = in_tmp / "small"
+    small.mkdir()
+    for i in range(3):
+        Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(small / f"{i}.png")
+    assert "smaller than --image-size 8" in fails("run", "stylegan", "--data", str(small), *TINY_CLI, "--out", "x")
+    assert "--image-size must be one of" in fails("run", "stylegan", "--data", str(data), "--image-size", "24")
+
+
+def test_python_api_on_the_shipped_facades(tmp_path: Path) -> None:
+    """RGB photos, no judge: distances in random features; progressive growing through every stage."""
+    options = {**TINY, "progressive": True, "pl_every": 2, "r1_every": 2}
+    result = run("stylegan", data="facades-pix2pix-sample", options=options,
+                 train={"epochs": 2, "batch_size": 8, "seed": 1}, out=tmp_path / "r", progress=False)  # fmt: skip
+    m = result.metrics["metrics"]
+    assert m["held_out_images"] == 6 and m["frechet_distance"] > 0 and 0 <= m["precision"] <= 1
+    images, labels = generate(tmp_path / "r", 3, options={"truncation": 0.5}, seed=2)
+    assert images.shape == (3, 3, 8, 8) and labels is None
+    again, _ = generate(tmp_path / "r", 3, options={"truncation": 0.5}, seed=2)
+    assert torch.equal(images, again)
