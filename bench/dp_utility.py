@@ -66,10 +66,11 @@ def table_split(name: str, seed: int) -> tuple[Any, Any, Any]:
     """(Table, training rows, test rows) of a MANIFEST table, split as ``ganapps compare`` does."""
     from ganapps.tabular.compare import load_tables, split_table
 
-    tables = load_tables(SHARED / "tables", None, TRAIN_ROWS, TEST_ROWS)
-    table = next((t for t in tables if t.name.split(".")[0] == name), None)
-    if table is None:
+    manifest = json.loads((SHARED / "tables" / "MANIFEST.json").read_text())
+    entry = next((e for e in manifest if e["file"].split(".")[0] == name), None)
+    if entry is None:
         raise SystemExit(f"--datasets: no table {name!r} in {SHARED / 'tables'}")
+    (table,) = load_tables(SHARED / "tables" / entry["file"], entry["target"], TRAIN_ROWS, TEST_ROWS)
     train, test = split_table(table, seed)
     return table, train, test
 

@@ -51,6 +51,10 @@ from ganapps.plugins.medgan.privacy import PREVALENCE_SHARE, noisy_prevalences, 
 log = logging.getLogger("ganapps.medgan")
 
 
+#: sd of the noisy prevalences above which a DP run warns that they are mostly noise
+NOISY_PREVALENCE = 0.05
+
+
 class MedGAN(App):
     name = "medgan"
     kind = "codes"
@@ -154,6 +158,14 @@ class MedGAN(App):
             x, cfg.dp_epsilon * PREVALENCE_SHARE, delta, o.dp_max_codes, cfg.seed
         )
         self._prevalence = means.clamp(max=1.0) if o.mode == "binary" else means
+        noise = self.dp_preprocessing["mean_noise_std"]
+        if noise > NOISY_PREVALENCE:  # public: ε, δ, K and n only
+            msg = (
+                f"--dp-epsilon: the released prevalences carry noise of sd {noise:.3f} each ({len(x)} patients); "
+                "at this cohort size they and the synthetic patients are mostly noise (raise ε or use more patients)."
+            )
+            log.warning(msg)
+            self.schema["notes"].append(msg)
 
     @property
     def codes(self) -> list[str]:
