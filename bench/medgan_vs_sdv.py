@@ -105,7 +105,9 @@ def run_medgan(
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        options, cfg = make_configs(MedGAN, {"format": "wide", **(options or {})}, {"device": "cpu", "seed": seed, **(settings or {})})
+        options, cfg = make_configs(
+            MedGAN, {"format": "wide", **(options or {})}, {"device": "cpu", "seed": seed, **(settings or {})}
+        )
         app = MedGAN(options)
         app.train_config = cfg
         data = app.load_data(pl.from_pandas(train) if _has_pyarrow() else pl.DataFrame(train.to_dict("list")))
