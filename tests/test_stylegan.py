@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from click.testing import CliRunner
 from PIL import Image
 
-from ganapps.cli.main import cli
+from ganapps.cli.testing import cli_fails as fails
+from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import generate, run
 from ganapps.core.metrics import precision_recall
 from ganapps.plugins.stylegan import model as SG
@@ -23,20 +23,6 @@ from ganapps.plugins.stylegan.options import StyleGANOptions
 
 TINY = {"image_size": 8, "z_dim": 8, "mapping_layers": 2, "g_channels": 4, "d_channels": 4, "max_channels": 8}
 TINY_CLI = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
-
-
-def invoke(*args: str):
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def fails(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["-q", *args])
-    assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert "Traceback" not in result.output and len(errors) == 1, result.output
-    return errors[0]
 
 
 def _app(**options) -> StyleGAN:
