@@ -244,6 +244,7 @@ def test_medgan_dp_learns_the_noisy_prevalences(tmp_path: Path) -> None:
         (["medgan", "--dp-epsilon", "3", "--visit-col", "hadm_id"], "drop --visit-col"),
         (["medgan", "--dp-epsilon", "3", "--min-count", "2"], "give --code-list instead"),
         (["medgan", "--dp-epsilon", "3", "--dp-max-codes", "0"], "--dp-max-codes must be at least 1"),
+        (["medgan", "--dp-epsilon", "3", "--dp-warmup-steps", "-1"], "--dp-warmup-steps must be 0 or more"),
         (["medgan", "--dp-epsilon", "-1"], "dp-epsilon must be >= 0"),
         (["medgan", "--dp-epsilon", "3", "--dp-delta", "1"], "dp-delta must be in [0, 1)"),
         (["dcgan", "--dp-epsilon", "3"], "has not declared every path"),
