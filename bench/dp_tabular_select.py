@@ -1,0 +1,149 @@
+"""Issue 18: ``tabular``'s schedule under ``--dp-epsilon``, chosen on validation rows only.
+
+The protocol of bench/tabular_select.py (no test rows read): per dev table of
+``../shared/data/tables/MANIFEST.json`` a seeded 3,000-row training span (seed 1000 + s), split
+into 2,400 fit and 600 validation rows. Each candidate trains on the fit rows at ε = 3
+(δ = 1/(10·n_fit)) through ``ganapps compare``'s own fit path, draws as many rows, and is scored
+against the validation rows: SDMetrics quality (synthetic vs validation rows) and ML efficacy
+(HistGradientBoosting trained on the synthetic rows, macro F1 on the validation rows). A
+candidate's utility on a table is quality + ML; leave-one-table-out picks, for each table, the
+candidate with the best mean utility over the other tables. One JSON per (table, candidate, seed)
+under ``--out``, skipped when present, so it runs in chunks under the CPU lock.
+
+    OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/dp_tabular_select.py --budget 300
+    .venv/bin/python bench/dp_tabular_select.py --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+OUT = REPO / "bench" / "dp_tabular_select"
+EPSILON = 3.0
+
+#: name → (app options, train settings); every candidate names its epochs and batch explicitly,
+#: so a rerun trains what the round trained whatever the app's DP defaults are by then
+CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # round 1: the schedule (epochs × batch), the critic's width, the generator's EMA (free: the
+    # generator never sees rows, so averaging its weights is post-processing)
+    "e20-b500": ({}, {"epochs": 20, "batch_size": 500}),
+    "e10-b500": ({}, {"epochs": 10, "batch_size": 500}),
+    "e40-b500": ({}, {"epochs": 40, "batch_size": 500}),
+    "e20-b1000": ({}, {"epochs": 20, "batch_size": 1000}),
+    "e20-b500-d128": ({"discriminator_dim": [128, 128]}, {"epochs": 20, "batch_size": 500}),
+    "e20-b500-ema98": ({}, {"epochs": 20, "batch_size": 500, "ema": 0.98}),
+}
+
+
+def cell(entry: dict[str, Any], name: str, seed: int) -> dict[str, Any]:
+    import tabular_select as TS
+
+    from ganapps.tabular import TabularTransformer
+    from ganapps.tabular.compare import fit_and_sample
+    from ganapps.tabular.evaluate import ml_efficacy, quality_report
+
+    options, settings = CANDIDATES[name]
+    fit, val = TS.spans(entry, 3000, 600, seed)
+    settings = {**settings, "dp_epsilon": EPSILON}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sample, timings = fit_and_sample(
+            "tabular", fit, entry["target"], seed, "cpu", None, [""], options=options, settings=settings
+        )
+        specs = TabularTransformer().fit(fit).specs
+        q_val = quality_report(val, sample, specs)["quality_score"]
+        q_fit = quality_report(fit, sample, specs)["quality_score"]
+        ml = ml_efficacy(fit, sample, val, entry["target"], specs)
+    return {
+        "table": entry["file"],
+        "candidate": name,
+        "seed": seed,
+        "options": options,
+        "settings": settings,
+        "quality_val": round(q_val, 4),
+        "quality_fit": round(q_fit, 4),
+        "ml": round(ml["train_on_synthetic"][ml["metric"]], 4),
+        "ml_real": round(ml["train_on_real"][ml["metric"]], 4),
+        "seconds": round(timings["fit_seconds"], 1),
+        "steps": timings["steps"],
+    }
+
+
+def load(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+
+
+def report(out: Path, names: list[str]) -> None:
+    """Per table: quality / ML (mean over seeds); mean utility; leave-one-table-out picks."""
+    rows = load(out)
+    tables = sorted({r["table"] for r in rows})
+    names = [n for n in names if all(any(r["candidate"] == n and r["table"] == t for r in rows) for t in tables)]
+
+    def mean(n: str, t: str, key: str) -> float:
+        return float(np.mean([r[key] for r in rows if r["candidate"] == n and r["table"] == t]))
+
+    util = {n: {t: mean(n, t, "quality_val") + mean(n, t, "ml") for t in tables} for n in names}
+    short = [t.split(".")[0] for t in tables]
+    print("| candidate | seeds | " + " | ".join(short) + " | mean utility | fit s |")
+    print("|---" * (len(tables) + 4) + "|")
+    for n in names:
+        seeds = len({r["seed"] for r in rows if r["candidate"] == n})
+        cells = " | ".join(f"{mean(n, t, 'quality_val'):.3f} / {mean(n, t, 'ml'):.3f}" for t in tables)
+        secs = np.mean([r["seconds"] for r in rows if r["candidate"] == n])
+        print(f"| {n} | {seeds} | {cells} | {np.mean(list(util[n].values())):.3f} | {secs:.0f} |")
+    for held in tables:
+        others = {n: float(np.mean([util[n][t] for t in tables if t != held])) for n in names}
+        pick = max(others, key=others.get)
+        print(
+            f"LOTO {held}: pick {pick} (utility on it {util[pick][held]:.3f}; best there "
+            f"{max(util[n][held] for n in names):.3f})"
+        )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--candidates", default=",".join(CANDIDATES))
+    p.add_argument("--tables", default="", help="comma-separated files of MANIFEST.json (default: all)")
+    p.add_argument("--seeds", default="0")
+    p.add_argument("--budget", type=float, default=300.0, help="stop starting cells after this many seconds")
+    p.add_argument("--out", default=str(OUT))
+    p.add_argument("--report", action="store_true")
+    args = p.parse_args()
+    out = Path(args.out)
+    names = args.candidates.split(",")
+    if args.report:
+        return report(out, names)
+    import tabular_select as TS
+    import torch
+
+    torch.set_num_threads(2)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((TS.TABLES / "MANIFEST.json").read_text())
+    wanted = [t for t in args.tables.split(",") if t]
+    entries = [e for e in manifest if not wanted or e["file"] in wanted]
+    began = time.perf_counter()
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for name in names:
+            for e in entries:
+                path = out / f"{e['file'].split('.')[0]}__{name}__s{seed}.json"
+                if path.exists():
+                    continue
+                if time.perf_counter() - began > args.budget:
+                    return
+                record = cell(e, name, seed)
+                path.write_text(json.dumps(record, indent=1) + "\n")
+                print(path.name, record["quality_val"], record["ml"], record["seconds"], flush=True)
+
+
+if __name__ == "__main__":
+    main()
