@@ -8,7 +8,8 @@ trains with the Trainer and writes its JSON into bench/srgan_quality/; cells alr
 skipped, so the script resumes under the CPU lock in chunks.
 
 Variants: ``srresnet`` = SRResNet-MSE only (pixel MSE, no GAN phase); ``srgan`` = our default
-(SRResNet-MSE pre-training, then random-feature content loss + 10⁻³ adversarial);
+(SRResNet-MSE pre-training, then random-feature content loss + adversarial + pixel terms, weighted
+by ``--adversarial-weight`` and ``--pixel-weight``, which default to the app's defaults);
 ``srgan-mse`` = the GAN phase with pixel MSE as its content loss (the paper's SRGAN-MSE);
 ``srgan-noskip`` = ``srgan`` without our bicubic skip (the paper's generator output).
 The schedule (10 SRResNet epochs + 4 GAN epochs of 256 images, batch 8: 320 + 128 steps) is
