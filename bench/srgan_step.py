@@ -2,11 +2,11 @@
 
 Same networks (the app's default SRResNet and discriminator), same data path (the app's HR crops
 and their bicubic LR through a DataLoader, batch 16), same arithmetic: one generator forward per
-iteration, G's perceptual loss (random-feature content loss + 10⁻³ adversarial) with D frozen, then
-D on (HR, detached SR), Adam(β₁ = 0.9). The adversarial phase only (no SRResNet pre-training).
-Variants rotate over rounds in one process (never two torch jobs at once); reported: median
-seconds per iteration and the ratio Trainer / plain, for the Trainer's default (a step-log record
-with gradient norms every iteration) and --log-every 20. Mirrors bench/pix2pix_step.py.
+iteration, G's perceptual loss (random-feature content loss + the app's adversarial and pixel
+terms) with D frozen, then D on (HR, detached SR), Adam(β₁ = 0.9). The adversarial phase only
+(no SRResNet pre-training). Variants rotate over rounds in one process (never two torch jobs at
+once); reported: median seconds per iteration and the ratio Trainer / plain, for the Trainer's
+default (a step-log record with gradient norms every iteration) and --log-every 20. Mirrors bench/pix2pix_step.py.
 
     OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/srgan_step.py --steps 20 --rounds 3
 """
@@ -62,10 +62,11 @@ def plain(steps: int, seed: int) -> float:
 
     def step() -> None:
         lr, hr = next(it)
-        # G: content (φ features) + 10⁻³ adversarial, D frozen
+        # G: content (φ features) + the app's adversarial and pixel terms, D frozen
         sr = G(lr)
         D.requires_grad_(False)
-        losses = M.perceptual_loss(sr, hr, D(sr), phi)
+        o = app.options
+        losses = M.perceptual_loss(sr, hr, D(sr), phi, o.adversarial_weight, o.pixel_weight)
         opt_g.zero_grad(set_to_none=True)
         losses["loss"].backward()
         opt_g.step()

@@ -76,17 +76,22 @@ def test_loss_terms_match_hand_computed_values() -> None:
             return 2 * x
 
     assert M.content_loss(sr, hr, Double()).item() == pytest.approx(1.0)  # (2·0.5)²
-    total = M.perceptual_loss(sr, hr, logit, None)
+    total = M.perceptual_loss(sr, hr, logit, None)  # the paper's weights: 10⁻³, no pixel term
     assert total["loss"].item() == pytest.approx(0.25 + 1e-3 * expected_adv, rel=1e-6)
+    # ours: l_X + w_adv·l_Gen + λ_pix·pixel MSE, here 0.25 + 10⁻⁴·adv + 2·0.25
+    ours = M.perceptual_loss(sr, hr, logit, Double(), adversarial_weight=1e-4, pixel_weight=2.0)
+    assert ours["pixel"].item() == pytest.approx(0.25)
+    assert ours["loss"].item() == pytest.approx(1.0 + 1e-4 * expected_adv + 2 * 0.25, rel=1e-6)
     # φ is fixed and seeded: rebuilt, it gives the same features, and it is not trained
     phi = M.RandomFeatures()
     x = torch.rand(1, 3, 8, 8)
     assert torch.equal(phi(x), M.RandomFeatures()(x)) and not any(p.requires_grad for p in phi.parameters())
 
 
-def test_generator_step_is_the_papers_perceptual_loss() -> None:
+def test_generator_step_is_the_perceptual_loss_with_our_pixel_term() -> None:
     torch.manual_seed(0)
-    app = SRGAN(SRGANOptions(hr_size=32, crop_size=16, channels=8, blocks=1, ndf=4))
+    tiny = {"hr_size": 32, "crop_size": 16, "channels": 8, "blocks": 1, "ndf": 4}
+    app = SRGAN(SRGANOptions(**tiny))  # the defaults: 10⁻⁴ adversarial, pixel weight 1
     app.nets = torch.nn.ModuleDict(app.build()).eval()
     hr = torch.rand(2, 3, 16, 16) * 2 - 1
     batch = (downsample(hr), hr)
@@ -96,7 +101,12 @@ def test_generator_step_is_the_papers_perceptual_loss() -> None:
     d = app.nets.discriminator(sr)
     content = F.mse_loss(phi(sr), phi(hr))
     adversarial = F.softplus(-d).mean()
-    assert out["loss"].item() == pytest.approx((content + 1e-3 * adversarial).item(), rel=1e-5)
+    pixel = ((sr - hr) ** 2).mean()
+    assert out["loss"].item() == pytest.approx((content + 1e-4 * adversarial + pixel).item(), rel=1e-5)
+    # the paper's loss (options --adversarial-weight 1e-3 --pixel-weight 0), same networks
+    paper = SRGAN(SRGANOptions(**tiny, adversarial_weight=1e-3, pixel_weight=0.0))
+    paper.nets = app.nets
+    assert paper.generator_step(batch)["loss"].item() == pytest.approx((content + 1e-3 * adversarial).item(), rel=1e-5)
     assert app.discriminator_step(batch)["loss"].item() == pytest.approx(
         (F.softplus(-app.nets.discriminator(hr)).mean() + F.softplus(d).mean()).item(), rel=1e-5
     )
@@ -153,6 +163,7 @@ def test_run_generate_upscale_and_errors(in_tmp: Path) -> None:
     small = _images(in_tmp / "small", 3, 24)
     assert "smaller than --hr-size 32" in fails("run", "srgan", "--data", str(small), *TINY, "--out", "x")
     assert "no readable images" in fails("run", "srgan", "--data", str(only_text), "--out", "x")
+    assert "--pixel-weight must be at least 0" in fails("run", "srgan", "--data", str(data), "--pixel-weight", "-1")
     assert "--crop-size must be a multiple of 16" in fails("run", "srgan", "--data", str(data), "--crop-size", "20")
 
 

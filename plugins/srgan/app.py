@@ -114,7 +114,8 @@ class SRGAN(App):
     def generator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         lr, hr = batch
         sr = self.nets.generator(lr)
-        losses = M.perceptual_loss(sr, hr, self.nets.discriminator(sr), self.phi)
+        o = self.options
+        losses = M.perceptual_loss(sr, hr, self.nets.discriminator(sr), self.phi, o.adversarial_weight, o.pixel_weight)
         self._fake = (batch, sr.detach())  # D's step reuses this batch's SR images
         return losses
 

@@ -15,6 +15,10 @@ Perceptual loss (eq. 3): l^SR = l^SR_X + 10⁻³ · l^SR_Gen, with the content l
 between feature maps φ(G(I^LR)) and φ(I^HR), and l^SR_Gen = −log D(G(I^LR)). The paper's φ is a
 pretrained VGG19; we may not download one, so φ is a fixed, seeded random conv network
 (:class:`RandomFeatures`; docs/srgan.md says why and measures it against pixel MSE).
+
+Our deviation (ESRGAN-style, Wang et al. 2018): the GAN phase's content loss may add a pixel term,
+l^SR_X = MSE(φ(G(I^LR)), φ(I^HR)) + λ_pix · MSE(G(I^LR), I^HR), so the adversarial phase keeps the
+pixel fidelity its SRResNet-MSE pre-training earned (λ_pix = 0 is the paper's loss).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-#: weight of the adversarial term in the perceptual loss (the paper's 10⁻³)
+#: the paper's weight of the adversarial term (the app's default is --adversarial-weight, 10⁻⁴: docs/srgan.md)
 ADVERSARIAL_WEIGHT = 1e-3
 
 
@@ -142,11 +146,21 @@ def discriminator_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
     )
 
 
-def perceptual_loss(sr: Tensor, hr: Tensor, d_fake: Tensor, phi: nn.Module | None) -> dict[str, Tensor]:
-    """l^SR = l^SR_X + 10⁻³ · l^SR_Gen (eq. 3), with both terms for logging."""
+def perceptual_loss(
+    sr: Tensor,
+    hr: Tensor,
+    d_fake: Tensor,
+    phi: nn.Module | None,
+    adversarial_weight: float = ADVERSARIAL_WEIGHT,
+    pixel_weight: float = 0.0,
+) -> dict[str, Tensor]:
+    """l^SR = l^SR_X + w_adv · l^SR_Gen (eq. 3; the paper's w_adv = 10⁻³), plus ``pixel_weight`` · pixel MSE
+    (our deviation, 0 in the paper), with each term for logging."""
     content = content_loss(sr, hr, phi)
     adversarial = adversarial_loss(d_fake)
-    return {"loss": content + ADVERSARIAL_WEIGHT * adversarial, "content": content, "adversarial": adversarial}
+    pixel = F.mse_loss(sr, hr)
+    loss = content + adversarial_weight * adversarial + pixel_weight * pixel
+    return {"loss": loss, "content": content, "adversarial": adversarial, "pixel": pixel}
 
 
 def bicubic(lr: Tensor, scale: int = 4) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +28,13 @@ class SRGANOptions:
         default="random-features",
         metadata={"help": "Content loss: MSE of fixed random conv features, or pixel MSE (SRGAN-MSE)."},
     )
+    adversarial_weight: float = field(
+        default=1e-4, metadata={"help": "Weight of the adversarial term in G's perceptual loss (the paper: 1e-3)."}
+    )
+    pixel_weight: float = field(
+        default=1.0,
+        metadata={"help": "Weight of a pixel-MSE term added to the GAN phase's content loss (the paper: 0)."},
+    )
     pretrain_epochs: int = field(
         default=100, metadata={"help": "Epochs of SRResNet-MSE pre-training (pixel MSE only) before the GAN phase."}
     )
@@ -47,5 +55,9 @@ class SRGANOptions:
             )
         if min(self.channels, self.blocks, self.ndf) < 1:
             raise ConfigError("options --channels, --blocks and --ndf must be at least 1")
+        for name in ("adversarial_weight", "pixel_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"option --{name.replace('_', '-')} must be at least 0, got {value}")
         if self.pretrain_epochs < 0:
             raise ConfigError(f"option --pretrain-epochs must be at least 0, got {self.pretrain_epochs}")
