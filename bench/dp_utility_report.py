@@ -50,7 +50,9 @@ def rows(cells: dict, matrices: bool) -> list[str]:
         if (dataset in ("comorbid", "mimic", "synthea")) != matrices:
             continue
         recs = cells[key]
-        name = {"ours": "medgan" if matrices else "tabular", "ours-cats": "tabular, public categories"}.get(synth, synth)
+        name = {"ours": "medgan" if matrices else "tabular", "ours-cats": "tabular, public categories"}.get(
+            synth, synth
+        )
         errors = [r["error"] for r in recs if r["error"]]
         if len(errors) == len(recs):
             lines.append(f"| {dataset} | {name} | {_eps(eps)} | failed: {errors[0][:160]} |")

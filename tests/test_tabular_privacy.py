@@ -126,7 +126,7 @@ def test_dp_runs_take_the_measured_dp_schedule_unless_the_user_gives_one() -> No
     from ganapps.plugins.tabular.app import TabularGAN
 
     assert make_configs(TabularGAN, None, {})[1].epochs == 225
-    assert make_configs(TabularGAN, None, {"dp_epsilon": 3})[1].epochs == 20
+    assert make_configs(TabularGAN, None, {"dp_epsilon": 3})[1].epochs == 80
     assert make_configs(TabularGAN, None, {"dp_epsilon": 3, "epochs": 7})[1].epochs == 7
 
 
@@ -143,6 +143,8 @@ def test_dp_run_from_the_api_closes_every_path(tmp_path: Path) -> None:
     )
     app, p = result.app, result.metrics["differential_privacy"]
     assert app.options.pac == 1 and app.nets.discriminator.pac == 1 and app.options.loss == "bce"
+    widths = [m.out_features for m in app.nets.discriminator.seq if isinstance(m, torch.nn.Linear)]
+    assert widths == [*app.options.dp_discriminator_dim, 1] and app.options.dp_discriminator_dim == [128, 128]
     assert not app.options.log_frequency and p["preprocessing"]["class_split_by"] is None  # y is a number here
     assert p["epsilon_spent"] <= 3.0 and 0 < p["epsilon_preprocessing"] < p["epsilon_dp_sgd"] < 3.0
     assert SECRET not in (tmp_path / "run" / "bundle" / "schema.json").read_text()
