@@ -31,17 +31,35 @@ sys.path.insert(0, str(REPO / "bench"))
 OUT = REPO / "bench" / "dp_tabular_select"
 EPSILON = 3.0
 
-#: name → (app options, train settings); every candidate names its epochs and batch explicitly,
-#: so a rerun trains what the round trained whatever the app's DP defaults are by then
+#: name → (app options, train settings); every candidate names its epochs, batch, critic widths
+#: and calibration explicitly, so a rerun trains what the round trained whatever the app's DP
+#: defaults are by then (the rounds ran before ``--dp-discriminator-dim`` existed, passing the
+#: widths as ``discriminator_dim``, which the critic then used under DP too)
+POOLED = {"calibrate_by_target": False, "dp_discriminator_dim": [256, 256]}
+D128 = {"dp_discriminator_dim": [128, 128]}
 CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    # round 1: the schedule (epochs × batch), the critic's width, the generator's EMA (free: the
-    # generator never sees rows, so averaging its weights is post-processing)
-    "e20-b500": ({}, {"epochs": 20, "batch_size": 500}),
-    "e10-b500": ({}, {"epochs": 10, "batch_size": 500}),
-    "e40-b500": ({}, {"epochs": 40, "batch_size": 500}),
-    "e20-b1000": ({}, {"epochs": 20, "batch_size": 1000}),
-    "e20-b500-d128": ({"discriminator_dim": [128, 128]}, {"epochs": 20, "batch_size": 500}),
-    "e20-b500-ema98": ({}, {"epochs": 20, "batch_size": 500, "ema": 0.98}),
+    # round 1 (calibration pooled over the table, the only DP calibration then): the schedule
+    # (epochs × batch), the critic's width, the generator's EMA (free: the generator never sees
+    # rows, so averaging its weights is post-processing)
+    "e20-b500": (POOLED, {"epochs": 20, "batch_size": 500}),
+    "e10-b500": (POOLED, {"epochs": 10, "batch_size": 500}),
+    "e40-b500": (POOLED, {"epochs": 40, "batch_size": 500}),
+    "e20-b1000": (POOLED, {"epochs": 20, "batch_size": 1000}),
+    "e20-b500-d128": ({**POOLED, **D128}, {"epochs": 20, "batch_size": 500}),
+    "e20-b500-ema98": (POOLED, {"epochs": 20, "batch_size": 500, "ema": 0.98}),
+    # round 2 (round 1 picked e40-b500 in every fold): more steps, and calibration within each
+    # target class from noisy class-split histograms
+    "e80-b500": (POOLED, {"epochs": 80, "batch_size": 500}),
+    "e80-b500-d128": ({**POOLED, **D128}, {"epochs": 80, "batch_size": 500}),
+    "e40-b500-cbt": (
+        {"calibrate_by_target": True, "dp_discriminator_dim": [256, 256]},
+        {"epochs": 40, "batch_size": 500},
+    ),
+    # round 3 (e80-b500-d128 best so far, at a third of a 256-wide critic's cost per step; e80-b500
+    # stopped unfinished for time): longer still with the narrower critic, with class calibration
+    "e80-b500-d128-cbt": (D128, {"epochs": 80, "batch_size": 500}),
+    "e160-b500-d128": ({**POOLED, **D128}, {"epochs": 160, "batch_size": 500}),
+    "e160-b500-d128-cbt": (D128, {"epochs": 160, "batch_size": 500}),
 }
 
 

@@ -48,9 +48,10 @@ RIVALS = ("dpctgan", "patectgan", "mst")
 TRAIN_ROWS, TEST_ROWS = 3000, 1000
 #: share of a rival's ε spent by smartnoise on the bounds of continuous columns (counted inside ε)
 PREPROCESSOR_SHARE = 0.1
-#: ``tabular`` under DP: 20 epochs of batch 500 (the dp-tabular branch's bench/dp_tabular_eps.py
-#: settings; the app had no DP training defaults of its own when this ran: bench/RESULTS.md)
-OURS_DP = {"epochs": 20, "batch_size": 500}
+#: ``tabular`` under DP: the app's own DP defaults (``dp_train_defaults``) unless ``--ours-dp`` names
+#: epochs and batch (stops 26-27 ran 20 epochs of batch 500, before the app had DP defaults chosen on
+#: validation rows: bench/RESULTS.md); each cell records its epochs and steps
+OURS_DP: dict[str, int] = {}
 #: epoch cap of the smartnoise GANs (their default is 300; both stop earlier when ε is spent)
 RIVAL_EPOCHS: dict[str, int | None] = {"dpctgan": None, "patectgan": None}
 
@@ -131,11 +132,11 @@ def table_cell(name: str, synth: str, eps: float | None, seed: int) -> dict[str,
     table, train, test = table_split(name, seed)
     judge = Judge(TabularTransformer().fit(train, where=table.name), train, test, table.target, seed)
     start = time.perf_counter()
-    if synth == "ours":
-        settings = {"dp_epsilon": eps, "batch_size": OURS_DP["batch_size"]} if eps is not None else None
-        epochs = OURS_DP["epochs"] if eps is not None else None
+    if synth in ("ours", "ours-cats"):
+        settings = {"dp_epsilon": eps, **OURS_DP} if eps is not None else None
+        options = {"dp_metadata": public_categories(train, judge.specs)} if synth == "ours-cats" else None
         synthetic, info = fit_and_sample(
-            "tabular", train, table.target, seed, "cpu", epochs, ["fit"], settings=settings
+            "tabular", train, table.target, seed, "cpu", None, ["fit"], options=options, settings=settings
         )
         info = {k: info[k] for k in ("fit_seconds", "sample_seconds", "epochs", "steps")}
     else:
@@ -147,6 +148,20 @@ def table_cell(name: str, synth: str, eps: float | None, seed: int) -> dict[str,
     values = headline(judge.judge(synthetic))
     extra = {"ceiling_ml": headline(judge.ceiling())["ml"]} if synth == "ours" else {}
     return {"values": values, "wall_seconds": wall, **extra, **info}
+
+
+def public_categories(train: pl.DataFrame, specs: Any) -> str:
+    """A ``--dp-metadata`` file naming the category list of each text column, read off the training rows:
+    what smartnoise's synthesizers take from the data without spending budget (``ours-cats``: ours under
+    the rivals' assumption that category lists are public); numbers get no bounds."""
+    kinds = {s.name: s.kind for s in specs}
+    columns = {}
+    for c in train.columns:
+        if train[c].dtype == pl.String and kinds.get(c) in ("categorical", "boolean"):
+            columns[c] = {"sdtype": "categorical", "categories": sorted(train[c].drop_nulls().unique().to_list())}
+    path = Path(tempfile.mkdtemp()) / "public.json"
+    path.write_text(json.dumps({"METADATA_SPEC_VERSION": "V1", "tables": {"t": {"columns": columns}}}))
+    return str(path)
 
 
 # ---------------------------------------------------------------------------- matrices
@@ -247,11 +262,15 @@ def main() -> None:
         help="cap DP-CTGAN's and PATE-CTGAN's epochs (time; recorded per cell)",
     )
     p.add_argument("--train-rows", type=int, default=TRAIN_ROWS, help="training rows per table (use its own --out)")
+    p.add_argument("--ours-dp", default="", help="EPOCHS,BATCH for ours under DP (default: the app's DP defaults)")
     p.add_argument("--retry-errors", action="store_true", help="rerun cells that recorded an error")
     p.add_argument("--report", action="store_true", help="print the markdown of the cells in --out; run nothing")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     TRAIN_ROWS = args.train_rows
+    if args.ours_dp:
+        epochs, batch = (int(v) for v in args.ours_dp.split(","))
+        OURS_DP.update(epochs=epochs, batch_size=batch)
     if args.rival_epochs:
         RIVAL_EPOCHS.update(dpctgan=args.rival_epochs, patectgan=args.rival_epochs)
     if args.report:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-SYNTHS = ("ours", "dpctgan", "patectgan", "mst")
+SYNTHS = ("ours", "ours-cats", "dpctgan", "patectgan", "mst")
 #: tables with at least 5,000 rows available (MANIFEST.json), where "within 10% of non-DP" is asked
 LARGE = ("cps1988", "wa_churn", "diamonds", "computers", "healthinsurance")
 TABLE_COLS = (("quality_test", 3), ("quality_train", 3), ("ml", 3), ("membership_auc", 3), ("dcr_ratio", 2))
@@ -50,7 +50,9 @@ def rows(cells: dict, matrices: bool) -> list[str]:
         if (dataset in ("comorbid", "mimic", "synthea")) != matrices:
             continue
         recs = cells[key]
-        name = ("medgan" if matrices else "tabular") if synth == "ours" else synth
+        name = {"ours": "medgan" if matrices else "tabular", "ours-cats": "tabular, public categories"}.get(
+            synth, synth
+        )
         errors = [r["error"] for r in recs if r["error"]]
         if len(errors) == len(recs):
             lines.append(f"| {dataset} | {name} | {_eps(eps)} | failed: {errors[0][:160]} |")

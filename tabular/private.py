@@ -20,6 +20,9 @@ multiplier (set by the caller from its share of the budget, composed with DP-SGD
   width 0 for exact zeros of non-integer columns);
 - **missing values**: a null bin in each histogram; a column is nullable when its noisy null count
   passes 3 noise standard deviations;
+- **by class** (``by``, a categorical column such as the target): one more histogram per other
+  column, its slots or equal bins split by ``by``'s released levels (:func:`class_split`), for
+  the caller's per-class calibration;
 - ids count from 0, and string ids read ``ID000000``, whatever the data held.
 """
 
@@ -135,8 +138,9 @@ class Noise:
         return counts.double() + self.std * torch.randn(counts.shape, generator=self.g, dtype=torch.float64)
 
 
-def histograms(specs: Sequence[ColumnSpec], public: Mapping[str, PublicColumn]) -> int:
-    """H: how many histograms the release holds (each row adds 1 to one bin of each)."""
+def histograms(specs: Sequence[ColumnSpec], public: Mapping[str, PublicColumn], by: str | None = None) -> int:
+    """H: how many histograms the release holds (each row adds 1 to one bin of each); with ``by``,
+    one more per other column: its bins split by the classes of column ``by``."""
     h = 0
     for s in specs:
         if s.kind in ("categorical", "boolean"):
@@ -144,6 +148,9 @@ def histograms(specs: Sequence[ColumnSpec], public: Mapping[str, PublicColumn]) 
         elif s.kind in ("continuous", "datetime"):
             p = public.get(s.name)
             h += 1 if p is not None and p.lower is not None else 2
+        else:
+            continue
+        h += int(by is not None and s.name != by)
     return h
 
 
@@ -157,9 +164,11 @@ def fit_private(
     max_categories: int,
     seed: int,
     where: str,
-) -> TabularTransformer:
-    """A quantile transformer fitted on noisy histograms only (the module docstring)."""
-    h = max(1, histograms(specs, public))
+    by: str | None = None,
+) -> tuple[TabularTransformer, dict[str, tuple[Tensor, Tensor | None]]]:
+    """A quantile transformer fitted on noisy histograms only (the module docstring), and with ``by``
+    (a categorical column) the class-split histograms of :func:`class_split` (else empty)."""
+    h = max(1, histograms(specs, public, by))
     noise = Noise(noise_multiplier * math.sqrt(h), seed)
     discovered = sum(
         1 for s in specs if s.kind == "categorical" and public.get(s.name, PublicColumn()).categories is None
@@ -169,13 +178,13 @@ def fit_private(
     t = TabularTransformer(continuous="quantile", max_categories=max_categories)
     t.frame_kind, t.n_rows, t.specs = "polars", frame.height, specs
     t._cont = [s.name for s in specs if s.kind in ("continuous", "datetime")]
-    grids, nulls = [], []
+    grids, nulls, edges = [], [], {}
     for s in specs:
         if s.kind in ("categorical", "boolean"):
             _categorical(t, s, clean_series(frame[s.name], where), public.get(s.name), noise, tau, where)
         elif s.kind in ("continuous", "datetime"):
             x = torch.from_numpy(t._numbers(frame[s.name], s, where).copy())
-            grid, null = _numeric(x, s, public.get(s.name), noise, t.options.n_quantiles)
+            grid, null, edges[s.name] = _numeric(x, s, public.get(s.name), noise, t.options.n_quantiles)
             grids.append(grid)
             nulls.append(null)
             s.nullable = null > 3 * noise.std
@@ -191,7 +200,40 @@ def fit_private(
         t.tensors["continuous.nulls"] = torch.tensor(nulls, dtype=torch.float64)
     t._modes = []
     t.spans = t._make_spans()
-    return t
+    return t, (class_split(t, frame, by, edges, noise, where) if by in t._cat else {})
+
+
+def class_split(
+    t: TabularTransformer, frame: pl.DataFrame, by: str, edges: Mapping[str, Tensor], noise: Noise, where: str
+) -> dict[str, tuple[Tensor, Tensor | None]]:
+    """Noisy counts ``(classes, slots)`` of every other column within each one-hot slot of column ``by``,
+    with a number's bin edges (None for a categorical column).
+
+    The slots are the released ones: a categorical column's (levels, ``<other>``, null), a number's
+    equal bins of its quantile histogram and a last one for nulls. Each row adds 1 to one cell of
+    each (rows whose class or value has no slot add nothing), so these are ``H`` histograms more in
+    the same release (:func:`histograms`).
+    """
+    cls = t._codes(frame[by], t._cat[by], where)
+    classes = len(t.categories(by))
+    out = {}
+    for s in t.specs:
+        if s.name == by:
+            continue
+        if s.name in t._cat:
+            slot, width = t._codes(frame[s.name], t._cat[s.name], where), len(t.categories(s.name))
+        elif s.name in edges:
+            x = torch.from_numpy(t._numbers(frame[s.name], s, where).copy())
+            width = len(edges[s.name])  # its bins, and one for nulls
+            slot = torch.full(x.shape, width - 1, dtype=torch.long)
+            present = ~torch.isnan(x)
+            slot[present] = _bin_index(x[present], edges[s.name])
+        else:
+            continue
+        ok = (cls >= 0) & (slot >= 0)
+        counts = torch.bincount(cls[ok] * width + slot[ok], minlength=classes * width).view(classes, width)
+        out[s.name] = (noise(counts.double()), edges.get(s.name))
+    return out
 
 
 def _categorical(
@@ -271,8 +313,9 @@ def _bounds(x: Tensor, noise: Noise) -> tuple[float, float]:
 
 def _numeric(
     x: Tensor, spec: ColumnSpec, pub: PublicColumn | None, noise: Noise, n_quantiles: int
-) -> tuple[Tensor, float]:
-    """(quantile grid from a noisy equal-bin histogram, noisy null count) of one number column."""
+) -> tuple[Tensor, float, Tensor]:
+    """(quantile grid from a noisy equal-bin histogram, noisy null count, the histogram's bin edges)
+    of one number column."""
     present = x[~torch.isnan(x)]
     null = float(noise(torch.tensor([float(len(x) - len(present))]))[0])
     if pub is not None and pub.lower is not None and pub.upper is not None:
@@ -286,12 +329,8 @@ def _numeric(
         bins = int(round(hi - lo))
     hi = max(hi, lo + 1e-9)
     edges = _edges(lo, hi, bins, atom=not spec.integer and lo <= 0 <= hi)
-    v = present.clamp(lo, hi)
-    idx = torch.bucketize(v, edges[1:-1], right=True)
-    if len(edges) > bins + 1:  # exact zeros (a spike of many number columns) get a bin of width 0
-        idx = torch.where(v == 0, torch.bucketize(torch.zeros(()), edges[1:-1], right=False), idx)
     width = len(edges) - 1
-    noisy = noise(torch.bincount(idx, minlength=width).double())
+    noisy = noise(torch.bincount(_bin_index(present, edges), minlength=width).double())
     mass = noisy.clamp_min(0)  # the range is already the bound histogram's; no further threshold
     if float(mass.sum()) <= 0:
         mass = torch.ones(width, dtype=torch.float64)
@@ -301,7 +340,27 @@ def _numeric(
     # keep the grid non-decreasing and inside the kept mass
     first, last = int(torch.nonzero(mass).min()), int(torch.nonzero(mass).max())
     grid = grid.clamp(float(edges[first]), float(edges[last + 1]))
-    return torch.cummax(grid, 0).values, null
+    return torch.cummax(grid, 0).values, null, edges
+
+
+def _bin_index(x: Tensor, edges: Tensor) -> Tensor:
+    """The bin of each (present) value, clamped into the range; exact zeros into the bin of width 0
+    that :func:`_edges` makes for them (a spike of many number columns) when it has one."""
+    v = x.clamp(float(edges[0]), float(edges[-1]))
+    idx = torch.bucketize(v, edges[1:-1], right=True)
+    if bool((edges[1:] == edges[:-1]).any()):
+        idx = torch.where(v == 0, torch.bucketize(torch.zeros(()), edges[1:-1], right=False), idx)
+    return idx
+
+
+def histogram_quantiles(counts: Tensor, edges: Tensor, levels: np.ndarray) -> np.ndarray:
+    """Quantiles at ``levels`` of the piecewise-uniform distribution a noisy histogram over ``edges``
+    describes (negative counts read as 0; uniform when nothing is left)."""
+    mass = counts.double().clamp_min(0)
+    if float(mass.sum()) <= 0:
+        mass = torch.ones(len(counts), dtype=torch.float64)
+    cdf = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(mass, 0) / mass.sum()])
+    return _interp(levels, cdf.numpy(), edges.double().numpy())
 
 
 def _edges(lo: float, hi: float, bins: int, atom: bool) -> Tensor:

@@ -16,7 +16,7 @@ from ganapps.cli.testing import cli_fails, cli_ok
 from ganapps.core import ConfigError, DataError, run
 from ganapps.core.accounting import composed_noise_for, gaussian_noise_for
 from ganapps.core.privacy import PrivacyPlan, noise_for, spent
-from ganapps.tabular.private import fit_private, private_specs, read_public_metadata
+from ganapps.tabular.private import PublicColumn, fit_private, histograms, private_specs, read_public_metadata
 
 pytest.importorskip("opacus")
 
@@ -32,9 +32,21 @@ def table(n: int = 240, seed: int = 0) -> pl.DataFrame:
 
 
 def fit(frame: pl.DataFrame, sigma: float = 0.5, public: dict | None = None):  # type: ignore[no-untyped-def]
+    return fit_split(frame, sigma, public)[0]
+
+
+def fit_split(frame: pl.DataFrame, sigma: float = 0.5, public: dict | None = None, by: str | None = None):  # type: ignore[no-untyped-def]
     specs = private_specs(frame, None, None, "t")
     return fit_private(
-        frame, specs, public or {}, noise_multiplier=sigma, select_delta=1e-5, max_categories=100, seed=0, where="t"
+        frame,
+        specs,
+        public or {},
+        noise_multiplier=sigma,
+        select_delta=1e-5,
+        max_categories=100,
+        seed=0,
+        where="t",
+        by=by,
     )
 
 
@@ -57,6 +69,23 @@ def test_neighbouring_tables_give_counts_that_differ_by_one_at_most() -> None:
     diff = [abs(c1[k] - c2[k]) for k in ("x", "y", "z")]
     assert max(diff) <= 1.0 + 1e-9 and sum(diff) <= 1.0 + 1e-9
     assert (t1.category_counts("a") - t1.category_counts("a").round()).abs().max() > 0  # noise is really there
+
+
+def test_class_split_histograms_are_in_the_release_and_move_by_one_cell() -> None:
+    """Splitting each other column by the target's classes adds one histogram per column to H (the
+    noise grows with it), and one more row moves one cell of each split histogram by 1 at most."""
+    d = table(seed=1).with_columns(pl.Series("a", ["x", "y", "z"] * 80), pl.Series("c", ["p", "q"] * 120))
+    specs = private_specs(d, None, None, "t")
+    assert histograms(specs, {}, "c") == histograms(specs, {}) + 3  # a, b and y split by c
+    public = {"b": PublicColumn(lower=0.0, upper=100.0), "y": PublicColumn(lower=0.0, upper=1.0)}
+    extra = pl.DataFrame({"a": ["y"], "b": [55.0], "y": [1], "c": ["q"]})
+    (t, s1), (_, s2) = fit_split(d, 1.0, public, "c"), fit_split(pl.concat([d, extra]), 1.0, public, "c")
+    assert set(s1) == {"a", "b", "y"} and t.categories("c") == ["p", "q", "<other>"]
+    for col, (counts, _) in s1.items():
+        assert counts.shape[0] == 3  # one row of counts per class slot
+        moved = (s2[col][0] - counts).abs()
+        assert moved.sum() <= 1.0 + 1e-9 and float(moved.sum() - moved[1].sum()) < 1e-9  # the extra row is a q
+        assert (counts - counts.round()).abs().max() > 0  # noisy
 
 
 def test_public_metadata_gives_categories_and_bounds(tmp_path: Path) -> None:
@@ -97,7 +126,7 @@ def test_dp_runs_take_the_measured_dp_schedule_unless_the_user_gives_one() -> No
     from ganapps.plugins.tabular.app import TabularGAN
 
     assert make_configs(TabularGAN, None, {})[1].epochs == 225
-    assert make_configs(TabularGAN, None, {"dp_epsilon": 3})[1].epochs == 20
+    assert make_configs(TabularGAN, None, {"dp_epsilon": 3})[1].epochs == 80
     assert make_configs(TabularGAN, None, {"dp_epsilon": 3, "epochs": 7})[1].epochs == 7
 
 
@@ -114,11 +143,52 @@ def test_dp_run_from_the_api_closes_every_path(tmp_path: Path) -> None:
     )
     app, p = result.app, result.metrics["differential_privacy"]
     assert app.options.pac == 1 and app.nets.discriminator.pac == 1 and app.options.loss == "bce"
-    assert not app.options.log_frequency and not app.options.calibrate_by_target
+    widths = [m.out_features for m in app.nets.discriminator.seq if isinstance(m, torch.nn.Linear)]
+    assert widths == [*app.options.dp_discriminator_dim, 1] and app.options.dp_discriminator_dim == [128, 128]
+    assert not app.options.log_frequency and p["preprocessing"]["class_split_by"] is None  # y is a number here
     assert p["epsilon_spent"] <= 3.0 and 0 < p["epsilon_preprocessing"] < p["epsilon_dp_sgd"] < 3.0
     assert SECRET not in (tmp_path / "run" / "bundle" / "schema.json").read_text()
     before = {k: v.clone() for k, v in app.decoder.tensors().items()}
     app.x = torch.full_like(app.x, 7.0)  # the calibration under DP reads no rows: garbage changes nothing
+    app.calibrate(None)
+    for k, v in app.decoder.tensors().items():
+        assert torch.equal(v, before[k]), k
+
+
+def classes_table(n: int = 600) -> pl.DataFrame:
+    rng = np.random.default_rng(0)
+    c = rng.choice(["lo", "hi"], n)
+    b = np.where(c == "hi", rng.normal(80, 3, n), rng.normal(20, 3, n)).round(2)
+    return pl.DataFrame({"c": c.tolist(), "b": b, "a": rng.choice(["x", "y"], n).tolist()})
+
+
+@pytest.mark.parametrize("by_target", [True, False])
+def test_dp_calibration_within_target_classes_from_noisy_counts(tmp_path: Path, by_target: bool) -> None:
+    """A categorical target under DP: each class's numbers are calibrated onto its noisy class-split
+    histogram, so after one epoch (the GAN has learned nothing yet) the classes already differ as in
+    the data; pooled calibration leaves them alike. No rows are read: garbage rows change nothing."""
+    result = run(
+        "tabular",
+        classes_table(),
+        options={"target": "c", "calibrate_by_target": by_target},
+        train={"dp_epsilon": 50, "epochs": 1, "batch_size": 100, "seed": 0},
+        out=tmp_path / "run",
+        progress=False,
+    )
+    app = result.app
+    synth = app.generate(2000)
+    gap = float(synth.filter(pl.col("c") == "hi")["b"].mean()) - float(synth.filter(pl.col("c") == "lo")["b"].mean())
+    pre = result.metrics["differential_privacy"]["preprocessing"]
+    if by_target:
+        assert pre["class_split_by"] == "c" and pre["histograms"] == 6  # c, a, b twice; a and b split by c
+        use = app.decoder.classes["use"].tolist()
+        assert app.decoder.by is not None and sum(use) == 2 and not use[-1]  # hi and lo; <other> holds no rows
+        assert gap > 45, gap  # 60 in the data
+    else:
+        assert pre["class_split_by"] is None and app.decoder.by is None
+        assert abs(gap) < 25, gap
+    before = {k: v.clone() for k, v in app.decoder.tensors().items()}
+    app.x = torch.full_like(app.x, 7.0)
     app.calibrate(None)
     for k, v in app.decoder.tensors().items():
         assert torch.equal(v, before[k]), k

@@ -53,6 +53,9 @@ _EPS = 1e-6
 #: with ``--calibrate-by-target``, a target class gets maps of its own from this many training
 #: rows (and GRID generated ones) up; smaller classes use the pooled maps
 MIN_CLASS_ROWS = 100
+#: what a class is calibrated against: the share of ones of each encoded column, and the GRID
+#: quantiles of each value span (its encoded values)
+ClassTarget = tuple[Tensor, Tensor]
 
 
 def cond_positions(spans: Sequence[Span]) -> tuple[Tensor, Tensor]:
@@ -168,10 +171,12 @@ class Decoder:
         values: bool,
         by: int | None = None,
         shares: Tensor | None = None,
+        class_targets: Sequence[ClassTarget | None] | None = None,
     ) -> None:
         """Fit the corrections on generated ``raw`` output against the encoded training rows ``real``
         (their share of ones per encoded column), or against given ``shares`` (noisy ones under DP,
-        ``real`` None); with ``by`` (a discrete column's index), also within each of its classes."""
+        ``real`` None); with ``by`` (a discrete column's index), also within each of its classes,
+        against the real rows of each class or the given ``class_targets`` (noisy ones under DP)."""
         raw, cond, mask = raw.double(), cond.double(), mask.double()
         if shares is None:
             assert real is not None
@@ -179,8 +184,23 @@ class Decoder:
             shares = real.mean(0)
         self.bias, self.threshold, self.grid = self._fit_maps(raw, cond, mask, shares.double(), values)
         self.by, self.classes = None, {}
-        if by is not None and values and self.values and real is not None:
-            self._fit_classes(raw, cond, mask, real, by)
+        if by is None or not values or not self.values:
+            return
+        if class_targets is None and real is not None:
+            class_targets = self.class_targets(real, by)
+        if class_targets is not None:
+            self._fit_classes(raw, cond, mask, by, class_targets)
+
+    def class_targets(self, real: Tensor, by: int) -> list[ClassTarget | None]:
+        """Each class of discrete column ``by`` with at least ``MIN_CLASS_ROWS`` real rows: the share of
+        ones of each encoded column and the quantiles of each value span within it (else None)."""
+        target = [s for s in self.spans if s.discrete][by]
+        real_cls = real[:, target.start : target.stop].argmax(1)
+        out: list[ClassTarget | None] = []
+        for k in range(target.width):
+            r = real_cls == k
+            out.append(None if int(r.sum()) < MIN_CLASS_ROWS else (real[r].mean(0), self._real_grid(real[r])))
+        return out
 
     def _fit_maps(
         self, raw: Tensor, cond: Tensor, mask: Tensor, share: Tensor, values: bool
@@ -202,23 +222,24 @@ class Decoder:
         grid = self._fit_grid(biased, threshold) if values and self.values else None
         return bias, threshold, grid
 
-    def _fit_classes(self, raw: Tensor, cond: Tensor, mask: Tensor, real: Tensor, by: int) -> None:
-        """Maps of their own for the classes of discrete column ``by`` with enough rows: generated
-        rows of a class calibrated against the real rows of that class."""
+    def _fit_classes(
+        self, raw: Tensor, cond: Tensor, mask: Tensor, by: int, targets: Sequence[ClassTarget | None]
+    ) -> None:
+        """Maps of their own for the classes of discrete column ``by`` that have ``targets``: generated
+        rows of a class calibrated against that class's shares and value quantiles."""
         target = [s for s in self.spans if s.discrete][by]
         self.by, self.classes = by, {"use": torch.zeros(target.width, dtype=torch.bool)}
         gen_cls = self._target_class(raw.float(), cond.float(), mask.float())
-        real_cls = real[:, target.start : target.stop].argmax(1)
         pooled = (self.bias, self.threshold, self.grid, torch.linspace(-1, 1, GRID).expand(len(self.values), GRID))
         parts: list[tuple[Tensor, ...]] = []
         for k in range(target.width):
-            g, r = gen_cls == k, real_cls == k
-            if int(r.sum()) < MIN_CLASS_ROWS or int(g.sum()) < GRID:
+            g, want = gen_cls == k, targets[k]
+            if want is None or int(g.sum()) < GRID:
                 parts.append(pooled)
                 continue
-            bias, threshold, grid = self._fit_maps(raw[g], cond[g], mask[g], real[r].mean(0), values=True)
+            bias, threshold, grid = self._fit_maps(raw[g], cond[g], mask[g], want[0].double(), values=True)
             assert grid is not None
-            parts.append((bias, threshold, grid, self._real_grid(real[r])))
+            parts.append((bias, threshold, grid, want[1]))
             self.classes["use"][k] = True
         for i, name in enumerate(("bias", "threshold", "grid", "target")):
             self.classes[name] = torch.stack([p[i] for p in parts]).float().contiguous()

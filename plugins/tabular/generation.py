@@ -19,7 +19,7 @@ from torch import Tensor
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError
 from ganapps.plugins.tabular.calibration import CALIBRATION_ROWS, Decoder
-from ganapps.plugins.tabular.privacy import noisy_shares
+from ganapps.plugins.tabular.privacy import noisy_class_targets, noisy_shares
 from ganapps.plugins.tabular.sampler import ConditionalSampler
 
 if TYPE_CHECKING:
@@ -80,7 +80,9 @@ def calibrate(app: TabularGAN, train: pl.DataFrame) -> Decoder:
         raw = raw_output(app, cond)
     values = app.tt.options.continuous == "quantile"
     if app.dp:  # the noisy histograms' shares, not the rows: post-processing (privacy.py)
-        decoder.fit(raw.cpu(), cond, mask, None, values, None, shares=noisy_shares(app.tt))
+        targets = noisy_class_targets(app)
+        by = class_column(app) if targets is not None else None
+        decoder.fit(raw.cpu(), cond, mask, None, values, by, shares=noisy_shares(app.tt), class_targets=targets)
         return decoder
     real = getattr(app, "x", None)
     if real is None:

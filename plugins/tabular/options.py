@@ -37,6 +37,13 @@ class TabularOptions:
         default_factory=lambda: [256, 256], metadata={"help": "Generator residual widths."}
     )
     discriminator_dim: list[int] = field(default_factory=lambda: [256, 256], metadata={"help": "Critic layer widths."})
+    dp_discriminator_dim: list[int] = field(
+        default_factory=lambda: [128, 128],
+        metadata={
+            "help": "Critic layer widths under --dp-epsilon (DP-SGD's noise grows with the critic's size; "
+            "chosen on validation rows, bench/RESULTS.md)."
+        },
+    )
     pac: int = field(default=10, metadata={"help": "Rows judged together by the critic (PacGAN)."})
     loss: Literal["wgan-gp", "hinge", "bce"] = field(
         default="wgan-gp",

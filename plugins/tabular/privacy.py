@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 import torch
 import torch.nn.functional as F
@@ -24,8 +25,16 @@ from torch import Tensor
 from ganapps.core.accounting import gaussian_noise_for
 from ganapps.core.errors import ConfigError
 from ganapps.core.privacy import default_delta
+from ganapps.plugins.tabular.calibration import GRID, MIN_CLASS_ROWS, ClassTarget
 from ganapps.plugins.tabular.options import TabularOptions
-from ganapps.tabular.private import PublicColumn, fit_private, histograms, private_specs, read_public_metadata
+from ganapps.tabular.private import (
+    PublicColumn,
+    fit_private,
+    histogram_quantiles,
+    histograms,
+    private_specs,
+    read_public_metadata,
+)
 from ganapps.tabular.transformer import TabularTransformer
 
 if TYPE_CHECKING:
@@ -37,6 +46,9 @@ log = logging.getLogger("ganapps.tabular")
 #: category discovery: design choices, not yet validated (bench/RESULTS.md, issue 18)
 PREPROCESSING_SHARE = 0.15
 SELECTION_DELTA_SHARE = 0.1
+#: a target class gets calibration maps of its own under DP when its noisy count is at least this
+#: many count-noise standard deviations (and ``MIN_CLASS_ROWS``): below, its histograms are mostly noise
+CLASS_NOISE_FACTOR = 10.0
 
 
 def private_options(o: TabularOptions) -> list[str]:
@@ -59,9 +71,11 @@ def private_options(o: TabularOptions) -> list[str]:
     if o.log_frequency:
         o.log_frequency = False
         notes.append("--dp-epsilon: conditions by frequency, not log-frequency (real rows bring their own categories).")
-    if o.calibrate_by_target and o.target:
-        o.calibrate_by_target = False
-        notes.append("--dp-epsilon: calibration pooled over the table (per-class maps would read the rows).")
+    if o.calibrate and o.calibrate_by_target and o.target:
+        notes.append(
+            "--dp-epsilon: calibration within each target class from noisy class-split histograms "
+            "(one more histogram per column in the release; classes below the noise use the pooled maps)."
+        )
     for note in notes:
         log.info(note)
     return notes
@@ -84,7 +98,9 @@ def private_transformer(app: TabularGAN, train: pl.DataFrame) -> TabularTransfor
     delta = cfg.dp_delta or default_delta(train.height)
     select = delta * SELECTION_DELTA_SHARE
     sigma = gaussian_noise_for(cfg.dp_epsilon * PREPROCESSING_SHARE, delta - select)
-    t = fit_private(
+    categorical = {s.name for s in specs if s.kind in ("categorical", "boolean")}
+    by = o.target if o.calibrate and o.calibrate_by_target and o.target in categorical else None
+    t, app.class_split = fit_private(
         train,
         specs,
         public,
@@ -93,16 +109,55 @@ def private_transformer(app: TabularGAN, train: pl.DataFrame) -> TabularTransfor
         max_categories=o.max_categories,
         seed=cfg.seed,
         where=where,
+        by=by,
     )
+    h = histograms(specs, public, by)
     app.dp_preprocessing = {
         "noise_multiplier": sigma,
         "selection_delta": select,
         "share": PREPROCESSING_SHARE,
-        "histograms": histograms(specs, public),
-        "count_noise_std": round(sigma * histograms(specs, public) ** 0.5, 4),
+        "histograms": h,
+        "count_noise_std": round(sigma * h**0.5, 4),
         "public_columns": sorted(public),
+        "class_split_by": by,
     }
     return t
+
+
+def noisy_class_targets(app: TabularGAN) -> list[ClassTarget | None] | None:
+    """Per class of the target, from the class-split noisy histograms (post-processing): the share of
+    ones of each encoded column and the quantiles of each value span in the encoded space; None for a
+    class whose noisy count is under ``MIN_CLASS_ROWS`` or ``CLASS_NOISE_FACTOR`` count-noise stds."""
+    split, by = getattr(app, "class_split", None), (app.dp_preprocessing or {}).get("class_split_by")
+    if not split or by is None:
+        return None
+    t = app.tt
+    sizes = t.category_counts(by)
+    floor = max(MIN_CLASS_ROWS, CLASS_NOISE_FACTOR * float(app.dp_preprocessing["count_noise_std"]))
+    grid = t.tensors["quantile.grid"].double() if t._cont else None
+    levels = np.linspace(0.0, 1.0, GRID)
+    out: list[ClassTarget | None] = []
+    for k in range(len(sizes)):
+        if float(sizes[k]) < floor:
+            out.append(None)
+            continue
+        shares, values = torch.zeros(t.width, dtype=torch.float64), []
+        for s in t.spans:
+            if s.column == by:
+                shares[s.start + k] = 1.0
+                continue
+            counts, edges = split[s.column]
+            c = counts[k].clamp_min(0)
+            if s.kind == "category":
+                shares[s.start : s.stop] = c / c.sum().clamp_min(1e-12)
+            elif s.kind == "missing":
+                shares[s.start] = c[-1] / c.sum().clamp_min(1e-12)
+            elif s.kind == "value" and edges is not None and grid is not None:
+                x = histogram_quantiles(counts[k][:-1], edges, levels)
+                q = grid[t._cont.index(s.column)].numpy()
+                values.append(torch.from_numpy(2 * np.interp(x, q, np.linspace(0, 1, len(q))) - 1))
+        out.append((shares, torch.stack(values) if values else torch.zeros(0, GRID, dtype=torch.float64)))
+    return out
 
 
 def noisy_shares(t: TabularTransformer) -> Tensor:
