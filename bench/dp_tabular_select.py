@@ -63,7 +63,7 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
-def cell(entry: dict[str, Any], name: str, seed: int) -> dict[str, Any]:
+def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON) -> dict[str, Any]:
     import tabular_select as TS
 
     from ganapps.tabular import TabularTransformer
@@ -72,7 +72,7 @@ def cell(entry: dict[str, Any], name: str, seed: int) -> dict[str, Any]:
 
     options, settings = CANDIDATES[name]
     fit, val = TS.spans(entry, 3000, 600, seed)
-    settings = {**settings, "dp_epsilon": EPSILON}
+    settings = {**settings, "dp_epsilon": epsilon}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sample, timings = fit_and_sample(
@@ -101,9 +101,9 @@ def load(out: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
 
 
-def report(out: Path, names: list[str]) -> None:
-    """Per table: quality / ML (mean over seeds); mean utility; leave-one-table-out picks."""
-    rows = load(out)
+def report(out: Path, names: list[str], epsilon: float = EPSILON) -> None:
+    """Per table: quality / ML (mean over seeds); mean utility; leave-one-table-out picks (cells at ``epsilon``)."""
+    rows = [r for r in load(out) if r["settings"]["dp_epsilon"] == epsilon]
     tables = sorted({r["table"] for r in rows})
     names = [n for n in names if all(any(r["candidate"] == n and r["table"] == t for r in rows) for t in tables)]
 
@@ -135,12 +135,13 @@ def main() -> None:
     p.add_argument("--seeds", default="0")
     p.add_argument("--budget", type=float, default=300.0, help="stop starting cells after this many seconds")
     p.add_argument("--out", default=str(OUT))
+    p.add_argument("--epsilon", type=float, default=EPSILON, help="ε of the cells (files of ε ≠ 3 say so)")
     p.add_argument("--report", action="store_true")
     args = p.parse_args()
     out = Path(args.out)
     names = args.candidates.split(",")
     if args.report:
-        return report(out, names)
+        return report(out, names, args.epsilon)
     import tabular_select as TS
     import torch
 
@@ -153,12 +154,13 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         for name in names:
             for e in entries:
-                path = out / f"{e['file'].split('.')[0]}__{name}__s{seed}.json"
+                tag = "" if args.epsilon == EPSILON else f"__eps{args.epsilon:g}"
+                path = out / f"{e['file'].split('.')[0]}__{name}__s{seed}{tag}.json"
                 if path.exists():
                     continue
                 if time.perf_counter() - began > args.budget:
                     return
-                record = cell(e, name, seed)
+                record = cell(e, name, seed, args.epsilon)
                 path.write_text(json.dumps(record, indent=1) + "\n")
                 print(path.name, record["quality_val"], record["ml"], record["seconds"], flush=True)
 

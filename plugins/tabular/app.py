@@ -114,7 +114,7 @@ class TabularGAN(TableApp):
 
     def fit(self, train: pl.DataFrame) -> None:
         o = self.options
-        notes = private_options(o) if self.dp else []
+        notes = private_options(o, self.train_config.dp_epsilon) if self.dp else []
         for name, value in (("pac", o.pac), ("gp-every", o.gp_every)):
             if value < 1:
                 raise ConfigError(f"option --{name} must be at least 1, got {value}")

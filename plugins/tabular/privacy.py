@@ -49,9 +49,13 @@ SELECTION_DELTA_SHARE = 0.1
 #: a target class gets calibration maps of its own under DP when its noisy count is at least this
 #: many count-noise standard deviations (and ``MIN_CLASS_ROWS``): below, its histograms are mostly noise
 CLASS_NOISE_FACTOR = 10.0
+#: per-class calibration under DP only from this ε up: on validation rows of six tables it gained
+#: +0.032 utility at ε = 3 (two seeds) and lost 0.090 at ε = 1 (one seed), where the class-split
+#: histograms' extra noise swamps the class-conditional counts (bench/RESULTS.md, issue 18)
+CLASS_SPLIT_MIN_EPSILON = 3.0
 
 
-def private_options(o: TabularOptions) -> list[str]:
+def private_options(o: TabularOptions, epsilon: float) -> list[str]:
     """Refuse, or replace and say so, what would read rows outside DP-SGD; the notes (data-independent)."""
     if o.continuous == "gmm":
         raise ConfigError("option --dp-epsilon: --continuous gmm fits modes on the rows; use --continuous quantile")
@@ -71,7 +75,13 @@ def private_options(o: TabularOptions) -> list[str]:
     if o.log_frequency:
         o.log_frequency = False
         notes.append("--dp-epsilon: conditions by frequency, not log-frequency (real rows bring their own categories).")
-    if o.calibrate and o.calibrate_by_target and o.target:
+    if o.calibrate and o.calibrate_by_target and o.target and epsilon < CLASS_SPLIT_MIN_EPSILON:
+        o.calibrate_by_target = False
+        notes.append(
+            f"--dp-epsilon {epsilon:g}: calibration pooled over the table (within target classes from "
+            f"ε = {CLASS_SPLIT_MIN_EPSILON:g}: below, the class-split counts are mostly noise)."
+        )
+    elif o.calibrate and o.calibrate_by_target and o.target:
         notes.append(
             "--dp-epsilon: calibration within each target class from noisy class-split histograms "
             "(one more histogram per column in the release; classes below the noise use the pooled maps)."
