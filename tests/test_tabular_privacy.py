@@ -225,6 +225,13 @@ def test_dp_run_and_generate_from_the_cli(in_tmp: Path) -> None:
     assert "--dp-metadata is for --dp-epsilon runs" in line
 
 
+@pytest.mark.parametrize("option", ["--dp-discriminator-dim", "--discriminator-dim", "--generator-dim"])
+def test_layer_widths_below_one_are_a_one_line_error(in_tmp: Path, option: str) -> None:
+    table().write_csv("t.csv")
+    line = cli_fails("run", "tabular", "--data", "t.csv", "--dp-epsilon", "3", option, "-5", "--epochs", "1")
+    assert f"option {option} needs layer widths of at least 1" in line
+
+
 def test_text_dates_need_a_public_format() -> None:
     frame = pl.DataFrame({"d": ["2020-01-01", "2020-02-01"]})
     with pytest.raises(ConfigError, match="datetime_format"):

@@ -116,9 +116,16 @@ class TabularGAN(TableApp):
     def fit(self, train: pl.DataFrame) -> None:
         o = self.options
         notes = private_options(o, self.train_config.dp_epsilon) if self.dp else []
-        for name, value in (("pac", o.pac), ("gp-every", o.gp_every)):
+        for name, value in (("pac", o.pac), ("gp-every", o.gp_every), ("embedding-dim", o.embedding_dim)):
             if value < 1:
                 raise ConfigError(f"option --{name} must be at least 1, got {value}")
+        for name, dims in (
+            ("generator-dim", o.generator_dim),
+            ("discriminator-dim", o.discriminator_dim),
+            ("dp-discriminator-dim", o.dp_discriminator_dim),
+        ):
+            if not dims or min(dims) < 1:
+                raise ConfigError(f"option --{name} needs layer widths of at least 1, got {dims}")
         if not 0 <= o.target_share <= 1 or o.target_loss < 0:
             raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")
         if self.dp:  # noisy histograms and public metadata only (privacy.py)
