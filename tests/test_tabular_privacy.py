@@ -146,7 +146,9 @@ def test_dp_run_from_the_api_closes_every_path(tmp_path: Path) -> None:
     widths = [m.out_features for m in app.nets.discriminator.seq if isinstance(m, torch.nn.Linear)]
     assert widths == [*app.options.dp_discriminator_dim, 1] and app.options.dp_discriminator_dim == [128, 128]
     assert not app.options.log_frequency and p["preprocessing"]["class_split_by"] is None  # y is a number here
-    assert p["epsilon_spent"] <= 3.0 and 0 < p["epsilon_preprocessing"] < p["epsilon_dp_sgd"] < 3.0
+    assert p["epsilon_spent"] <= 3.0 and 0 < p["epsilon_dp_sgd"] < 3.0
+    # half the budget on the histograms (the validated share): that release alone is (1.5, δ')-DP
+    assert p["preprocessing"]["share"] == 0.5 and abs(p["epsilon_preprocessing"] - 1.5) < 0.02
     assert SECRET not in (tmp_path / "run" / "bundle" / "schema.json").read_text()
     before = {k: v.clone() for k, v in app.decoder.tensors().items()}
     app.x = torch.full_like(app.x, 7.0)  # the calibration under DP reads no rows: garbage changes nothing
