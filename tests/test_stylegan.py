@@ -16,7 +16,9 @@ from PIL import Image
 from ganapps.cli.testing import cli_fails as fails
 from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import generate, run
+from ganapps.core.errors import ConfigError
 from ganapps.core.metrics import precision_recall
+from ganapps.plugins.stylegan import augment as A
 from ganapps.plugins.stylegan import model as SG
 from ganapps.plugins.stylegan.app import StyleGAN
 from ganapps.plugins.stylegan.options import StyleGANOptions
@@ -135,6 +137,60 @@ def test_progressive_schedule_and_precision_recall() -> None:
     assert same == {"precision": 1.0, "recall": 1.0}
 
 
+def test_augment_translation_cutout_color_by_hand_and_seeded() -> None:
+    x = torch.arange(2 * 64, dtype=torch.float32).reshape(2, 1, 8, 8) + 1  # no zero pixel
+    torch.manual_seed(0)
+    moved = A.translation(x)
+    assert moved.shape == x.shape
+    for i in range(2):  # a shift by (dy, dx) ∈ {−1, 0, 1}² (1/8 of 8 px), the uncovered border zero
+        padded = F.pad(x[i], [1, 1, 1, 1])
+        shifts = [padded[:, 1 - dy : 9 - dy, 1 - dx : 9 - dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        assert any(torch.equal(moved[i], s) for s in shifts)
+    torch.manual_seed(1)
+    holes = A.cutout(torch.ones(64, 1, 8, 8))
+    zeros = (holes == 0).flatten(1).sum(1)
+    assert zeros.min() >= 4 and zeros.max() == 16 and set(holes.unique().tolist()) == {0.0, 1.0}  # 4×4, clipped
+    torch.manual_seed(2)
+    y = A.augment(x, ("color",))  # one channel: brightness then contrast, an affine map a·x + b, a ∈ [0.5, 1.5]
+    a = (y[:, :, 0, 1] - y[:, :, 0, 0]) / (x[:, :, 0, 1] - x[:, :, 0, 0])
+    assert torch.allclose(y, a[:, :, None, None] * x + (y - a[:, :, None, None] * x)[:, :, :1, :1], atol=1e-4)
+    assert ((a > 0.5) & (a < 1.5)).all() and not torch.allclose(y, x)
+    policy = A.parse_policy("cutout, translation,color")
+    assert policy == ("color", "translation", "cutout") and A.parse_policy("none") == ()
+    torch.manual_seed(3)
+    first = A.augment(x, policy)
+    torch.manual_seed(3)
+    assert torch.equal(first, A.augment(x, policy))  # same seed, same transforms
+    assert not torch.equal(first, A.augment(x, policy))
+    with pytest.raises(ConfigError, match="--augment: unknown policy 'foo'"):
+        A.parse_policy("translation,foo")
+
+
+def test_augmentation_reaches_every_image_d_sees_real_and_fake() -> None:
+    """DiffAugment's rule: with a policy, D's inputs in the D, G and R1 steps are all transformed."""
+    seen: list[torch.Tensor] = []
+
+    class Spy(torch.nn.Module):  # records what D is shown
+        def forward(self, x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+            seen.append(x.detach().clone())
+            return x.flatten(1).sum(1)
+
+    real = torch.full((6, 1, 8, 8), 0.5)
+    batch = (real, torch.zeros(6))
+    for policy in ("cutout", "none"):
+        torch.manual_seed(0)
+        app = _app(augment=policy)
+        app.nets["discriminator"] = Spy()
+        seen.clear()
+        app.discriminator_step(batch), app.generator_step(batch), app.r1_step(batch)
+        d_real, d_fake, g_fake, r1_real = seen
+        holes = [(x == 0).flatten(1).sum(1).min().item() for x in seen]  # a cutout zeroes ≥ 2×2 pixels
+        if policy == "cutout":
+            assert min(holes) >= 4, holes  # reals and fakes, in D's, G's and R1's steps
+        else:
+            assert torch.equal(d_real, real) and torch.equal(r1_real, real) and max(holes) == 0
+
+
 def _digits(path: Path, n: int = 96) -> Path:
     rng = np.random.default_rng(0)
     x = np.zeros((n, 8, 8), np.uint8)
@@ -168,6 +224,7 @@ def test_run_generate_truncation_mixing_and_errors(in_tmp: Path) -> None:
     for i in range(3):
         Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(small / f"{i}.png")
     assert "smaller than --image-size 8" in fails("run", "stylegan", "--data", str(small), *TINY_CLI, "--out", "x")
+    assert "--augment: unknown policy 'foo'" in fails("run", "stylegan", "--data", str(data), "--augment", "foo")
     assert "--image-size must be one of" in fails("run", "stylegan", "--data", str(data), "--image-size", "24")
 
 
