@@ -60,6 +60,7 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "stylegan-map2": ("stylegan", {"mapping_layers": 2, "r1_gamma": 0.01}, {}),  # the same, with PL and mixing
     # DiffAugment (branch stylegan3): the policies on every image D sees; "-lrX": Adam lr X for G and D
     # (times the lazy-regularisation factor c = k/(k+1), as the app sets them)
+    "stylegan-noaug": ("stylegan", {"augment": "none"}, {}),  # the defaults before --augment (= -map2's cells)
     "stylegan-aug-tc": ("stylegan", {"augment": "translation,cutout"}, {}),
     "stylegan-aug-ctc": ("stylegan", {"augment": "color,translation,cutout"}, {}),
     "stylegan-aug-t": ("stylegan", {"augment": "translation"}, {}),
@@ -75,7 +76,7 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
 #: at most the budget). A progressive run's probe would time only its cheap 4 px stage: its rate file holds
 #: the mean over a whole schedule, from its validation cell (327 steps through all stages).
 SAME_WIDTHS = ("stylegan-first", "stylegan-gamma1", "stylegan-lean", "stylegan-cifar", "stylegan-map2")
-SAME_WIDTHS += tuple(v for v in VARIANTS if v.startswith("stylegan-lr"))
+SAME_WIDTHS += ("stylegan-noaug", *(v for v in VARIANTS if v.startswith("stylegan-lr")))
 #: augmented variants are timed with the costliest policy's rate (color, translation, cutout), so each gets at
 #: most the budget; the learning rate does not change a step's cost
 AUGMENTED = tuple(v for v in VARIANTS if v.startswith("stylegan-aug-"))
