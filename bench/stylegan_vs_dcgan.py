@@ -47,7 +47,9 @@ SIZE, BATCH, N_SAMPLES = 32, 32, 1000
 VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "dcgan": ("dcgan", {"image_size": SIZE}, {}),
     # the app's defaults; the val cells "-gamma1", "-lean", "-progressive" ran under the first defaults
-    # ("stylegan-first": 8 mapping layers, γ 0.1), which validation replaced by map2's (2 layers, γ 0.01)
+    # ("stylegan-first": 8 mapping layers, γ 0.1), which validation replaced by map2's (2 layers, γ 0.01);
+    # every "stylegan" and "stylegan-progressive" cell before branch stylegan3 ran without --augment
+    # (= "stylegan-noaug"), which validation then set to color,translation,cutout (= "stylegan-aug-ctc")
     "stylegan": ("stylegan", {}, {}),
     "stylegan-first": ("stylegan", {"mapping_layers": 8, "r1_gamma": 0.1}, {}),  # the first defaults
     "stylegan-progressive": ("stylegan", {"progressive": True}, {}),
@@ -64,6 +66,7 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "stylegan-aug-tc": ("stylegan", {"augment": "translation,cutout"}, {}),
     "stylegan-aug-ctc": ("stylegan", {"augment": "color,translation,cutout"}, {}),
     "stylegan-aug-t": ("stylegan", {"augment": "translation"}, {}),
+    "stylegan-aug-ctc-gamma0.1": ("stylegan", {"augment": "color,translation,cutout", "r1_gamma": 0.1}, {}),
     **{
         f"stylegan-{aug}lr{lr:g}": ("stylegan", opts, {"lr": {"discriminator": lr * 16 / 17, "generator": lr * 4 / 5}})
         for aug, opts in (("", {}), ("aug-ctc-", {"augment": "color,translation,cutout"}))

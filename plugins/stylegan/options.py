@@ -34,10 +34,10 @@ class StyleGANOptions:
     pl_every: int = field(default=4, metadata={"help": "Lazy path length: every k_G generator steps (the paper: 4)."})
     mixing: float = field(default=0.9, metadata={"help": "Style-mixing probability of a batch (the paper: 0.9)."})
     augment: str = field(
-        default="none",
+        default="color,translation,cutout",
         metadata={
             "help": "DiffAugment policies for every image D sees (real and fake, D's and G's steps): "
-            "none, or a comma list of color, translation, cutout."
+            "none, or a comma list of color, translation, cutout (chosen on validation digits)."
         },
     )
     progressive: bool = field(
