@@ -58,7 +58,7 @@ def test_r1_is_the_squared_input_gradient_norm_and_lazy_weighted() -> None:
         def forward(self, x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
             return 0.5 * x.square().flatten(1).sum(1)
 
-    app = _app(r1_gamma=0.5, r1_every=4)
+    app = _app(r1_gamma=0.5, r1_every=4, augment="none")  # D of the raw batch, for ∇ₓD = x
     app.nets["discriminator"] = Quadratic()
     real = torch.arange(2 * 64, dtype=torch.float32).reshape(2, 1, 8, 8) / 100
     out = app.r1_step((real, torch.zeros(2)))
@@ -102,7 +102,9 @@ def test_style_mixing_uses_both_latents_and_truncation_zero_gives_w_avg() -> Non
 
 
 def test_losses_are_the_non_saturating_logistic_ones() -> None:
-    app = _app(mixing=0.0, progressive=False)
+    app = _app(mixing=0.0, progressive=False)  # the default --augment: D sees T(x) and T(G(z))
+    T = A.parse_policy(app.options.augment)
+    assert T == ("color", "translation", "cutout")
     real = torch.rand(4, 1, 8, 8) * 2 - 1
     torch.manual_seed(3)
     d = app.discriminator_step((real, torch.zeros(4)))
@@ -111,14 +113,16 @@ def test_losses_are_the_non_saturating_logistic_ones() -> None:
     torch.rand(())  # the mixing draw
     fake = app.nets.generator(z)
     D = app.nets.discriminator
-    expected = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+    t_real = A.augment(real, T)
+    expected = F.softplus(-D(t_real)).mean() + F.softplus(D(A.augment(fake, T))).mean()
     assert d["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
     torch.manual_seed(4)
     g = app.generator_step((real, torch.zeros(4)))
     torch.manual_seed(4)
     z = torch.randn(4, 8)
     torch.rand(())
-    assert g["loss"].item() == pytest.approx(F.softplus(-D(app.nets.generator(z))).mean().item(), rel=1e-5)
+    fake = app.nets.generator(z)
+    assert g["loss"].item() == pytest.approx(F.softplus(-D(A.augment(fake, T))).mean().item(), rel=1e-5)
     assert SG.g_loss(torch.tensor([0.0])).item() == pytest.approx(math.log(2))
 
 
