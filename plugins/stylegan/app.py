@@ -4,7 +4,8 @@ Labelled digits first train the digit apps' judge (a small classifier; phase ``c
 play the non-saturating game with lazy R1 and the path-length penalty as separate, less frequent steps
 (phase ``adversarial``), as the paper's lazy regularisation does. ``--progressive`` grows the resolution.
 
-Where to read what: the networks, losses and regularisers in :mod:`.model`, the files in :mod:`.data`,
+Where to read what: the networks, losses and regularisers in :mod:`.model`, DiffAugment (``--augment``,
+on every image D sees) in :mod:`.augment`, the files in :mod:`.data`,
 the evaluation in :mod:`.metrics`, the options in :mod:`.options`. This module is the glue.
 """
 
