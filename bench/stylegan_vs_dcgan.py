@@ -47,7 +47,9 @@ SIZE, BATCH, N_SAMPLES = 32, 32, 1000
 VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "dcgan": ("dcgan", {"image_size": SIZE}, {}),
     # the app's defaults; the val cells "-gamma1", "-lean", "-progressive" ran under the first defaults
-    # ("stylegan-first": 8 mapping layers, γ 0.1), which validation replaced by map2's (2 layers, γ 0.01)
+    # ("stylegan-first": 8 mapping layers, γ 0.1), which validation replaced by map2's (2 layers, γ 0.01);
+    # every "stylegan" and "stylegan-progressive" cell before branch stylegan3 ran without --augment
+    # (= "stylegan-noaug"), which validation then set to color,translation,cutout (= "stylegan-aug-ctc")
     "stylegan": ("stylegan", {}, {}),
     "stylegan-first": ("stylegan", {"mapping_layers": 8, "r1_gamma": 0.1}, {}),  # the first defaults
     "stylegan-progressive": ("stylegan", {"progressive": True}, {}),
@@ -58,6 +60,18 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     # StyleGAN2-ADA's small-image ("cifar") settings: 2 mapping layers, γ 0.01, no path length, no mixing
     "stylegan-cifar": ("stylegan", {"mapping_layers": 2, "r1_gamma": 0.01, "pl_weight": 0.0, "mixing": 0.0}, {}),
     "stylegan-map2": ("stylegan", {"mapping_layers": 2, "r1_gamma": 0.01}, {}),  # the same, with PL and mixing
+    # DiffAugment (branch stylegan3): the policies on every image D sees; "-lrX": Adam lr X for G and D
+    # (times the lazy-regularisation factor c = k/(k+1), as the app sets them)
+    "stylegan-noaug": ("stylegan", {"augment": "none"}, {}),  # the defaults before --augment (= -map2's cells)
+    "stylegan-aug-tc": ("stylegan", {"augment": "translation,cutout"}, {}),
+    "stylegan-aug-ctc": ("stylegan", {"augment": "color,translation,cutout"}, {}),
+    "stylegan-aug-t": ("stylegan", {"augment": "translation"}, {}),
+    "stylegan-aug-ctc-gamma0.1": ("stylegan", {"augment": "color,translation,cutout", "r1_gamma": 0.1}, {}),
+    **{
+        f"stylegan-{aug}lr{lr:g}": ("stylegan", opts, {"lr": {"discriminator": lr * 16 / 17, "generator": lr * 4 / 5}})
+        for aug, opts in (("", {}), ("aug-ctc-", {"augment": "color,translation,cutout"}))
+        for lr in (1e-3, 5e-4)
+    },
 }
 
 
@@ -65,6 +79,10 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
 #: at most the budget). A progressive run's probe would time only its cheap 4 px stage: its rate file holds
 #: the mean over a whole schedule, from its validation cell (327 steps through all stages).
 SAME_WIDTHS = ("stylegan-first", "stylegan-gamma1", "stylegan-lean", "stylegan-cifar", "stylegan-map2")
+SAME_WIDTHS += ("stylegan-noaug", *(v for v in VARIANTS if v.startswith("stylegan-lr")))
+#: augmented variants are timed with the costliest policy's rate (color, translation, cutout), so each gets at
+#: most the budget; the learning rate does not change a step's cost
+AUGMENTED = tuple(v for v in VARIANTS if v.startswith("stylegan-aug-"))
 
 
 def to_32(x: np.ndarray) -> torch.Tensor:
@@ -141,6 +159,8 @@ def rate(variant: str, data: str, tmp: Path) -> float:
     """Adversarial s/step of a variant (24 steps after 4 warm-up ones), cached in HERE/rate-VARIANT.json."""
     if variant in SAME_WIDTHS:
         variant = "stylegan"
+    elif variant in AUGMENTED:
+        variant = "stylegan-aug-ctc"
     path = HERE / f"rate-{variant}.json"
     if path.exists():
         return json.loads(path.read_text())["seconds_per_step"]

@@ -16,7 +16,9 @@ from PIL import Image
 from ganapps.cli.testing import cli_fails as fails
 from ganapps.cli.testing import cli_ok as invoke
 from ganapps.core import generate, run
+from ganapps.core.errors import ConfigError
 from ganapps.core.metrics import precision_recall
+from ganapps.plugins.stylegan import augment as A
 from ganapps.plugins.stylegan import model as SG
 from ganapps.plugins.stylegan.app import StyleGAN
 from ganapps.plugins.stylegan.options import StyleGANOptions
@@ -56,7 +58,7 @@ def test_r1_is_the_squared_input_gradient_norm_and_lazy_weighted() -> None:
         def forward(self, x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
             return 0.5 * x.square().flatten(1).sum(1)
 
-    app = _app(r1_gamma=0.5, r1_every=4)
+    app = _app(r1_gamma=0.5, r1_every=4, augment="none")  # D of the raw batch, for ∇ₓD = x
     app.nets["discriminator"] = Quadratic()
     real = torch.arange(2 * 64, dtype=torch.float32).reshape(2, 1, 8, 8) / 100
     out = app.r1_step((real, torch.zeros(2)))
@@ -100,7 +102,9 @@ def test_style_mixing_uses_both_latents_and_truncation_zero_gives_w_avg() -> Non
 
 
 def test_losses_are_the_non_saturating_logistic_ones() -> None:
-    app = _app(mixing=0.0, progressive=False)
+    app = _app(mixing=0.0, progressive=False)  # the default --augment: D sees T(x) and T(G(z))
+    T = A.parse_policy(app.options.augment)
+    assert T == ("color", "translation", "cutout")
     real = torch.rand(4, 1, 8, 8) * 2 - 1
     torch.manual_seed(3)
     d = app.discriminator_step((real, torch.zeros(4)))
@@ -109,14 +113,16 @@ def test_losses_are_the_non_saturating_logistic_ones() -> None:
     torch.rand(())  # the mixing draw
     fake = app.nets.generator(z)
     D = app.nets.discriminator
-    expected = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+    t_real = A.augment(real, T)
+    expected = F.softplus(-D(t_real)).mean() + F.softplus(D(A.augment(fake, T))).mean()
     assert d["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
     torch.manual_seed(4)
     g = app.generator_step((real, torch.zeros(4)))
     torch.manual_seed(4)
     z = torch.randn(4, 8)
     torch.rand(())
-    assert g["loss"].item() == pytest.approx(F.softplus(-D(app.nets.generator(z))).mean().item(), rel=1e-5)
+    fake = app.nets.generator(z)
+    assert g["loss"].item() == pytest.approx(F.softplus(-D(A.augment(fake, T))).mean().item(), rel=1e-5)
     assert SG.g_loss(torch.tensor([0.0])).item() == pytest.approx(math.log(2))
 
 
@@ -133,6 +139,60 @@ def test_progressive_schedule_and_precision_recall() -> None:
     assert precision_recall(x, x + 100.0) == {"precision": 0.0, "recall": 0.0}
     same = precision_recall(x, x)
     assert same == {"precision": 1.0, "recall": 1.0}
+
+
+def test_augment_translation_cutout_color_by_hand_and_seeded() -> None:
+    x = torch.arange(2 * 64, dtype=torch.float32).reshape(2, 1, 8, 8) + 1  # no zero pixel
+    torch.manual_seed(0)
+    moved = A.translation(x)
+    assert moved.shape == x.shape
+    for i in range(2):  # a shift by (dy, dx) ∈ {−1, 0, 1}² (1/8 of 8 px), the uncovered border zero
+        padded = F.pad(x[i], [1, 1, 1, 1])
+        shifts = [padded[:, 1 - dy : 9 - dy, 1 - dx : 9 - dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        assert any(torch.equal(moved[i], s) for s in shifts)
+    torch.manual_seed(1)
+    holes = A.cutout(torch.ones(64, 1, 8, 8))
+    zeros = (holes == 0).flatten(1).sum(1)
+    assert zeros.min() >= 4 and zeros.max() == 16 and set(holes.unique().tolist()) == {0.0, 1.0}  # 4×4, clipped
+    torch.manual_seed(2)
+    y = A.augment(x, ("color",))  # one channel: brightness then contrast, an affine map a·x + b, a ∈ [0.5, 1.5]
+    a = (y[:, :, 0, 1] - y[:, :, 0, 0]) / (x[:, :, 0, 1] - x[:, :, 0, 0])
+    assert torch.allclose(y, a[:, :, None, None] * x + (y - a[:, :, None, None] * x)[:, :, :1, :1], atol=1e-4)
+    assert ((a > 0.5) & (a < 1.5)).all() and not torch.allclose(y, x)
+    policy = A.parse_policy("cutout, translation,color")
+    assert policy == ("color", "translation", "cutout") and A.parse_policy("none") == ()
+    torch.manual_seed(3)
+    first = A.augment(x, policy)
+    torch.manual_seed(3)
+    assert torch.equal(first, A.augment(x, policy))  # same seed, same transforms
+    assert not torch.equal(first, A.augment(x, policy))
+    with pytest.raises(ConfigError, match="--augment: unknown policy 'foo'"):
+        A.parse_policy("translation,foo")
+
+
+def test_augmentation_reaches_every_image_d_sees_real_and_fake() -> None:
+    """DiffAugment's rule: with a policy, D's inputs in the D, G and R1 steps are all transformed."""
+    seen: list[torch.Tensor] = []
+
+    class Spy(torch.nn.Module):  # records what D is shown
+        def forward(self, x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+            seen.append(x.detach().clone())
+            return x.flatten(1).sum(1)
+
+    real = torch.full((6, 1, 8, 8), 0.5)
+    batch = (real, torch.zeros(6))
+    for policy in ("cutout", "none"):
+        torch.manual_seed(0)
+        app = _app(augment=policy)
+        app.nets["discriminator"] = Spy()
+        seen.clear()
+        app.discriminator_step(batch), app.generator_step(batch), app.r1_step(batch)
+        d_real, d_fake, g_fake, r1_real = seen
+        holes = [(x == 0).flatten(1).sum(1).min().item() for x in seen]  # a cutout zeroes ≥ 2×2 pixels
+        if policy == "cutout":
+            assert min(holes) >= 4, holes  # reals and fakes, in D's, G's and R1's steps
+        else:
+            assert torch.equal(d_real, real) and torch.equal(r1_real, real) and max(holes) == 0
 
 
 def _digits(path: Path, n: int = 96) -> Path:
@@ -168,6 +228,7 @@ def test_run_generate_truncation_mixing_and_errors(in_tmp: Path) -> None:
     for i in range(3):
         Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(small / f"{i}.png")
     assert "smaller than --image-size 8" in fails("run", "stylegan", "--data", str(small), *TINY_CLI, "--out", "x")
+    assert "--augment: unknown policy 'foo'" in fails("run", "stylegan", "--data", str(data), "--augment", "foo")
     assert "--image-size must be one of" in fails("run", "stylegan", "--data", str(data), "--image-size", "24")
 
 

@@ -4,7 +4,8 @@ Labelled digits first train the digit apps' judge (a small classifier; phase ``c
 play the non-saturating game with lazy R1 and the path-length penalty as separate, less frequent steps
 (phase ``adversarial``), as the paper's lazy regularisation does. ``--progressive`` grows the resolution.
 
-Where to read what: the networks, losses and regularisers in :mod:`.model`, the files in :mod:`.data`,
+Where to read what: the networks, losses and regularisers in :mod:`.model`, DiffAugment (``--augment``,
+on every image D sees) in :mod:`.augment`, the files in :mod:`.data`,
 the evaluation in :mod:`.metrics`, the options in :mod:`.options`. This module is the glue.
 """
 
@@ -27,6 +28,7 @@ from ganapps.core.images import grid_png
 from ganapps.plugins.dcgan import metrics as digit_metrics
 from ganapps.plugins.dcgan.data import Samples
 from ganapps.plugins.dcgan.model import DigitClassifier
+from ganapps.plugins.stylegan import augment as A
 from ganapps.plugins.stylegan import data as D
 from ganapps.plugins.stylegan import metrics as M
 from ganapps.plugins.stylegan import model as SG
@@ -145,27 +147,31 @@ class StyleGAN(App):
         logits = self.nets.classifier(images)
         return {"loss": F.cross_entropy(logits, labels), "accuracy": (logits.argmax(1) == labels).float().mean()}
 
+    def _d(self, images: Tensor, alpha: float) -> Tensor:
+        """D(T(images)): every image D sees, real or fake, goes through the --augment transforms T."""
+        return self.nets.discriminator(A.augment(images, A.parse_policy(self.options.augment)), alpha)
+
     def discriminator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         res, alpha = self._stage()
         real = self._real(batch, res)
         with torch.no_grad():
             fake = self._fake(len(real), res, alpha)
-        d_real, d_fake = self.nets.discriminator(real, alpha), self.nets.discriminator(fake, alpha)
+        d_real, d_fake = self._d(real, alpha), self._d(fake, alpha)
         loss = SG.d_loss(d_real, d_fake)
         return {"loss": loss, "d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
 
     def r1_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
-        """Lazy R1: k_D · γ/2 · E‖∇D(x)‖² on the real batch."""
+        """Lazy R1: k_D · γ/2 · E‖∇ₓD(T(x))‖² on the real batch (∇ w.r.t. the untransformed x)."""
         res, alpha = self._stage()
         real = self._real(batch, res).detach().requires_grad_(True)
-        penalty = SG.r1_penalty(self.nets.discriminator(real, alpha), real)
+        penalty = SG.r1_penalty(self._d(real, alpha), real)
         o = self.options
         return {"loss": o.r1_every * o.r1_gamma / 2 * penalty, "r1": penalty}
 
     def generator_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         res, alpha = self._stage()
         fake = self._fake(len(batch[0]), res, alpha, track_w_avg=True)
-        return {"loss": SG.g_loss(self.nets.discriminator(fake, alpha))}
+        return {"loss": SG.g_loss(self._d(fake, alpha))}
 
     def path_length_step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         """Lazy path length on half a batch: k_G · w_pl · (‖J_wᵀ y‖ − a)²."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ganapps.core.errors import ConfigError
+from ganapps.plugins.stylegan.augment import parse_policy
 
 SIZES = (8, 16, 32, 64, 128)
 
@@ -32,6 +33,13 @@ class StyleGANOptions:
     pl_weight: float = field(default=2.0, metadata={"help": "Path-length weight w_pl (0 = off; the paper: 2)."})
     pl_every: int = field(default=4, metadata={"help": "Lazy path length: every k_G generator steps (the paper: 4)."})
     mixing: float = field(default=0.9, metadata={"help": "Style-mixing probability of a batch (the paper: 0.9)."})
+    augment: str = field(
+        default="color,translation,cutout",
+        metadata={
+            "help": "DiffAugment policies for every image D sees (real and fake, D's and G's steps): "
+            "none, or a comma list of color, translation, cutout (chosen on validation digits)."
+        },
+    )
     progressive: bool = field(
         default=False, metadata={"help": "Progressive growing (PGGAN): grow from 4×4 with fade-in, equal stages."}
     )
@@ -52,6 +60,7 @@ class StyleGANOptions:
             raise ConfigError("options --r1-every and --pl-every must be at least 1")
         if min(self.r1_gamma, self.pl_weight) < 0 or not 0 <= self.mixing <= 1:
             raise ConfigError("options --r1-gamma and --pl-weight must be ≥ 0 and --mixing between 0 and 1")
+        parse_policy(self.augment)
 
 
 @dataclass
