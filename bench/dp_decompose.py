@@ -5,6 +5,7 @@ training span; no test rows read), one table at a time:
 
 - ``nodp-default``: the non-DP app at its defaults (225 epochs, 256-wide critic, exact transformer);
 - ``nodp-sched``: the non-DP app on the DP schedule (80 epochs of 500, 128-wide critic);
+- ``nodp-sched-bce-pac1``: the same with the DP critic's loss (BCE) and pac 1;
 - ``dp-eps<E>[-pooled]``: the DP app's defaults at ε = E (``-pooled``: no per-class calibration) (E = 10⁴: the DP pipeline with next to no noise:
   clipping, Poisson sampling, histogram-fitted transformer, noisy-count calibration).
 
@@ -38,6 +39,8 @@ def settings_of(cell: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return {}, {}
     if cell == "nodp-sched":
         return {"discriminator_dim": [128, 128]}, {"epochs": 80, "batch_size": 500}
+    if cell == "nodp-sched-bce-pac1":  # and the DP critic's loss and pac, still without DP
+        return {"discriminator_dim": [128, 128], "loss": "bce", "pac": 1}, {"epochs": 80, "batch_size": 500}
     if cell.startswith("dp-eps"):
         eps, _, variant = cell.removeprefix("dp-eps").partition("-")
         options = {"pooled": {"calibrate_by_target": False}, "": {}}[variant]
@@ -78,13 +81,14 @@ def run_cell(entry: dict[str, Any], cell: str, seed: int) -> dict[str, Any]:
 
 def report(out: Path) -> None:
     rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
-    print("| table | cell | seeds | quality (val) | ML (val) | ML of real rows |")
-    print("|---|---|---|---|---|---|")
+    keys = ("quality_val", "shapes", "pairs", "ml", "ml_real")
+    print("| table | cell | seeds | quality (val) | column shapes | pair trends | ML (val) | ML of real rows |")
+    print("|---|---|---|---|---|---|---|---|")
     for t in sorted({r["table"] for r in rows}):
         for c in dict.fromkeys(r["cell"] for r in rows if r["table"] == t):
             rs = [r for r in rows if r["table"] == t and r["cell"] == c]
-            q, m, mr = (np.mean([r[k] for r in rs]) for k in ("quality_val", "ml", "ml_real"))
-            print(f"| {t.split('.')[0]} | {c} | {len(rs)} | {q:.3f} | {m:.3f} | {mr:.3f} |")
+            means = " | ".join(f"{np.mean([r[k] for r in rs]):.3f}" for k in keys)
+            print(f"| {t.split('.')[0]} | {c} | {len(rs)} | {means} |")
 
 
 def main() -> None:

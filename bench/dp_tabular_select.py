@@ -79,11 +79,10 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON) -> dict[str, Any]:
     import tabular_select as TS
 
+    import ganapps.plugins.tabular.privacy as P
     from ganapps.tabular import TabularTransformer
     from ganapps.tabular.compare import fit_and_sample
     from ganapps.tabular.evaluate import ml_efficacy, quality_report
-
-    import ganapps.plugins.tabular.privacy as P
 
     options, settings = CANDIDATES[name]
     fit, val = TS.spans(entry, 3000, 600, seed)
