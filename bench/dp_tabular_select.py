@@ -87,7 +87,8 @@ def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON) 
     options, settings = CANDIDATES[name]
     fit, val = TS.spans(entry, 3000, 600, seed)
     settings = {**settings, "dp_epsilon": epsilon}
-    share, default_share = settings.pop("share", P.PREPROCESSING_SHARE), P.PREPROCESSING_SHARE
+    # candidates without a "share" ran when the app's share was 0.15 (before stop 29): they keep it
+    share, default_share = settings.pop("share", 0.15), P.PREPROCESSING_SHARE
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         P.PREPROCESSING_SHARE = share
