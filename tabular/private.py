@@ -331,13 +331,12 @@ def _numeric(
     edges = _edges(lo, hi, bins, atom=not spec.integer and lo <= 0 <= hi)
     width = len(edges) - 1
     noisy = noise(torch.bincount(_bin_index(present, edges), minlength=width).double())
-    mass = noisy.clamp_min(0)  # the range is already the bound histogram's; no further threshold
-    if float(mass.sum()) <= 0:
-        mass = torch.ones(width, dtype=torch.float64)
-    cdf = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(mass, 0) / mass.sum()])
-    levels = torch.linspace(0, 1, n_quantiles, dtype=torch.float64)
-    grid = torch.from_numpy(_interp(levels.numpy(), cdf.numpy(), edges.numpy()))
+    # the range is already the bound histogram's; no further threshold
+    levels = torch.linspace(0, 1, n_quantiles, dtype=torch.float64).numpy()
+    grid = torch.from_numpy(histogram_quantiles(noisy, edges, levels))
     # keep the grid non-decreasing and inside the kept mass
+    kept = noisy.clamp_min(0)
+    mass = kept if float(kept.sum()) > 0 else torch.ones(width, dtype=torch.float64)
     first, last = int(torch.nonzero(mass).min()), int(torch.nonzero(mass).max())
     grid = grid.clamp(float(edges[first]), float(edges[last + 1]))
     return torch.cummax(grid, 0).values, null, edges

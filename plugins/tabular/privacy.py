@@ -3,7 +3,8 @@
 - options that read rows outside DP-SGD or break per-row clipping are replaced (and said so) or
   refused: PacGAN packs → ``pac`` 1; WGAN-GP's double backward → the non-saturating BCE loss;
   log-frequency conditions → frequency (real rows bring their own categories); per-class
-  calibration → pooled; the downstream model and GMM modes → refused;
+  calibration → from noisy class-split histograms, pooled below ε = 3; the downstream model and
+  GMM modes → refused;
 - the transformer and the sampler's frequencies: noisy histograms (``ganapps.tabular.private``),
   half the budget (``PREPROCESSING_SHARE``, chosen on validation rows: bench/RESULTS.md), composed
   with DP-SGD in RDP (``core/accounting.py``);
@@ -80,17 +81,18 @@ def private_options(o: TabularOptions, epsilon: float) -> list[str]:
     if o.log_frequency:
         o.log_frequency = False
         notes.append("--dp-epsilon: conditions by frequency, not log-frequency (real rows bring their own categories).")
-    if o.calibrate and o.calibrate_by_target and o.target and epsilon < CLASS_SPLIT_MIN_EPSILON:
-        o.calibrate_by_target = False
-        notes.append(
-            f"--dp-epsilon {epsilon:g}: calibration pooled over the table (within target classes from "
-            f"ε = {CLASS_SPLIT_MIN_EPSILON:g}: below, the class-split counts are mostly noise)."
-        )
-    elif o.calibrate and o.calibrate_by_target and o.target:
-        notes.append(
-            "--dp-epsilon: calibration within each target class from noisy class-split histograms "
-            "(one more histogram per column in the release; classes below the noise use the pooled maps)."
-        )
+    if o.calibrate and o.calibrate_by_target and o.target:
+        if epsilon < CLASS_SPLIT_MIN_EPSILON:
+            o.calibrate_by_target = False
+            notes.append(
+                f"--dp-epsilon {epsilon:g}: calibration pooled over the table (within target classes from "
+                f"ε = {CLASS_SPLIT_MIN_EPSILON:g}: below, the class-split counts are mostly noise)."
+            )
+        else:
+            notes.append(
+                "--dp-epsilon: calibration within each target class from noisy class-split histograms "
+                "(one more histogram per column in the release; classes below the noise use the pooled maps)."
+            )
     for note in notes:
         log.info(note)
     return notes
