@@ -6,8 +6,10 @@ training span; no test rows read), one table at a time:
 - ``nodp-default``: the non-DP app at its defaults (225 epochs, 256-wide critic, exact transformer);
 - ``nodp-sched``: the non-DP app on the DP schedule (80 epochs of 500, 128-wide critic);
 - ``nodp-sched-bce-pac1``: the same with the DP critic's loss (BCE) and pac 1;
-- ``dp-eps<E>[-pooled]``: the DP app's defaults at ε = E (``-pooled``: no per-class calibration) (E = 10⁴: the DP pipeline with next to no noise:
-  clipping, Poisson sampling, histogram-fitted transformer, noisy-count calibration).
+- ``dp-eps<E>[-pooled][-C<c>]``: the DP app's defaults at ε = E (``-pooled``: no per-class calibration;
+  ``-C<c>``: clipping norm c instead of 1) (E = 10⁴ or 10⁶: the DP pipeline with next to no noise:
+  clipping, Poisson sampling, histogram-fitted transformer, noisy-count calibration; at 10⁶ with C = 100
+  next to no clipping either).
 
 The gaps between rows split the loss into schedule, DP pipeline and noise. One JSON per cell in
 ``--out``, skipped when present:
@@ -20,9 +22,13 @@ The gaps between rows split the loss into schedule, DP pipeline and noise. One J
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import functools
 import json
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +48,53 @@ def settings_of(cell: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if cell == "nodp-sched-bce-pac1":  # and the DP critic's loss and pac, still without DP
         return {"discriminator_dim": [128, 128], "loss": "bce", "pac": 1}, {"epochs": 80, "batch_size": 500}
     if cell.startswith("dp-eps"):
-        eps, _, variant = cell.removeprefix("dp-eps").partition("-")
-        options = {"pooled": {"calibrate_by_target": False}, "": {}}[variant]
-        return options, {"dp_epsilon": float(eps)}
+        eps, *tokens = cell.removeprefix("dp-eps").split("-")
+        options: dict[str, Any] = {"dp_optimizer": "adam"}  # the DP default until stop 30 (now SGD)
+        settings: dict[str, Any] = {"dp_epsilon": float(eps)}
+        for token in tokens:
+            if token == "pooled":
+                options["calibrate_by_target"] = False
+            elif token.startswith("C"):  # the clipping norm (1 by default)
+                settings["dp_max_grad_norm"] = float(token[1:])
+            elif token.startswith(("sgd", "aeps")):  # the critic's optimizer (exploration; patched in run_cell)
+                settings["critic_optimizer"] = token
+            else:
+                raise SystemExit(f"unknown token {token!r} in cell {cell!r}")
+        return options, settings
     raise SystemExit(f"unknown cell {cell!r}")
+
+
+@contextlib.contextmanager
+def critic_optimizer(token: str) -> Iterator[None]:
+    """Exploration before the app had ``--dp-optimizer``: ``sgd<lr>`` patches the critic to plain SGD at lr
+    (keeping Adam's weight decay 1e-6); ``aeps<e>`` to Adam with ε = e (default 1e-8)."""
+    if not token:
+        yield
+        return
+    import torch
+
+    from ganapps.core import trainer
+    from ganapps.plugins.tabular.app import TabularGAN
+
+    original, table = TabularGAN.configure_optimizers, dict(trainer.OPTIMIZERS)
+
+    def patched(self: Any) -> list[Any]:
+        specs = original(self)
+        d = specs[0]
+        if token.startswith("sgd"):
+            specs[0] = dataclasses.replace(d, algorithm="sgd", lr=float(token[3:]))
+        else:
+            specs[0] = dataclasses.replace(d, algorithm="adamw")
+        return specs
+
+    trainer.OPTIMIZERS["adamw"] = functools.partial(torch.optim.Adam, eps=float(token[4:] or 1e-8))
+    TabularGAN.configure_optimizers = patched  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        TabularGAN.configure_optimizers = original  # type: ignore[method-assign]
+        trainer.OPTIMIZERS.clear()
+        trainer.OPTIMIZERS.update(table)
 
 
 def run_cell(entry: dict[str, Any], cell: str, seed: int) -> dict[str, Any]:
@@ -57,7 +106,7 @@ def run_cell(entry: dict[str, Any], cell: str, seed: int) -> dict[str, Any]:
 
     options, settings = settings_of(cell)
     fit, val = TS.spans(entry, 3000, 600, seed)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), critic_optimizer(settings.pop("critic_optimizer", "")):
         warnings.simplefilter("ignore")
         sample, timings = fit_and_sample(
             "tabular", fit, entry["target"], seed, "cpu", None, [""], options=options, settings=settings
@@ -79,8 +128,9 @@ def run_cell(entry: dict[str, Any], cell: str, seed: int) -> dict[str, Any]:
     }
 
 
-def report(out: Path) -> None:
+def report(out: Path, seeds: set[int] | None = None) -> None:
     rows = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    rows = [r for r in rows if seeds is None or r["seed"] in seeds]
     keys = ("quality_val", "shapes", "pairs", "ml", "ml_real")
     print("| table | cell | seeds | quality (val) | column shapes | pair trends | ML (val) | ML of real rows |")
     print("|---|---|---|---|---|---|---|---|")
@@ -98,10 +148,11 @@ def main() -> None:
     p.add_argument("--seeds", default="0,1")
     p.add_argument("--out", default=str(OUT))
     p.add_argument("--report", action="store_true")
+    p.add_argument("--report-seeds", action="store_true", help="report only the cells of --seeds")
     args = p.parse_args()
     out = Path(args.out)
     if args.report:
-        return report(out)
+        return report(out, {int(x) for x in args.seeds.split(",")} if args.report_seeds else None)
     import tabular_select as TS
     import torch
 

@@ -130,6 +130,23 @@ def test_dp_runs_take_the_measured_dp_schedule_unless_the_user_gives_one() -> No
     assert make_configs(TabularGAN, None, {"dp_epsilon": 3, "epochs": 7})[1].epochs == 7
 
 
+@pytest.mark.parametrize(
+    ("epsilon", "choice", "expected"),
+    [(3, "sgd", ("sgd", 0.3)), (3, "adam", ("adam", 1e-3)), (0, "sgd", ("adam", 1e-3))],
+)
+def test_the_dp_critic_trains_with_sgd_unless_asked(epsilon: float, choice: str, expected: tuple) -> None:
+    """Under DP the critic's optimizer is SGD at the validated lr (Adam would turn noise-only coordinates
+    into ±lr steps); --dp-optimizer adam keeps Adam; without DP the option changes nothing."""
+    from ganapps.core.pipeline import make_configs
+    from ganapps.plugins.tabular.app import TabularGAN
+
+    options, cfg = make_configs(TabularGAN, {"dp_optimizer": choice}, {"dp_epsilon": epsilon})
+    app = TabularGAN(options)
+    app.train_config = cfg
+    critic = next(s for s in app.configure_optimizers() if s.name == "discriminator")
+    assert (critic.algorithm, critic.lr) == expected
+
+
 def test_dp_run_from_the_api_closes_every_path(tmp_path: Path) -> None:
     frame = table()
     result = run(

@@ -63,7 +63,12 @@ from ganapps.plugins.tabular.model import (
     generator_objective,
 )
 from ganapps.plugins.tabular.options import TabularOptions
-from ganapps.plugins.tabular.privacy import private_critic_step, private_options, private_transformer
+from ganapps.plugins.tabular.privacy import (
+    DP_SGD_LR,
+    private_critic_step,
+    private_options,
+    private_transformer,
+)
 from ganapps.plugins.tabular.sampler import ConditionalSampler
 from ganapps.tabular import TabularTransformer
 from ganapps.tabular.app import TableApp
@@ -194,10 +199,13 @@ class TabularGAN(TableApp):
         # CTGAN's Adam(β=(0.5, 0.9), weight decay 1e-6), but lr 1e-3 rather than its 2e-4: at equal
         # epochs it reached a higher SDMetrics quality on both benchmark tables (bench/RESULTS.md);
         # fused kernels: the networks are small enough for per-parameter calls to show
+        critic = OptimizerSpec(
+            "discriminator", ("discriminator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6, fused=True
+        )
+        if self.dp and self.options.dp_optimizer == "sgd":
+            critic = OptimizerSpec("discriminator", ("discriminator",), lr=DP_SGD_LR, algorithm="sgd")
         specs = [
-            OptimizerSpec(
-                "discriminator", ("discriminator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6, fused=True
-            ),
+            critic,
             OptimizerSpec("generator", ("generator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6, fused=True),
         ]
         if "downstream" in self.nets:

@@ -44,6 +44,13 @@ class TabularOptions:
             "chosen on validation rows, bench/RESULTS.md)."
         },
     )
+    dp_optimizer: Literal["sgd", "adam"] = field(
+        default="sgd",
+        metadata={
+            "help": "The critic's optimizer under --dp-epsilon: sgd (lr 0.3; chosen on validation rows, "
+            "bench/RESULTS.md) or adam (lr 1e-3, as without DP); --lr discriminator=X sets the rate."
+        },
+    )
     pac: int = field(default=10, metadata={"help": "Rows judged together by the critic (PacGAN)."})
     loss: Literal["wgan-gp", "hinge", "bce"] = field(
         default="wgan-gp",
