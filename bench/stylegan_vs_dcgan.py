@@ -178,6 +178,28 @@ def rate(variant: str, data: str, tmp: Path) -> float:
     return value
 
 
+def paired_rates(variants: list[str]) -> None:
+    """Rate files for ``variants`` probed beside stylegan-aug-ctc in one go, as that file's rate × the ratio of
+    the two probes: the box's speed drifts by ±40 % over hours, so a lone probe hours after the reference's
+    would time the load, not the variant (stop 30's first stylegan-nopl-nomix probe: 0.38 s/step)."""
+    reference = json.loads((HERE / "rate-stylegan-aug-ctc.json").read_text())["seconds_per_step"]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        data = splits("val", 0, tmp)[0]
+        probes = {}
+        for v in ["stylegan-aug-ctc", *variants]:
+            adv = [
+                r["time"] for r in train_variant(v, data, 0, 28, tmp / v).train.history if r["phase"] == "adversarial"
+            ]
+            probes[v] = (adv[-1] - adv[3]) / (len(adv) - 4)
+    for v in variants:
+        value = reference * probes[v] / probes["stylegan-aug-ctc"]
+        note = f"paired probe: {probes[v]:.3f} s/step beside stylegan-aug-ctc's {probes['stylegan-aug-ctc']:.3f}"
+        row = {"variant": v, "seconds_per_step": value, "steps": 24, "note": note + f", × its file's {reference:.3f}"}
+        (HERE / f"rate-{v}.json").write_text(json.dumps(row, indent=1))
+        print(f"rate-{v}.json: {value:.3f} s/step ({note})")
+
+
 def cell(split: str, variant: str, seed: int, budget: float) -> None:
     # since stop 30 the stylegan app clamps its samples to [-1, 1] (what users get); its cells before were
     # read raw, so its cells since are named apart (dcgan's tanh samples read the same either way)
@@ -235,10 +257,14 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--budget", type=float, default=60.0, help="Adversarial-phase seconds per run.")
     ap.add_argument("--table", action="store_true", help="Print the table of the cells done, train nothing.")
+    ap.add_argument("--paired-rates", action="store_true", help="Probe --variants beside stylegan-aug-ctc (rates).")
     args = ap.parse_args()
     HERE.mkdir(exist_ok=True)
     if args.table:
         table()
+        return
+    if args.paired_rates:
+        paired_rates(args.variants)
         return
     for seed in args.seeds:
         for variant in args.variants:
