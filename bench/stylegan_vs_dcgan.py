@@ -232,16 +232,19 @@ def cell(split: str, variant: str, seed: int, budget: float) -> None:
     print(f"{path.name}: FD {m['frechet_distance']:.2f} in {seconds:.0f} s ({done} steps)")
 
 
-def table() -> None:
+def table(per_seed: bool = False) -> None:
     rows: dict[tuple, list] = {}
     for p in sorted(HERE.glob("*-s*-b*.json")):
+        if p.name.startswith("rate-"):  # rate-stylegan-b64.json
+            continue
         r = json.loads(p.read_text())
         read = "tanh" if r["variant"] == "dcgan" else r.get("samples", "raw")
-        rows.setdefault((r["split"], r["variant"], r["budget_s"], read), []).append(r)
+        key = (r["split"], r["variant"], r["budget_s"], read, r["seed"] if per_seed else -1)
+        rows.setdefault(key, []).append(r)
     keys = ["frechet_distance", "precision", "recall", "class_coverage", "frechet_distance_real_vs_real"]
     print("| split | variant | samples | budget s | seeds | adv. s | steps | " + " | ".join(keys) + " |")
     print("|" + "---|" * (7 + len(keys)))
-    for (split, variant, budget, read), rs in sorted(rows.items()):
+    for (split, variant, budget, read, _), rs in sorted(rows.items()):
         mean = {k: np.mean([r["metrics"][k] for r in rs]) for k in keys}
         secs = np.mean([r["adversarial_seconds"] for r in rs])
         steps = np.mean([r["adversarial_steps"] for r in rs])
@@ -257,11 +260,12 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--budget", type=float, default=60.0, help="Adversarial-phase seconds per run.")
     ap.add_argument("--table", action="store_true", help="Print the table of the cells done, train nothing.")
+    ap.add_argument("--per-seed", action="store_true", help="With --table: a row per seed, not their mean.")
     ap.add_argument("--paired-rates", action="store_true", help="Probe --variants beside stylegan-aug-ctc (rates).")
     args = ap.parse_args()
     HERE.mkdir(exist_ok=True)
     if args.table:
-        table()
+        table(args.per_seed)
         return
     if args.paired_rates:
         paired_rates(args.variants)
