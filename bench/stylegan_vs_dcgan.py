@@ -18,6 +18,10 @@ cells already there are skipped, so the script resumes:
     OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/stylegan_vs_dcgan.py \
         --split val --variants dcgan stylegan --seeds 0 --budget 60
     .venv/bin/python bench/stylegan_vs_dcgan.py --table     # the table of every cell (no training)
+
+Since stop 30 the stylegan app's samples are clamped to [-1, 1] (what users get); its cells since are named
+``…-clamped.json`` and the table's ``samples`` column tells them from the earlier raw readings. A new
+variant's rate is best probed beside the reference (``--paired-rates --variants …``): the box's speed drifts.
 """
 
 from __future__ import annotations
