@@ -18,6 +18,10 @@ cells already there are skipped, so the script resumes:
     OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/stylegan_vs_dcgan.py \
         --split val --variants dcgan stylegan --seeds 0 --budget 60
     .venv/bin/python bench/stylegan_vs_dcgan.py --table     # the table of every cell (no training)
+
+Since stop 30 the stylegan app's samples are clamped to [-1, 1] (what users get); its cells since are named
+``…-clamped.json`` and the table's ``samples`` column tells them from the earlier raw readings. A new
+variant's rate is best probed beside the reference (``--paired-rates --variants …``): the box's speed drifts.
 """
 
 from __future__ import annotations
@@ -72,6 +76,13 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
         for aug, opts in (("", {}), ("aug-ctc-", {"augment": "color,translation,cutout"}))
         for lr in (1e-3, 5e-4)
     },
+    # stop 30 (branch stylegan4), on top of the defaults (augment color,translation,cutout): G twice as wide
+    # (D unchanged), no path length and no mixing (cheaper steps, timed by their own rate: more steps),
+    # batch 64 (own rate: fewer steps), D's Adam lr half of G's
+    "stylegan-g32": ("stylegan", {"g_channels": 32}, {}),
+    "stylegan-nopl-nomix": ("stylegan", {"pl_weight": 0.0, "mixing": 0.0}, {}),
+    "stylegan-b64": ("stylegan", {}, {"batch_size": 64}),
+    "stylegan-dlr1e-3": ("stylegan", {}, {"lr": {"discriminator": 1e-3 * 16 / 17, "generator": 2e-3 * 4 / 5}}),
 }
 
 
@@ -82,7 +93,7 @@ SAME_WIDTHS = ("stylegan-first", "stylegan-gamma1", "stylegan-lean", "stylegan-c
 SAME_WIDTHS += ("stylegan-noaug", *(v for v in VARIANTS if v.startswith("stylegan-lr")))
 #: augmented variants are timed with the costliest policy's rate (color, translation, cutout), so each gets at
 #: most the budget; the learning rate does not change a step's cost
-AUGMENTED = tuple(v for v in VARIANTS if v.startswith("stylegan-aug-"))
+AUGMENTED = (*(v for v in VARIANTS if v.startswith("stylegan-aug-")), "stylegan-dlr1e-3")
 
 
 def to_32(x: np.ndarray) -> torch.Tensor:
@@ -147,11 +158,11 @@ def adversarial_seconds(history: list[dict]) -> tuple[float, int]:
 def train_variant(variant: str, data: str, seed: int, max_adv_steps: int, out: Path):
     app, options, engine = VARIANTS[variant]
     options = {**options, "classifier_epochs": 1}  # the app's own judge; the bench reads with its own
-    n = len(load_digits(data)[0])
-    per_epoch = (n - int(round(n * 0.2))) // BATCH  # the judge's one epoch, and the adversarial epochs
+    n, batch = len(load_digits(data)[0]), engine.get("batch_size", BATCH)
+    per_epoch = (n - int(round(n * 0.2))) // batch  # the judge's one epoch, and the adversarial epochs
     # epochs that cover the steps (a progressive run spreads its stages over them), cut by --max-steps
     epochs = math.ceil(max_adv_steps / per_epoch)
-    train = {"seed": seed, "batch_size": BATCH, "epochs": epochs, "max_steps": per_epoch + max_adv_steps, **engine}
+    train = {"seed": seed, "batch_size": batch, "epochs": epochs, "max_steps": per_epoch + max_adv_steps, **engine}
     return run(app, data, options=options, train=train, out=out, progress=False, samples=N_SAMPLES)
 
 
@@ -171,8 +182,33 @@ def rate(variant: str, data: str, tmp: Path) -> float:
     return value
 
 
+def paired_rates(variants: list[str]) -> None:
+    """Rate files for ``variants`` probed beside stylegan-aug-ctc in one go, as that file's rate × the ratio of
+    the two probes: the box's speed drifts by ±40 % over hours, so a lone probe hours after the reference's
+    would time the load, not the variant (stop 30's first stylegan-nopl-nomix probe: 0.38 s/step)."""
+    reference = json.loads((HERE / "rate-stylegan-aug-ctc.json").read_text())["seconds_per_step"]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        data = splits("val", 0, tmp)[0]
+        probes = {}
+        for v in ["stylegan-aug-ctc", *variants]:
+            adv = [
+                r["time"] for r in train_variant(v, data, 0, 28, tmp / v).train.history if r["phase"] == "adversarial"
+            ]
+            probes[v] = (adv[-1] - adv[3]) / (len(adv) - 4)
+    for v in variants:
+        value = reference * probes[v] / probes["stylegan-aug-ctc"]
+        note = f"paired probe: {probes[v]:.3f} s/step beside stylegan-aug-ctc's {probes['stylegan-aug-ctc']:.3f}"
+        row = {"variant": v, "seconds_per_step": value, "steps": 24, "note": note + f", × its file's {reference:.3f}"}
+        (HERE / f"rate-{v}.json").write_text(json.dumps(row, indent=1))
+        print(f"rate-{v}.json: {value:.3f} s/step ({note})")
+
+
 def cell(split: str, variant: str, seed: int, budget: float) -> None:
-    path = HERE / f"{split}-{variant}-s{seed}-b{budget:g}.json"
+    # since stop 30 the stylegan app clamps its samples to [-1, 1] (what users get); its cells before were
+    # read raw, so its cells since are named apart (dcgan's tanh samples read the same either way)
+    clamped = VARIANTS[variant][0] == "stylegan"
+    path = HERE / f"{split}-{variant}-s{seed}-b{budget:g}{'-clamped' if clamped else ''}.json"
     if path.exists():
         print(f"skip {path.name}")
         return
@@ -193,27 +229,32 @@ def cell(split: str, variant: str, seed: int, budget: float) -> None:
         m = scores(judge, fake, real_eval, real_train)
         own = result.metrics["metrics"].get("frechet_distance")
     row = {"split": split, "variant": variant, "seed": seed, "budget_s": budget, "adversarial_seconds": seconds,
-           "adversarial_steps": done, "run_wall_seconds": wall, "metrics": m, "app_own_judge_frechet": own,
+           "adversarial_steps": done, "run_wall_seconds": wall,
+           "samples": "clamped" if clamped else "as generated", "metrics": m, "app_own_judge_frechet": own,
            "command": " ".join(["bench/stylegan_vs_dcgan.py", *sys.argv[1:]])}  # fmt: skip
     path.write_text(json.dumps(row, indent=1))
     print(f"{path.name}: FD {m['frechet_distance']:.2f} in {seconds:.0f} s ({done} steps)")
 
 
-def table() -> None:
+def table(per_seed: bool = False) -> None:
     rows: dict[tuple, list] = {}
     for p in sorted(HERE.glob("*-s*-b*.json")):
+        if p.name.startswith("rate-"):  # rate-stylegan-b64.json
+            continue
         r = json.loads(p.read_text())
-        rows.setdefault((r["split"], r["variant"], r["budget_s"]), []).append(r)
+        read = "tanh" if r["variant"] == "dcgan" else r.get("samples", "raw")
+        key = (r["split"], r["variant"], r["budget_s"], read, r["seed"] if per_seed else -1)
+        rows.setdefault(key, []).append(r)
     keys = ["frechet_distance", "precision", "recall", "class_coverage", "frechet_distance_real_vs_real"]
-    print("| split | variant | budget s | seeds | adv. s | steps | " + " | ".join(keys) + " |")
-    print("|" + "---|" * (6 + len(keys)))
-    for (split, variant, budget), rs in sorted(rows.items()):
+    print("| split | variant | samples | budget s | seeds | adv. s | steps | " + " | ".join(keys) + " |")
+    print("|" + "---|" * (7 + len(keys)))
+    for (split, variant, budget, read, _), rs in sorted(rows.items()):
         mean = {k: np.mean([r["metrics"][k] for r in rs]) for k in keys}
         secs = np.mean([r["adversarial_seconds"] for r in rs])
         steps = np.mean([r["adversarial_steps"] for r in rs])
         vals = " | ".join(f"{mean[k]:.3f}" if k != "frechet_distance" else f"{mean[k]:.2f}" for k in keys)
         seeds = ",".join(str(r["seed"]) for r in rs)
-        print(f"| {split} | {variant} | {budget:g} | {seeds} | {secs:.0f} | {steps:.0f} | {vals} |")
+        print(f"| {split} | {variant} | {read} | {budget:g} | {seeds} | {secs:.0f} | {steps:.0f} | {vals} |")
 
 
 def main() -> None:
@@ -223,10 +264,15 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--budget", type=float, default=60.0, help="Adversarial-phase seconds per run.")
     ap.add_argument("--table", action="store_true", help="Print the table of the cells done, train nothing.")
+    ap.add_argument("--per-seed", action="store_true", help="With --table: a row per seed, not their mean.")
+    ap.add_argument("--paired-rates", action="store_true", help="Probe --variants beside stylegan-aug-ctc (rates).")
     args = ap.parse_args()
     HERE.mkdir(exist_ok=True)
     if args.table:
-        table()
+        table(args.per_seed)
+        return
+    if args.paired_rates:
+        paired_rates(args.variants)
         return
     for seed in args.seeds:
         for variant in args.variants:

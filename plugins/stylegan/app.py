@@ -187,8 +187,10 @@ class StyleGAN(App):
     def _sample(
         self, z: Tensor, psi: float, z2: Tensor | None = None, crossover: int | None = None, fixed_noise: bool = False
     ) -> Tensor:
-        """G's images for latents z (style-mixed with z2 from ``crossover`` on) at truncation ψ, in batches;
-        ``fixed_noise``: the same noise maps for every image, so that images differ by their styles alone."""
+        """G's images for latents z (style-mixed with z2 from ``crossover`` on) at truncation ψ, in batches,
+        clamped to the data's [-1, 1]: G has no tanh (as in the paper, whose code clamps when it writes
+        pixels), and what is evaluated is what users get; ``fixed_noise``: the same noise maps for every
+        image, so that images differ by their styles alone."""
         G = self.nets.generator
         out = []
         with eval_mode(G):
@@ -198,7 +200,7 @@ class StyleGAN(App):
                 noise = None
                 if fixed_noise:
                     noise = [m.expand(b - a, -1, -1, -1) for m in G.make_noise(1, torch.Generator().manual_seed(0))]
-                out.append(G.synthesis(ws, noise).float().cpu())
+                out.append(G.synthesis(ws, noise).float().clamp(-1.0, 1.0).cpu())
         return torch.cat(out)
 
     def generate(
