@@ -151,6 +151,11 @@ def report(out: Path, names: list[str], epsilon: float = EPSILON) -> None:
         cells = " | ".join(f"{mean(n, t, 'quality_val'):.3f} / {mean(n, t, 'ml'):.3f}" for t in tables)
         secs = np.mean([r["seconds"] for r in rows if r["candidate"] == n])
         print(f"| {n} | {seeds} | {cells} | {np.mean(list(util[n].values())):.3f} | {secs:.0f} |")
+    for n in names:  # per seed: mean quality, ML and utility over the tables
+        for seed in sorted({r["seed"] for r in rows if r["candidate"] == n}):
+            mine = [r for r in rows if r["candidate"] == n and r["seed"] == seed]
+            q, m = np.mean([r["quality_val"] for r in mine]), np.mean([r["ml"] for r in mine])
+            print(f"seed {seed} {n}: quality {q:.3f} ML {m:.3f} utility {q + m:.3f} ({len(mine)} tables)")
     for held in tables:
         others = {n: float(np.mean([util[n][t] for t in tables if t != held])) for n in names}
         pick = max(others, key=others.get)
