@@ -198,7 +198,8 @@ class TabularGAN(TableApp):
     def configure_optimizers(self) -> list[OptimizerSpec]:
         # CTGAN's Adam(β=(0.5, 0.9), weight decay 1e-6), but lr 1e-3 rather than its 2e-4: at equal
         # epochs it reached a higher SDMetrics quality on both benchmark tables (bench/RESULTS.md);
-        # fused kernels: the networks are small enough for per-parameter calls to show
+        # fused kernels: the networks are small enough for per-parameter calls to show. Under DP the
+        # critic takes plain SGD (privacy.DP_SGD_LR): Adam would turn DP-SGD's noise into ±lr steps
         critic = OptimizerSpec(
             "discriminator", ("discriminator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6, fused=True
         )

@@ -52,7 +52,8 @@ log = logging.getLogger("ganapps.tabular")
 PREPROCESSING_SHARE = 0.5
 #: the critic's learning rate under ``--dp-optimizer sgd`` (the default): chosen on validation rows of six
 #: tables at ε = 3 over 2 seeds (bench/dp_tabular_select.py): Adam (lr 1e-3) 1.454 mean utility, SGD lr
-#: 0.1 / 0.3 / 1 1.475 / 1.474 / 1.461 (seed 0: 1.475 / 1.488 / 1.461). Adam divides each coordinate's
+#: 0.1 / 0.3 1.459 / 1.474 (lr 1: 1.461, one seed); at ε = 1 and 10 (one seed) SGD gained +0.109 and
+#: +0.076 (the test rows: bench/RESULTS.md, stop 30). Adam divides each coordinate's
 #: step by the RMS of its noisy gradients, so where DP-SGD's noise outweighs the signal the step is ±lr
 #: whatever σ is; SGD's noise step is lr·σC/B, and the signal keeps its relative sizes
 DP_SGD_LR = 0.3
