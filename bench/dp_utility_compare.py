@@ -44,6 +44,10 @@ def main() -> None:
         change = f"{cell(before, d, 'ours', args.eps)} → **{cell(after, d, 'ours', args.eps)}**"
         row = [d, change, *(cell(after, d, r, args.eps) for r in rivals), cell(after, d, "ours", None)]
         print("| " + " | ".join(row) + " |")
+    both = [d for d in datasets if before.get((d, "ours", args.eps))]
+    for key in ("quality_test", "ml"):  # the mean change over the tables both rounds ran
+        moves = [mean(after[(d, "ours", args.eps)], key) - mean(before[(d, "ours", args.eps)], key) for d in both]
+        print(f"mean change of {key} over {len(both)} tables: {sum(moves) / max(len(both), 1):+.3f}")
     if args.within:
         for d in datasets:
             dp, full = mean(after[(d, "ours", args.eps)], "ml"), mean(after.get((d, "ours", None), []), "ml")
