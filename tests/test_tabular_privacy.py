@@ -16,7 +16,17 @@ from ganapps.cli.testing import cli_fails, cli_ok
 from ganapps.core import ConfigError, DataError, run
 from ganapps.core.accounting import composed_noise_for, gaussian_noise_for
 from ganapps.core.privacy import PrivacyPlan, noise_for, spent
-from ganapps.tabular.private import PublicColumn, fit_private, histograms, private_specs, read_public_metadata
+from ganapps.tabular.private import (
+    CLASS_BINS,
+    Noise,
+    PublicColumn,
+    class_edges,
+    class_split,
+    fit_private,
+    histograms,
+    private_specs,
+    read_public_metadata,
+)
 
 pytest.importorskip("opacus")
 
@@ -73,19 +83,40 @@ def test_neighbouring_tables_give_counts_that_differ_by_one_at_most() -> None:
 
 def test_class_split_histograms_are_in_the_release_and_move_by_one_cell() -> None:
     """Splitting each other column by the target's classes adds one histogram per column to H (the
-    noise grows with it), and one more row moves one cell of each split histogram by 1 at most."""
+    noise grows with it), and one more row moves one cell of each split histogram by 1 at most. A
+    number's class bins are post-processing of its released histogram (adaptive composition of the
+    two Gaussian releases: the same RDP as one release of all H), so given those bins."""
     d = table(seed=1).with_columns(pl.Series("a", ["x", "y", "z"] * 80), pl.Series("c", ["p", "q"] * 120))
     specs = private_specs(d, None, None, "t")
     assert histograms(specs, {}, "c") == histograms(specs, {}) + 3  # a, b and y split by c
     public = {"b": PublicColumn(lower=0.0, upper=100.0), "y": PublicColumn(lower=0.0, upper=1.0)}
     extra = pl.DataFrame({"a": ["y"], "b": [55.0], "y": [1], "c": ["q"]})
-    (t, s1), (_, s2) = fit_split(d, 1.0, public, "c"), fit_split(pl.concat([d, extra]), 1.0, public, "c")
+    t, s1 = fit_split(d, 1.0, public, "c")
     assert set(s1) == {"a", "b", "y"} and t.categories("c") == ["p", "q", "<other>"]
+    edges = {col: e for col, (_, e) in s1.items() if e is not None}
+    exact = Noise(0.0, 0)
+    e1, e2 = (class_split(t, f, "c", edges, exact, "t") for f in (d, pl.concat([d, extra])))
     for col, (counts, _) in s1.items():
         assert counts.shape[0] == 3  # one row of counts per class slot
-        moved = (s2[col][0] - counts).abs()
-        assert moved.sum() <= 1.0 + 1e-9 and float(moved.sum() - moved[1].sum()) < 1e-9  # the extra row is a q
         assert (counts - counts.round()).abs().max() > 0  # noisy
+        moved = (e2[col][0] - e1[col][0]).abs()
+        assert moved.sum() == 1.0 and float(moved.sum() - moved[1].sum()) < 1e-9  # the extra row is a q
+
+
+def test_class_split_bins_sit_where_the_released_mass_is() -> None:
+    """A number's class-split bins hold equal shares of its released histogram, not equal widths of
+    its range; an integer column's edges fall on half-integers; the bin of exact zeros is kept."""
+    edges = torch.linspace(0.0, 100.0, 101, dtype=torch.float64)
+    counts = torch.zeros(100, dtype=torch.float64)
+    counts[40:50] = 100.0  # the rows fill a tenth of the range
+    e = class_edges(counts, edges, integer=False)
+    assert len(e) == CLASS_BINS + 1 > 4 and float(e[0]) == 0.0 and float(e[-1]) == 100.0
+    assert float(e[1:-1].min()) >= 40.0 and float(e[1:-1].max()) <= 50.0
+    ints = class_edges(counts, torch.arange(-0.5, 100.0, 1.0, dtype=torch.float64), integer=True)
+    assert bool(((ints - 0.5) % 1 == 0).all()) and bool((ints[1:] > ints[:-1]).all())
+    atom = torch.tensor([-10.0, -5.0, 0.0, 0.0, 5.0, 10.0], dtype=torch.float64)
+    spike = class_edges(torch.tensor([1.0, 1.0, 50.0, 1.0, 1.0], dtype=torch.float64), atom, integer=False)
+    assert int((spike == 0.0).sum()) == 2
 
 
 def test_public_metadata_gives_categories_and_bounds(tmp_path: Path) -> None:

@@ -1,0 +1,173 @@
+"""Issue 18: how much ML efficacy the DP release's numeric resolution leaves a perfect generator (no training).
+
+Under ``--dp-epsilon`` the calibration maps each number, within each target class, onto the
+quantiles of a noisy class-split histogram (``ganapps.tabular.private``): whatever finer structure
+the GAN learned inside a bin is spread uniformly over the bin. This measures that loss alone, on
+validation rows inside the training span (``bench/tabular_select.py``'s spans; no test rows read):
+
+- ``real``: HistGradientBoosting trained on the fit rows themselves (the ceiling);
+- ``oracle``: the fit rows with every number replaced, within its target class, by the released
+  class quantile at the row's own within-class rank (pooled quantiles for classes under the floor):
+  what a generator that got every rank right would give after calibration. Categories untouched.
+
+Each is scored as ML efficacy (macro F1 on the validation rows), seeded as a run with ``--seed``;
+``--class-bins`` compares values of ``CLASS_BINS`` (0: the class-split on the released histogram's
+own equal-width bins, before stop 31); ``--split on|off`` forces the class-split histograms on or off
+(off: every class takes the pooled maps, as the app below ``CLASS_SPLIT_MIN_EPSILON``); ``--report``
+prints the means of saved output:
+
+    .venv/bin/python bench/dp_resolution.py --rows 3000 --seeds 0,1 --class-bins 0,8,12,16,24,32 > bench/dp_resolution/r3000.jsonl
+    .venv/bin/python bench/dp_resolution.py --report bench/dp_resolution/*.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+
+def released(
+    fit: pl.DataFrame, target: str, epsilon: float, seed: int, split: bool | None = None
+) -> tuple[Any, dict[str, Any], float]:
+    """(transformer, class-split counts, per-class floor) exactly as ``tabular --dp-epsilon`` releases them."""
+    from types import SimpleNamespace
+
+    import ganapps.plugins.tabular.privacy as P
+    from ganapps.plugins.tabular.calibration import MIN_CLASS_ROWS
+    from ganapps.plugins.tabular.options import TabularOptions
+
+    options = TabularOptions(target=target)
+    options.calibrate_by_target = epsilon >= P.CLASS_SPLIT_MIN_EPSILON if split is None else split
+    app = SimpleNamespace(
+        options=options,
+        train_config=SimpleNamespace(dp_epsilon=epsilon, dp_delta=None, seed=seed),
+        data_name=lambda: "fit rows",
+        column_typing=lambda frame: (None, None),
+    )
+    t = P.private_transformer(app, fit)  # type: ignore[arg-type]
+    floor = max(MIN_CLASS_ROWS, P.CLASS_NOISE_FACTOR * float(app.dp_preprocessing["count_noise_std"]))
+    return t, getattr(app, "class_split", {}) or {}, floor
+
+
+def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor: float) -> pl.DataFrame:
+    """The fit rows with each number moved to the released quantile at its rank: within its class for
+    a class with maps of its own, else among all rows through the pooled grid (what the pooled maps do)."""
+    from ganapps.tabular.private import histogram_quantiles
+
+    classes = [str(c) for c in t.categories(target)]
+    sizes = t.category_counts(target)
+    label = fit[target].cast(pl.String).to_numpy()
+    out = {}
+    for j, name in enumerate(t._cont):
+        x = fit[name].cast(pl.Float64).to_numpy().copy()
+        grid = t.tensors["quantile.grid"][j].double().numpy()
+        y = np.full_like(x, np.nan)
+        present = np.nonzero(~np.isnan(x))[0]
+        y[present] = np.interp(rank(x[present]), np.linspace(0.0, 1.0, len(grid)), grid)
+        for k, cls in enumerate(classes):
+            rows = present[label[present] == cls]
+            if len(rows) and name in split and float(sizes[k]) >= floor:
+                counts, edges = split[name]
+                y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
+        out[name] = pl.Series(name, y)
+    return fit.with_columns(*(out[c].round(0).cast(fit[c].dtype) if fit[c].dtype.is_integer() else out[c] for c in out))
+
+
+def rank(x: np.ndarray) -> np.ndarray:
+    """Mid-ranks of ``x`` in (0, 1)."""
+    return (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / len(x)
+
+
+def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: bool | None) -> dict[str, Any]:
+    import tabular_select as TS
+
+    import ganapps.tabular.private as PR
+    from ganapps.tabular import TabularTransformer
+    from ganapps.tabular.evaluate import ml_efficacy
+
+    fit, val = TS.spans(entry, rows, rows // 5, seed)
+    target = entry["target"]
+    specs = TabularTransformer().fit(fit).specs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t, counts, floor = released(fit, target, epsilon, seed, split)
+        synth = oracle(fit, target, t, counts, floor)
+        ml = ml_efficacy(fit, synth, val, target, specs, seed=seed)
+    return {
+        "table": entry["file"],
+        "span": rows,
+        "rows": fit.height,
+        "epsilon": epsilon,
+        "seed": seed,
+        "class_bins": PR.CLASS_BINS if counts else "pooled",
+        "real": round(ml["train_on_real"][ml["metric"]], 4),
+        "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
+    }
+
+
+def report(files: list[str]) -> None:
+    cells: dict[tuple[float, int, int], dict[str, list[float]]] = {}
+    for f in files:
+        for line in Path(f).read_text().splitlines():
+            r = json.loads(line)
+            key = (r["epsilon"], r["span"], r["class_bins"])
+            cells.setdefault(key, {}).setdefault(r["table"].removesuffix(".csv"), []).append(r["oracle"])
+    for (eps, span, bins), tables in sorted(
+        cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] if isinstance(kv[0][2], int) else -1)
+    ):
+        means = {t: float(np.mean(v)) for t, v in sorted(tables.items())}
+        seeds = max(len(v) for v in tables.values())
+        cols = " ".join(f"{t} {m:.3f}" for t, m in means.items())
+        print(
+            f"ε {eps:g} span {span} class bins {bins!s:>6} ({seeds} seeds): {cols} | mean {np.mean(list(means.values())):.3f}"
+        )
+
+
+def main() -> None:
+    import tabular_select as TS
+
+    import ganapps.tabular.private as PR
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--tables", default="credit_data.csv,cps1988.csv,wa_churn.csv,diamonds.csv,computers.csv,healthinsurance.csv"
+    )
+    p.add_argument(
+        "--split",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="class-split histograms: as the app at this ε (auto), or forced on/off (off: pooled maps)",
+    )
+    p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
+    p.add_argument("--rows", type=int, default=5000, help="training span (fit rows: 4/5 of it)")
+    p.add_argument("--eps", default="3")
+    p.add_argument("--seeds", default="0")
+    p.add_argument(
+        "--class-bins", default="12", help="CLASS_BINS values to compare (0: equal-width bins, before stop 31)"
+    )
+    args = p.parse_args()
+    if args.report:
+        report(args.report)
+        return
+    manifest = {e["file"]: e for e in json.loads((TS.TABLES / "MANIFEST.json").read_text())}
+    for name in args.tables.split(","):
+        for eps in (float(e) for e in args.eps.split(",")):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                for bins in (int(b) for b in args.class_bins.split(",")):
+                    PR.CLASS_BINS = bins
+                    split = None if args.split == "auto" else args.split == "on"
+                    print(json.dumps(cell(manifest[name], args.rows, eps, seed, split)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
