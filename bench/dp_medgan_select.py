@@ -39,6 +39,16 @@ CANDIDATES: dict[str, tuple[dict[str, Any], int, int]] = {
     # second round (prevalence RMSE recorded): the clipping bound K of the release
     "release_b250_s160_k32": ({"dp_max_codes": 32}, 160, 250),
     "release_b250_s160_k64": ({"dp_max_codes": 64}, 160, 250),
+    # third round (stop 31; k64 the default): the discriminator's optimizer. Tabular's critic lost its
+    # joint structure to Adam under DP-SGD (bench/RESULTS.md, stop 30); medGAN's is Adam too
+    **{
+        f"release_b250_s160_k64_sgd{lr:g}": ({"dp_max_codes": 64, "dp_optimizer": "sgd"}, 160, 250)
+        for lr in (0.1, 0.3, 1.0)
+    },
+}
+#: train settings beyond the schedule, per candidate (the SGD candidates' learning rate)
+EXTRA: dict[str, dict[str, Any]] = {
+    f"release_b250_s160_k64_sgd{lr:g}": {"lr": {"discriminator": lr}} for lr in (0.1, 0.3, 1.0)
 }
 
 
@@ -61,6 +71,7 @@ def cell(name: str, seed: int) -> dict[str, Any]:
     fit, val = split()
     epochs = math.ceil(steps / (len(fit) // batch))
     settings = {"dp_epsilon": EPSILON, "dp_delta": 1.0 / (10 * len(fit)), "epochs": epochs, "batch_size": batch}
+    settings.update(EXTRA.get(name, {}))
     x, seconds, info = M.run_medgan(fit, len(fit), seed, settings, options)
     v, s = val.to_numpy().astype(np.float64), (x > 0).astype(np.float64)
     return {
