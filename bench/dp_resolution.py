@@ -62,7 +62,10 @@ def released(
 def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor: float) -> pl.DataFrame:
     """The fit rows with each number moved to the released quantile at its rank: within its class for
     a class with maps of its own, else among all rows through the pooled grid (what the pooled maps do)."""
-    from ganapps.tabular.private import histogram_quantiles
+    import torch
+
+    import ganapps.tabular.private as PR
+    from ganapps.tabular.private import class_levels, histogram_quantiles
 
     classes = [str(c) for c in t.categories(target)]
     sizes = t.category_counts(target)
@@ -78,7 +81,11 @@ def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor:
             rows = present[label[present] == cls]
             if len(rows) and name in split and float(sizes[k]) >= floor:
                 counts, edges = split[name]
-                y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
+                if PR.CLASS_SHAPE:
+                    at = class_levels(counts[k][:-1], edges, torch.from_numpy(grid), rank(x[rows]))
+                    y[rows] = np.interp(at, np.linspace(0.0, 1.0, len(grid)), grid)
+                else:
+                    y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
         out[name] = pl.Series(name, y)
     return fit.with_columns(*(out[c].round(0).cast(fit[c].dtype) if fit[c].dtype.is_integer() else out[c] for c in out))
 
@@ -110,9 +117,37 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "epsilon": epsilon,
         "seed": seed,
         "class_bins": PR.CLASS_BINS if counts else "pooled",
+        "class_shape": PR.CLASS_SHAPE,
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
     }
+
+
+def quantiles(entry: dict[str, Any], rows: int, epsilon: float, seed: int, column: str) -> None:
+    """Each class's true quantiles of ``column`` on the fit rows against the released ones."""
+    import tabular_select as TS
+
+    import ganapps.tabular.private as PR
+
+    fit, _ = TS.spans(entry, rows, rows // 5, seed)
+    target, levels = entry["target"], np.array([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t, split, floor = released(fit, target, epsilon, seed)
+    counts, edges = split[column]
+    print(
+        f"{entry['file']} {column}, ε {epsilon:g}, class bins {PR.CLASS_BINS}: range [{float(edges[0]):.4g}, "
+        f"{float(edges[-1]):.4g}], {len(edges) - 1} class bins; quantiles {levels.tolist()}"
+    )
+    for k, cls in enumerate(t.categories(target)):
+        x = fit.filter(pl.col(target).cast(pl.String) == str(cls))[column].drop_nulls().to_numpy()
+        if len(x) == 0:
+            continue
+        got = PR.histogram_quantiles(counts[k][:-1], edges, levels)
+        print(
+            f"  {cls!s:>10} ({len(x)} rows): true {np.round(np.quantile(x, levels), 2).tolist()}"
+            f"  released {np.round(got, 2).tolist()}"
+        )
 
 
 def report(files: list[str]) -> None:
@@ -120,16 +155,22 @@ def report(files: list[str]) -> None:
     for f in files:
         for line in Path(f).read_text().splitlines():
             r = json.loads(line)
-            key = (r["epsilon"], r["span"], r["class_bins"])
+            bins = (
+                r["class_bins"]
+                if not r.get("class_shape") or r["class_bins"] == "pooled"
+                else f"{r['class_bins']}+shape"
+            )
+            key = (r["epsilon"], r["span"], bins)
             cells.setdefault(key, {}).setdefault(r["table"].removesuffix(".csv"), []).append(r["oracle"])
     for (eps, span, bins), tables in sorted(
-        cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] if isinstance(kv[0][2], int) else -1)
+        cells.items(),
+        key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] if isinstance(kv[0][2], int) else len(str(kv[0][2]))),
     ):
         means = {t: float(np.mean(v)) for t, v in sorted(tables.items())}
         seeds = max(len(v) for v in tables.values())
         cols = " ".join(f"{t} {m:.3f}" for t, m in means.items())
         print(
-            f"ε {eps:g} span {span} class bins {bins!s:>6} ({seeds} seeds): {cols} | mean {np.mean(list(means.values())):.3f}"
+            f"ε {eps:g} span {span} class bins {bins!s:>8} ({seeds} seeds): {cols} | mean {np.mean(list(means.values())):.3f}"
         )
 
 
@@ -148,6 +189,8 @@ def main() -> None:
         default="auto",
         help="class-split histograms: as the app at this ε (auto), or forced on/off (off: pooled maps)",
     )
+    p.add_argument("--even", action="store_true", help="spread a class bin's mass evenly (before stop 31)")
+    p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
     p.add_argument("--rows", type=int, default=5000, help="training span (fit rows: 4/5 of it)")
     p.add_argument("--eps", default="3")
@@ -159,6 +202,7 @@ def main() -> None:
     if args.report:
         report(args.report)
         return
+    PR.CLASS_SHAPE = not args.even
     manifest = {e["file"]: e for e in json.loads((TS.TABLES / "MANIFEST.json").read_text())}
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):
@@ -166,6 +210,9 @@ def main() -> None:
                 for bins in (int(b) for b in args.class_bins.split(",")):
                     PR.CLASS_BINS = bins
                     split = None if args.split == "auto" else args.split == "on"
+                    if args.quantiles:
+                        quantiles(manifest[name], args.rows, eps, seed, args.quantiles)
+                        continue
                     print(json.dumps(cell(manifest[name], args.rows, eps, seed, split)), flush=True)
 
 

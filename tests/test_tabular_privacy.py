@@ -16,6 +16,7 @@ from ganapps.cli.testing import cli_fails, cli_ok
 from ganapps.core import ConfigError, DataError, run
 from ganapps.core.accounting import composed_noise_for, gaussian_noise_for
 from ganapps.core.privacy import PrivacyPlan, noise_for, spent
+from ganapps.plugins.tabular.privacy import CLASS_SPLIT_MIN_EPSILON
 from ganapps.tabular.private import (
     CLASS_BINS,
     Noise,
@@ -212,13 +213,13 @@ def classes_table(n: int = 600) -> pl.DataFrame:
     return pl.DataFrame({"c": c.tolist(), "b": b, "a": rng.choice(["x", "y"], n).tolist()})
 
 
-@pytest.mark.parametrize(("by_target", "epsilon"), [(True, 50.0), (False, 50.0), (True, 1.0)])
+@pytest.mark.parametrize(("by_target", "epsilon"), [(True, 50.0), (False, 50.0), (True, 0.5)])
 def test_dp_calibration_within_target_classes_from_noisy_counts(
     tmp_path: Path, by_target: bool, epsilon: float
 ) -> None:
     """A categorical target under DP: each class's numbers are calibrated onto its noisy class-split
     histogram, so after one epoch (the GAN has learned nothing yet) the classes already differ as in
-    the data; pooled calibration (asked, or below ε = 3) leaves them alike. No rows are read: garbage
+    the data; pooled calibration (asked, or below ε = 1) leaves them alike. No rows are read: garbage
     rows change nothing."""
     result = run(
         "tabular",
@@ -232,7 +233,7 @@ def test_dp_calibration_within_target_classes_from_noisy_counts(
     synth = app.generate(2000)
     gap = float(synth.filter(pl.col("c") == "hi")["b"].mean()) - float(synth.filter(pl.col("c") == "lo")["b"].mean())
     pre = result.metrics["differential_privacy"]["preprocessing"]
-    if by_target and epsilon >= 3:
+    if by_target and epsilon >= CLASS_SPLIT_MIN_EPSILON:
         assert pre["class_split_by"] == "c" and pre["histograms"] == 6  # c, a, b twice; a and b split by c
         use = app.decoder.classes["use"].tolist()
         assert app.decoder.by is not None and sum(use) == 2 and not use[-1]  # hi and lo; <other> holds no rows

@@ -102,7 +102,7 @@ class TabularGAN(TableApp):
     monitor = ("quality_score", "max")
     #: every path from the rows to the bundle is closed under --dp-epsilon (privacy.py, docs/privacy.md)
     dp_refusal = None
-    #: under --dp-epsilon, 80 epochs of batch 500 (with --dp-discriminator-dim 128 128 and, from ε = 3,
+    #: under --dp-epsilon, 80 epochs of batch 500 (with --dp-discriminator-dim 128 128 and, from ε = 1,
     #: per-class calibration from noisy counts): chosen on validation rows of six tables at ε = 3 over 2 seeds
     #: (and checked at ε = 1)
     #: (bench/dp_tabular_select.py, bench/RESULTS.md: 10 to 160 epochs, batch 500/1000, critic 256/128,

@@ -3,7 +3,7 @@
 - options that read rows outside DP-SGD or break per-row clipping are replaced (and said so) or
   refused: PacGAN packs → ``pac`` 1; WGAN-GP's double backward → the non-saturating BCE loss;
   log-frequency conditions → frequency (real rows bring their own categories); per-class
-  calibration → from noisy class-split histograms, pooled below ε = 3; the downstream model and
+  calibration → from noisy class-split histograms, pooled below ε = 1; the downstream model and
   GMM modes → refused;
 - the transformer and the sampler's frequencies: noisy histograms (``ganapps.tabular.private``),
   half the budget (``PREPROCESSING_SHARE``, chosen on validation rows: bench/RESULTS.md), composed
@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+import ganapps.tabular.private as PR
 from ganapps.core.accounting import gaussian_noise_for
 from ganapps.core.errors import ConfigError
 from ganapps.core.privacy import default_delta
@@ -31,6 +32,7 @@ from ganapps.plugins.tabular.calibration import GRID, MIN_CLASS_ROWS, ClassTarge
 from ganapps.plugins.tabular.options import TabularOptions
 from ganapps.tabular.private import (
     PublicColumn,
+    class_levels,
     fit_private,
     histogram_quantiles,
     histograms,
@@ -62,10 +64,11 @@ SELECTION_DELTA_SHARE = 0.1
 #: a target class gets calibration maps of its own under DP when its noisy count is at least this
 #: many count-noise standard deviations (and ``MIN_CLASS_ROWS``): below, its histograms are mostly noise
 CLASS_NOISE_FACTOR = 10.0
-#: per-class calibration under DP only from this ε up: on validation rows of six tables it gained
-#: +0.032 utility at ε = 3 (two seeds) and lost 0.090 at ε = 1 (one seed), where the class-split
-#: histograms' extra noise swamps the class-conditional counts (bench/RESULTS.md, issue 18)
-CLASS_SPLIT_MIN_EPSILON = 3.0
+#: per-class calibration under DP only from this ε up (validation rows of six tables, bench/RESULTS.md):
+#: with class bins of equal width it gained +0.032 utility at ε = 3 (two seeds) and lost 0.090 at ε = 1
+#: (one seed), so it started at 3 (stop 28); with ``CLASS_BINS`` of equal mass it gains at ε = 1 too
+#: (+0.047, two seeds: 1.397 vs 1.350 pooled; stop 31). Below 1 it is not measured, so pooled
+CLASS_SPLIT_MIN_EPSILON = 1.0
 
 
 def private_options(o: TabularOptions, epsilon: float) -> list[str]:
@@ -177,9 +180,12 @@ def noisy_class_targets(app: TabularGAN) -> list[ClassTarget | None] | None:
             elif s.kind == "missing":
                 shares[s.start] = c[-1] / c.sum().clamp_min(1e-12)
             elif s.kind == "value" and edges is not None and grid is not None:
-                x = histogram_quantiles(counts[k][:-1], edges, levels)
-                q = grid[t._cont.index(s.column)].numpy()
-                values.append(torch.from_numpy(2 * np.interp(x, q, np.linspace(0, 1, len(q))) - 1))
+                q = grid[t._cont.index(s.column)]
+                if PR.CLASS_SHAPE:
+                    values.append(torch.from_numpy(2 * class_levels(counts[k][:-1], edges, q, levels) - 1))
+                else:
+                    x = histogram_quantiles(counts[k][:-1], edges, levels)
+                    values.append(torch.from_numpy(2 * np.interp(x, q.numpy(), np.linspace(0, 1, len(q))) - 1))
         out.append((shares, torch.stack(values) if values else torch.zeros(0, GRID, dtype=torch.float64)))
     return out
 
