@@ -62,10 +62,7 @@ def released(
 def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor: float) -> pl.DataFrame:
     """The fit rows with each number moved to the released quantile at its rank: within its class for
     a class with maps of its own, else among all rows through the pooled grid (what the pooled maps do)."""
-    import torch
-
-    import ganapps.tabular.private as PR
-    from ganapps.tabular.private import class_levels, histogram_quantiles
+    from ganapps.tabular.private import histogram_quantiles
 
     classes = [str(c) for c in t.categories(target)]
     sizes = t.category_counts(target)
@@ -81,11 +78,7 @@ def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor:
             rows = present[label[present] == cls]
             if len(rows) and name in split and float(sizes[k]) >= floor:
                 counts, edges = split[name]
-                if PR.CLASS_SHAPE:
-                    at = class_levels(counts[k][:-1], edges, torch.from_numpy(grid), rank(x[rows]))
-                    y[rows] = np.interp(at, np.linspace(0.0, 1.0, len(grid)), grid)
-                else:
-                    y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
+                y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
         out[name] = pl.Series(name, y)
     return fit.with_columns(*(out[c].round(0).cast(fit[c].dtype) if fit[c].dtype.is_integer() else out[c] for c in out))
 
@@ -117,7 +110,6 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "epsilon": epsilon,
         "seed": seed,
         "class_bins": PR.CLASS_BINS if counts else "pooled",
-        "class_shape": PR.CLASS_SHAPE,
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
     }
@@ -189,7 +181,6 @@ def main() -> None:
         default="auto",
         help="class-split histograms: as the app at this ε (auto), or forced on/off (off: pooled maps)",
     )
-    p.add_argument("--even", action="store_true", help="spread a class bin's mass evenly (before stop 31)")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
     p.add_argument("--rows", type=int, default=5000, help="training span (fit rows: 4/5 of it)")
@@ -202,7 +193,6 @@ def main() -> None:
     if args.report:
         report(args.report)
         return
-    PR.CLASS_SHAPE = not args.even
     manifest = {e["file"]: e for e in json.loads((TS.TABLES / "MANIFEST.json").read_text())}
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):

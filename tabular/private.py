@@ -58,11 +58,8 @@ MAX_BINS, MIN_BINS = 200, 10
 #: perfect generator calibrated to the release, validation rows of six tables, two seeds, ε = 3): mean
 #: ML 0.600 with the equal bins, 0.648 / 0.663 / 0.658 / 0.606 with 8 / 12 / 16 / 24 (3,000-row spans);
 #: 0.619 and 0.677 / 0.677 / 0.675 / 0.664 (5,000); training the GAN (bench/dp_tabular_select.py, two
-#: seeds) utility 1.474 → 1.514 (bench/RESULTS.md, stop 31)
+#: seeds) mean utility 1.496 with the equal-width bins → 1.514 (bench/RESULTS.md, stop 31)
 CLASS_BINS = 12
-#: inside a class bin, follow the pooled shape (True) or spread evenly (False): measured at stop 31
-#: (bench/dp_tabular_select.py "-shape": +0.0095 utility, under the 0.01 bar) and not kept
-CLASS_SHAPE = False
 
 
 @dataclass
@@ -371,15 +368,6 @@ def class_edges(counts: Tensor, edges: Tensor, integer: bool) -> Tensor:
     if atom:
         q = np.insert(q, int(np.searchsorted(q, 0.0)), 0.0)
     return torch.from_numpy(q)
-
-
-def class_levels(counts: Tensor, edges: Tensor, grid: Tensor, levels: np.ndarray) -> np.ndarray:
-    """The pooled quantile levels at a class's quantile ``levels``: the class's distribution is the
-    released (pooled) one reweighted by the class's noisy share of each class bin (``counts`` over
-    ``edges``), so inside a bin it follows the pooled shape, not a uniform spread over the bin
-    (post-processing; ``grid``: the column's pooled quantile grid at equal levels)."""
-    at = np.interp(edges.double().numpy(), grid.double().numpy(), np.linspace(0.0, 1.0, len(grid)))
-    return histogram_quantiles(counts, torch.from_numpy(at), levels)
 
 
 def _bin_index(x: Tensor, edges: Tensor) -> Tensor:
