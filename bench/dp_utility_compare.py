@@ -3,7 +3,7 @@ the non-DP cells of the newer round (the table of bench/RESULTS.md; no training)
 
     .venv/bin/python bench/dp_utility_compare.py --before bench/dp_utility_r3 --after bench/dp_utility_r4 --eps 3
     .venv/bin/python bench/dp_utility_compare.py --before bench/dp_utility_n5000_r3 \\
-        --after bench/dp_utility_n5000_r4 --eps 3 --within
+        --after bench/dp_utility_n5000_r4 --eps 3 --within [--seed 1]
 """
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ def main() -> None:
     p.add_argument("--after", required=True)
     p.add_argument("--eps", type=float, default=3.0)
     p.add_argument("--within", action="store_true", help="ML against the non-DP cell: the 10% goal")
+    p.add_argument("--seed", type=int, help="only this seed's cells (default: the mean over the seeds)")
     args = p.parse_args()
     before, after = load(Path(args.before)), load(Path(args.after))
+    if args.seed is not None:
+        before, after = ({k: [r for r in v if r["seed"] == args.seed] for k, v in c.items()} for c in (before, after))
     datasets = sorted({d for d, s, e in after if s == "ours" and e == args.eps})
     rivals = [r for r in RIVALS if any((d, r, args.eps) in after for d in datasets)]
     head = ["dataset", f"ε = {args.eps:g}, before → after: quality_test / ML", *rivals, "non-DP ours"]
