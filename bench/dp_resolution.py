@@ -110,7 +110,6 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "epsilon": epsilon,
         "seed": seed,
         "class_bins": PR.CLASS_BINS if counts else "pooled",
-        "class_tail": PR.CLASS_TAIL,
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
     }
@@ -184,7 +183,6 @@ def main() -> None:
         default="auto",
         help="class-split histograms: as the app at this ε (auto), or forced on/off (off: pooled maps)",
     )
-    p.add_argument("--class-tail", type=float, default=0.0, help="PROTOTYPE CLASS_TAIL")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
     p.add_argument("--rows", type=int, default=5000, help="training span (fit rows: 4/5 of it)")
@@ -197,7 +195,6 @@ def main() -> None:
     if args.report:
         report(args.report)
         return
-    PR.CLASS_TAIL = args.class_tail
     manifest = {e["file"]: e for e in json.loads((TS.TABLES / "MANIFEST.json").read_text())}
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):

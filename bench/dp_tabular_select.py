@@ -95,22 +95,6 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         )
         for k in (0, 8, 12, 16)
     },
-    # the class bins' ends narrowed: extra edges at a share ``class_tail`` from each end of the released
-    # histogram ("class_tail" is set on the module for the cell)
-    **{
-        f"e80-b500-d128-cbt-s0.5-sgd0.3-cb12-tail{tail:g}": (
-            {**D128, "dp_optimizer": "sgd"},
-            {
-                "epochs": 80,
-                "batch_size": 500,
-                "share": 0.5,
-                "lr": {"discriminator": 0.3},
-                "class_bins": 12,
-                "class_tail": tail,
-            },
-        )
-        for tail in (0.01, 0.02)
-    },
     # ("-cb12-shape", inside each class bin the pooled shape rather than an even spread, ran at commit
     # 8081d89, which had ``private.CLASS_SHAPE``: +0.0095 utility over two seeds, under the 0.01 bar, so
     # the code went; its cells stay in --out)
@@ -147,18 +131,15 @@ def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON) 
     # candidates without "class_bins" ran before stop 31: class-split bins were the equal-width ones (0)
     class_bins, default_bins = settings.pop("class_bins", 0), PR.CLASS_BINS
     split_from, default_split = settings.pop("split_from", 3.0), P.CLASS_SPLIT_MIN_EPSILON
-    tail, default_tail = settings.pop("class_tail", 0.0), PR.CLASS_TAIL
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         P.PREPROCESSING_SHARE, PR.CLASS_BINS, P.CLASS_SPLIT_MIN_EPSILON = share, class_bins, split_from
-        PR.CLASS_TAIL = tail
         try:
             sample, timings = fit_and_sample(
                 "tabular", fit, entry["target"], seed, "cpu", None, [""], options=options, settings=settings
             )
         finally:
             P.PREPROCESSING_SHARE, PR.CLASS_BINS, P.CLASS_SPLIT_MIN_EPSILON = default_share, default_bins, default_split
-            PR.CLASS_TAIL = default_tail
         specs = TabularTransformer().fit(fit).specs
         q_val = quality_report(val, sample, specs)["quality_score"]
         q_fit = quality_report(fit, sample, specs)["quality_score"]
@@ -172,7 +153,6 @@ def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON) 
         "preprocessing_share": share,
         "class_bins": class_bins,
         "class_split_from": split_from,
-        "class_tail": tail,
         "quality_val": round(q_val, 4),
         "quality_fit": round(q_fit, 4),
         "ml": round(ml["train_on_synthetic"][ml["metric"]], 4),

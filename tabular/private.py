@@ -60,8 +60,6 @@ MAX_BINS, MIN_BINS = 200, 10
 #: 0.619 and 0.677 / 0.677 / 0.675 / 0.664 (5,000); training the GAN (bench/dp_tabular_select.py, two
 #: seeds) mean utility 1.496 with the equal-width bins → 1.514 (bench/RESULTS.md, stop 31)
 CLASS_BINS = 12
-#: PROTOTYPE: extra class-bin edges at these shares from each end of the released histogram
-CLASS_TAIL = 0.0
 
 
 @dataclass
@@ -359,10 +357,7 @@ def class_edges(counts: Tensor, edges: Tensor, integer: bool) -> Tensor:
     half-integers, and a bin of width 0 for exact zeros is kept."""
     if not CLASS_BINS:
         return edges
-    levels = np.linspace(0.0, 1.0, CLASS_BINS + 1)
-    if CLASS_TAIL:
-        levels = np.unique(np.concatenate([levels, [CLASS_TAIL, 1.0 - CLASS_TAIL]]))
-    q = histogram_quantiles(counts, edges, levels)
+    q = histogram_quantiles(counts, edges, np.linspace(0.0, 1.0, CLASS_BINS + 1))
     lo, hi = float(edges[0]), float(edges[-1])
     if integer:
         q = np.round(q - 0.5) + 0.5
