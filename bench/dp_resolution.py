@@ -110,6 +110,7 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "epsilon": epsilon,
         "seed": seed,
         "class_bins": PR.CLASS_BINS if counts else "pooled",
+        "floor": round(floor, 1),
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
     }
@@ -183,6 +184,7 @@ def main() -> None:
         default="auto",
         help="class-split histograms: as the app at this ε (auto), or forced on/off (off: pooled maps)",
     )
+    p.add_argument("--noise-factor", type=float, help="CLASS_NOISE_FACTOR for the per-class floor (default: the app's)")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
     p.add_argument("--rows", type=int, default=5000, help="training span (fit rows: 4/5 of it)")
@@ -195,6 +197,10 @@ def main() -> None:
     if args.report:
         report(args.report)
         return
+    if args.noise_factor is not None:
+        import ganapps.plugins.tabular.privacy as P
+
+        P.CLASS_NOISE_FACTOR = args.noise_factor
     manifest = {e["file"]: e for e in json.loads((TS.TABLES / "MANIFEST.json").read_text())}
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):
