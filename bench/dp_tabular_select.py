@@ -10,6 +10,11 @@ candidate's utility on a table is quality + ML; leave-one-table-out picks, for e
 candidate with the best mean utility over the other tables. One JSON per (table, candidate, seed)
 under ``--out``, skipped when present, so it runs in chunks under the CPU lock.
 
+Compare candidates run on the same machine: torch's float results differ between CPUs and the GAN
+magnifies them (the same configuration and seeds scored 1.474 on stop 30's machine and 1.496 on stop
+31's), so rerun the baseline beside new candidates under a new name (``-cb0`` did), and let no one-seed
+difference under ~0.03 choose anything.
+
     OMP_NUM_THREADS=2 flock -x /tmp/ganapps-cpu.lock .venv/bin/python bench/dp_tabular_select.py --budget 300
     .venv/bin/python bench/dp_tabular_select.py --report
 """
