@@ -40,7 +40,8 @@ CANDIDATES: dict[str, tuple[dict[str, Any], int, int]] = {
     "release_b250_s160_k32": ({"dp_max_codes": 32}, 160, 250),
     "release_b250_s160_k64": ({"dp_max_codes": 64}, 160, 250),
     # third round (stop 31; k64 the default): the discriminator's optimizer. Tabular's critic lost its
-    # joint structure to Adam under DP-SGD (bench/RESULTS.md, stop 30); medGAN's is Adam too
+    # joint structure to Adam under DP-SGD (bench/RESULTS.md, stop 30); medGAN's is Adam too. These ran
+    # at commit eb4ccde, which had medgan's --dp-optimizer; level with Adam, the option went again at stop 31
     **{
         f"release_b250_s160_k64_sgd{lr:g}": ({"dp_max_codes": 64, "dp_optimizer": "sgd"}, 160, 250)
         for lr in (0.1, 0.3, 1.0)

@@ -207,28 +207,6 @@ def test_medgan_dp_prevalence_release_bounds_one_patient() -> None:
     assert not torch.equal(a, c)  # the noise is there (and seeded)
 
 
-@pytest.mark.parametrize(
-    ("epsilon", "choice", "expected"),
-    [
-        (3.0, None, ("adam", 1e-3)),
-        (3.0, "sgd", ("sgd", 0.3)),
-        (3.0, "adam", ("adam", 1e-3)),
-        (0.0, "sgd", ("adam", 1e-3)),
-    ],
-)
-def test_medgan_dp_discriminator_optimizer(epsilon: float, choice: str | None, expected: tuple) -> None:
-    """--dp-optimizer picks the discriminator's optimizer under DP (default and rate as documented);
-    without DP it changes nothing."""
-    from ganapps.core.pipeline import make_configs
-    from ganapps.plugins.medgan.app import MedGAN
-
-    options, cfg = make_configs(MedGAN, {} if choice is None else {"dp_optimizer": choice}, {"dp_epsilon": epsilon})
-    app = MedGAN(options)
-    app.train_config = cfg
-    critic = next(s for s in app.configure_optimizers() if s.name == "discriminator")
-    assert (critic.algorithm, critic.lr) == expected
-
-
 def test_medgan_dp_learns_the_noisy_prevalences(tmp_path: Path) -> None:
     """Under DP the generator warms up on the released prevalences alone: at a large ε its codes'
     prevalences follow the real ones; without the warm-up (or without --mean-match) they do not."""

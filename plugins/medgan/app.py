@@ -46,13 +46,7 @@ from ganapps.plugins.medgan.data import (
 )
 from ganapps.plugins.medgan.model import Decoder, Discriminator, Encoder, Generator
 from ganapps.plugins.medgan.options import MedGANOptions
-from ganapps.plugins.medgan.privacy import (
-    DP_SGD_LR,
-    PREVALENCE_SHARE,
-    noisy_prevalences,
-    private_options,
-    public_codes,
-)
+from ganapps.plugins.medgan.privacy import PREVALENCE_SHARE, noisy_prevalences, private_options, public_codes
 
 log = logging.getLogger("ganapps.medgan")
 
@@ -212,15 +206,10 @@ class MedGAN(App):
     def configure_optimizers(self) -> list[OptimizerSpec]:
         # the paper's reference code: Adam(1e-3) everywhere, L2 1e-3 on all weights;
         # the generator's optimizer fine-tunes the decoder too
-        # under DP, --dp-optimizer sgd trains the discriminator with plain SGD (docs/privacy.md: Adam turns
-        # DP-SGD's noise into ±lr steps on coordinates the noise dominates)
         wd = self.options.weight_decay
-        critic = OptimizerSpec("discriminator", ("discriminator",), lr=1e-3, betas=(0.9, 0.999), weight_decay=wd)
-        if self.dp and self.options.dp_optimizer == "sgd":
-            critic = OptimizerSpec("discriminator", ("discriminator",), lr=DP_SGD_LR, algorithm="sgd", weight_decay=wd)
         return [
             OptimizerSpec("autoencoder", ("encoder", "decoder"), lr=1e-3, betas=(0.9, 0.999), weight_decay=wd),
-            critic,
+            OptimizerSpec("discriminator", ("discriminator",), lr=1e-3, betas=(0.9, 0.999), weight_decay=wd),
             OptimizerSpec("generator", ("generator", "decoder"), lr=1e-3, betas=(0.9, 0.999), weight_decay=wd),
         ]
 

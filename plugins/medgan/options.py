@@ -67,13 +67,6 @@ class MedGANOptions:
             "the adversarial phase (free: no real rows)."
         },
     )
-    dp_optimizer: Literal["adam", "sgd"] = field(
-        default="adam",
-        metadata={
-            "help": "The discriminator's optimizer under --dp-epsilon: adam (the paper's, lr 1e-3) or sgd "
-            "(lr 0.3; level with adam on validation patients; --lr discriminator=X sets either rate; docs/privacy.md)."
-        },
-    )
     dp_max_codes: int = field(
         default=64,
         metadata={

@@ -18,10 +18,6 @@ log = logging.getLogger("ganapps.medgan")
 
 #: share of --dp-epsilon spent on the noisy code prevalences of --mean-match (bench/dp_medgan_select.py)
 PREVALENCE_SHARE = 0.15
-#: the discriminator's learning rate under ``--dp-optimizer sgd`` (tabular's rate). Adam stays the default:
-#: on validation patients SGD at 0.1 / 0.3 / 1 was level with it (co-occurrence r 0.896 / 0.883 / 0.893
-#: against 0.897, one seed; bench/dp_medgan_select.py)
-DP_SGD_LR = 0.3
 
 
 def private_options(o: MedGANOptions) -> list[str]:
