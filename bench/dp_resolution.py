@@ -33,6 +33,8 @@ import numpy as np
 import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
+#: also score the oracle rows' SDMetrics quality against the validation rows (``--quality``)
+QUALITY = False
 sys.path.insert(0, str(REPO / "bench"))
 
 
@@ -93,7 +95,7 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
 
     import ganapps.tabular.private as PR
     from ganapps.tabular import TabularTransformer
-    from ganapps.tabular.evaluate import ml_efficacy
+    from ganapps.tabular.evaluate import ml_efficacy, quality_report
 
     fit, val = TS.spans(entry, rows, rows // 5, seed)
     target = entry["target"]
@@ -103,7 +105,8 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         t, counts, floor = released(fit, target, epsilon, seed, split)
         synth = oracle(fit, target, t, counts, floor)
         ml = ml_efficacy(fit, synth, val, target, specs, seed=seed)
-    return {
+        quality = quality_report(val, synth, specs)["quality_score"] if QUALITY else None
+    out = {
         "table": entry["file"],
         "span": rows,
         "rows": fit.height,
@@ -114,6 +117,11 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
     }
+    if PR.HIST_THRESHOLD or PR.CLASS_THRESHOLD or PR.CLASS_TRIM:
+        out["threshold"] = f"{PR.HIST_THRESHOLD:g}:{PR.CLASS_THRESHOLD:g}" + ("t" if PR.CLASS_TRIM else "")
+    if quality is not None:
+        out["quality"] = round(quality, 4)
+    return out
 
 
 def quantiles(entry: dict[str, Any], rows: int, epsilon: float, seed: int, column: str) -> None:
@@ -145,6 +153,7 @@ def quantiles(entry: dict[str, Any], rows: int, epsilon: float, seed: int, colum
 
 def report(files: list[str]) -> None:
     cells: dict[tuple[float, int, int], dict[str, list[float]]] = {}
+    quality: dict[tuple[float, int, int], list[float]] = {}
     for f in files:
         for line in Path(f).read_text().splitlines():
             r = json.loads(line)
@@ -155,8 +164,12 @@ def report(files: list[str]) -> None:
             )
             if r.get("class_tail"):
                 bins = f"{bins}+tail{r['class_tail']:g}"
+            if r.get("threshold"):
+                bins = f"{bins}+thr{r['threshold']}"
             key = (r["epsilon"], r["span"], bins)
             cells.setdefault(key, {}).setdefault(r["table"].removesuffix(".csv"), []).append(r["oracle"])
+            if "quality" in r:
+                quality.setdefault(key, []).append(r["quality"])
     for (eps, span, bins), tables in sorted(
         cells.items(),
         key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] if isinstance(kv[0][2], int) else len(str(kv[0][2]))),
@@ -166,6 +179,7 @@ def report(files: list[str]) -> None:
         cols = " ".join(f"{t} {m:.3f}" for t, m in means.items())
         print(
             f"ε {eps:g} span {span} class bins {bins!s:>8} ({seeds} seeds): {cols} | mean {np.mean(list(means.values())):.3f}"
+            + (f" | quality {np.mean(quality[(eps, span, bins)]):.4f}" if (eps, span, bins) in quality else "")
         )
 
 
@@ -187,6 +201,13 @@ def main() -> None:
     p.add_argument("--noise-factor", type=float, help="CLASS_NOISE_FACTOR for the per-class floor (default: the app's)")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
+    p.add_argument(
+        "--threshold",
+        default="0:0",
+        help="HIST_THRESHOLD:CLASS_THRESHOLD pairs to compare, comma-separated (noise stds; 0 = off); a "
+        "trailing t also sets CLASS_TRIM (class bins span the released mass)",
+    )
+    p.add_argument("--quality", action="store_true", help="also score SDMetrics quality of the oracle rows")
     p.add_argument("--rows", type=int, default=5000, help="training span (fit rows: 4/5 of it)")
     p.add_argument("--eps", default="3")
     p.add_argument("--seeds", default="0")
@@ -197,6 +218,8 @@ def main() -> None:
     if args.report:
         report(args.report)
         return
+    global QUALITY
+    QUALITY = args.quality
     if args.noise_factor is not None:
         import ganapps.plugins.tabular.privacy as P
 
@@ -205,8 +228,10 @@ def main() -> None:
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):
             for seed in (int(s) for s in args.seeds.split(",")):
-                for bins in (int(b) for b in args.class_bins.split(",")):
+                for bins, thr in ((int(b), t) for b in args.class_bins.split(",") for t in args.threshold.split(",")):
                     PR.CLASS_BINS = bins
+                    PR.CLASS_TRIM = thr.endswith("t")
+                    PR.HIST_THRESHOLD, PR.CLASS_THRESHOLD = (float(v) for v in thr.removesuffix("t").split(":"))
                     split = None if args.split == "auto" else args.split == "on"
                     if args.quantiles:
                         quantiles(manifest[name], args.rows, eps, seed, args.quantiles)
