@@ -117,12 +117,8 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
     }
-    if PR.HIST_THRESHOLD or PR.CLASS_THRESHOLD or PR.CLASS_TRIM or PR.CLASS_SHRINK:
-        out["threshold"] = (
-            f"{PR.HIST_THRESHOLD:g}:{PR.CLASS_THRESHOLD:g}"
-            + ("t" if PR.CLASS_TRIM else "")
-            + ("s" if PR.CLASS_SHRINK else "")
-        )
+    if PR.HIST_THRESHOLD or PR.CLASS_THRESHOLD or PR.CLASS_TRIM:
+        out["threshold"] = f"{PR.HIST_THRESHOLD:g}:{PR.CLASS_THRESHOLD:g}" + ("t" if PR.CLASS_TRIM else "")
     if quality is not None:
         out["quality"] = round(quality, 4)
     return out
@@ -209,7 +205,8 @@ def main() -> None:
         "--threshold",
         default="0:0",
         help="HIST_THRESHOLD:CLASS_THRESHOLD pairs to compare, comma-separated (noise stds; 0 = off); a "
-        "trailing t also sets CLASS_TRIM (class bins span the released mass), then s CLASS_SHRINK",
+        "trailing t also sets CLASS_TRIM (class bins span the released mass); a further s set CLASS_SHRINK, "
+        "whose code is at commit 0c40908",
     )
     p.add_argument("--quality", action="store_true", help="also score SDMetrics quality of the oracle rows")
     p.add_argument("--rows", type=int, default=5000, help="training span (fit rows: 4/5 of it)")
@@ -234,7 +231,6 @@ def main() -> None:
             for seed in (int(s) for s in args.seeds.split(",")):
                 for bins, thr in ((int(b), t) for b in args.class_bins.split(",") for t in args.threshold.split(",")):
                     PR.CLASS_BINS = bins
-                    PR.CLASS_SHRINK, thr = thr.endswith("s"), thr.removesuffix("s")
                     PR.CLASS_TRIM = thr.endswith("t")
                     PR.HIST_THRESHOLD, PR.CLASS_THRESHOLD = (float(v) for v in thr.removesuffix("t").split(":"))
                     split = None if args.split == "auto" else args.split == "on"

@@ -65,9 +65,6 @@ CLASS_BINS = 12
 HIST_THRESHOLD, CLASS_THRESHOLD = 0.0, 0.0
 #: prototype (stop 32): a number's class bins span its released mass, not its whole range
 CLASS_TRIM = False
-#: prototype (stop 32): each class's counts shrunk toward the pooled shape (empirical Bayes)
-CLASS_SHRINK = False
-POOLED: dict[str, Tensor] = {}
 
 
 @dataclass
@@ -251,8 +248,6 @@ def class_split(
         noisy = noise(counts.double())
         if s.name in edges:
             noisy[:, :-1] = torch.stack([significant(c, noise.std, CLASS_THRESHOLD) for c in noisy[:, :-1]])
-            if CLASS_SHRINK and s.name in POOLED:
-                noisy[:, :-1] = shrink(noisy[:, :-1], POOLED[s.name], noise.std)
         out[s.name] = (noisy, edges.get(s.name))
     return out
 
@@ -362,11 +357,7 @@ def _numeric(
     mass = kept if float(kept.sum()) > 0 else torch.ones(width, dtype=torch.float64)
     first, last = int(torch.nonzero(mass).min()), int(torch.nonzero(mass).max())
     grid = grid.clamp(float(edges[first]), float(edges[last + 1]))
-    cedges = class_edges(noisy, edges, spec.integer)
-    if CLASS_SHRINK:  # the pooled shares of the class bins, for the shrinkage in class_split
-        cdf = torch.from_numpy(_cdf_at(noisy, edges, cedges.numpy()))
-        POOLED[spec.name] = (cdf[1:] - cdf[:-1]).clamp_min(0)
-    return torch.cummax(grid, 0).values, null, cedges
+    return torch.cummax(grid, 0).values, null, class_edges(noisy, edges, spec.integer)
 
 
 def significant(counts: Tensor, std: float, k: float) -> Tensor:
@@ -375,26 +366,6 @@ def significant(counts: Tensor, std: float, k: float) -> Tensor:
         return counts
     keep = counts > k * std
     return torch.where(keep, counts, torch.zeros_like(counts)) if bool(keep.any()) else counts
-
-
-def _cdf_at(counts: Tensor, edges: Tensor, x: np.ndarray) -> np.ndarray:
-    """The released histogram's piecewise-linear CDF at ``x``."""
-    mass = counts.double().clamp_min(0)
-    if float(mass.sum()) <= 0:
-        mass = torch.ones(len(counts), dtype=torch.float64)
-    cdf = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(mass, 0) / mass.sum()]).numpy()
-    e = edges.double().numpy()
-    keep = np.concatenate([[True], np.diff(e) > 0])  # a zero-width bin: its jump sits at its edge
-    return np.interp(x, e[keep], cdf[keep])
-
-
-def shrink(counts: Tensor, shares: Tensor, std: float) -> Tensor:
-    """Each class's noisy counts (classes, bins) shrunk toward its total times the pooled ``shares``,
-    by the empirical-Bayes factor τ²/(τ² + σ²), τ² the class's spread around that beyond the noise."""
-    total = counts.clamp_min(0).sum(1, keepdim=True)
-    prior = total * shares[None] / shares.sum().clamp_min(1e-12)
-    tau2 = ((counts - prior).square().mean(1, keepdim=True) - std**2).clamp_min(0)
-    return prior + tau2 / (tau2 + std**2) * (counts - prior)
 
 
 def class_edges(counts: Tensor, edges: Tensor, integer: bool) -> Tensor:
