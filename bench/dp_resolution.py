@@ -13,8 +13,12 @@ validation rows inside the training span (``bench/tabular_select.py``'s spans; n
 Each is scored as ML efficacy (macro F1 on the validation rows), seeded as a run with ``--seed``;
 ``--class-bins`` compares values of ``CLASS_BINS`` (0: the class-split on the released histogram's
 own equal-width bins, before stop 31); ``--split on|off`` forces the class-split histograms on or off
-(off: every class takes the pooled maps, as the app below ``CLASS_SPLIT_MIN_EPSILON``); ``--report``
-prints the means of saved output:
+(off: every class takes the pooled maps, as the app below ``CLASS_SPLIT_MIN_EPSILON``); ``--quality``
+also scores the oracle rows' SDMetrics quality on the validation rows; ``--report`` prints the means
+of saved output. Cells with a ``threshold`` key (``bench/dp_resolution/threshold/``) came from stop 32's
+prototypes, whose code is in commits 82f3526 (``--threshold H:C[t]``: counts under H / C noise stds
+read as 0 in a number's pooled / class-split histogram; ``t``: class bins span the released mass) and
+0c40908 (a further ``s``: class counts shrunk toward the pooled shape):
 
     .venv/bin/python bench/dp_resolution.py --rows 3000 --seeds 0,1 --class-bins 0,8,12,16,24,32 > bench/dp_resolution/r3000.jsonl
     .venv/bin/python bench/dp_resolution.py --report bench/dp_resolution/*.jsonl
@@ -117,8 +121,6 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
     }
-    if PR.HIST_THRESHOLD or PR.CLASS_THRESHOLD or PR.CLASS_TRIM:
-        out["threshold"] = f"{PR.HIST_THRESHOLD:g}:{PR.CLASS_THRESHOLD:g}" + ("t" if PR.CLASS_TRIM else "")
     if quality is not None:
         out["quality"] = round(quality, 4)
     return out
@@ -201,13 +203,6 @@ def main() -> None:
     p.add_argument("--noise-factor", type=float, help="CLASS_NOISE_FACTOR for the per-class floor (default: the app's)")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
-    p.add_argument(
-        "--threshold",
-        default="0:0",
-        help="HIST_THRESHOLD:CLASS_THRESHOLD pairs to compare, comma-separated (noise stds; 0 = off); a "
-        "trailing t also sets CLASS_TRIM (class bins span the released mass); a further s set CLASS_SHRINK, "
-        "whose code is at commit 0c40908",
-    )
     p.add_argument("--quality", action="store_true", help="also score SDMetrics quality of the oracle rows")
     p.add_argument("--rows", type=int, default=5000, help="training span (fit rows: 4/5 of it)")
     p.add_argument("--eps", default="3")
@@ -229,10 +224,8 @@ def main() -> None:
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):
             for seed in (int(s) for s in args.seeds.split(",")):
-                for bins, thr in ((int(b), t) for b in args.class_bins.split(",") for t in args.threshold.split(",")):
+                for bins in (int(b) for b in args.class_bins.split(",")):
                     PR.CLASS_BINS = bins
-                    PR.CLASS_TRIM = thr.endswith("t")
-                    PR.HIST_THRESHOLD, PR.CLASS_THRESHOLD = (float(v) for v in thr.removesuffix("t").split(":"))
                     split = None if args.split == "auto" else args.split == "on"
                     if args.quantiles:
                         quantiles(manifest[name], args.rows, eps, seed, args.quantiles)

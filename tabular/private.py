@@ -60,11 +60,6 @@ MAX_BINS, MIN_BINS = 200, 10
 #: 0.619 and 0.677 / 0.677 / 0.675 / 0.664 (5,000); training the GAN (bench/dp_tabular_select.py, two
 #: seeds) mean utility 1.496 with the equal-width bins → 1.514 (bench/RESULTS.md, stop 31)
 CLASS_BINS = 12
-#: prototype (stop 32): a released count under this many noise stds reads as 0 in the pooled quantile
-#: histogram of a number (HIST_THRESHOLD) and in its class-split counts (CLASS_THRESHOLD); 0 = off
-HIST_THRESHOLD, CLASS_THRESHOLD = 0.0, 0.0
-#: prototype (stop 32): a number's class bins span its released mass, not its whole range
-CLASS_TRIM = False
 
 
 @dataclass
@@ -245,10 +240,7 @@ def class_split(
             continue
         ok = (cls >= 0) & (slot >= 0)
         counts = torch.bincount(cls[ok] * width + slot[ok], minlength=classes * width).view(classes, width)
-        noisy = noise(counts.double())
-        if s.name in edges:
-            noisy[:, :-1] = torch.stack([significant(c, noise.std, CLASS_THRESHOLD) for c in noisy[:, :-1]])
-        out[s.name] = (noisy, edges.get(s.name))
+        out[s.name] = (noise(counts.double()), edges.get(s.name))
     return out
 
 
@@ -346,9 +338,7 @@ def _numeric(
     hi = max(hi, lo + 1e-9)
     edges = _edges(lo, hi, bins, atom=not spec.integer and lo <= 0 <= hi)
     width = len(edges) - 1
-    noisy = significant(
-        noise(torch.bincount(_bin_index(present, edges), minlength=width).double()), noise.std, HIST_THRESHOLD
-    )
+    noisy = noise(torch.bincount(_bin_index(present, edges), minlength=width).double())
     # the range is already the bound histogram's; no further threshold
     levels = torch.linspace(0, 1, n_quantiles, dtype=torch.float64).numpy()
     grid = torch.from_numpy(histogram_quantiles(noisy, edges, levels))
@@ -360,14 +350,6 @@ def _numeric(
     return torch.cummax(grid, 0).values, null, class_edges(noisy, edges, spec.integer)
 
 
-def significant(counts: Tensor, std: float, k: float) -> Tensor:
-    """``counts`` with those under ``k`` noise stds set to 0 (post-processing); unchanged when none passes."""
-    if k <= 0:
-        return counts
-    keep = counts > k * std
-    return torch.where(keep, counts, torch.zeros_like(counts)) if bool(keep.any()) else counts
-
-
 def class_edges(counts: Tensor, edges: Tensor, integer: bool) -> Tensor:
     """Edges of ``CLASS_BINS`` bins of equal mass under the released histogram ``counts`` over ``edges``
     (post-processing): the class-split counts then resolve a number where its rows are, not where the
@@ -377,14 +359,11 @@ def class_edges(counts: Tensor, edges: Tensor, integer: bool) -> Tensor:
         return edges
     q = histogram_quantiles(counts, edges, np.linspace(0.0, 1.0, CLASS_BINS + 1))
     lo, hi = float(edges[0]), float(edges[-1])
-    mass = torch.nonzero(counts > 0).flatten()
-    if CLASS_TRIM and len(mass):  # from the first to the last bin with released mass
-        lo, hi = float(edges[int(mass.min())]), float(edges[int(mass.max()) + 1])
     if integer:
         q = np.round(q - 0.5) + 0.5
     q = np.clip(q, lo, hi)
     q[0], q[-1] = lo, hi
-    atom = bool((edges[1:] == edges[:-1]).any()) and lo <= 0.0 <= hi
+    atom = bool((edges[1:] == edges[:-1]).any())
     q = np.unique(np.append(q, 0.0) if atom else q)
     if atom:
         q = np.insert(q, int(np.searchsorted(q, 0.0)), 0.0)
