@@ -33,12 +33,12 @@ import torch
 
 from ganapps.core import TrainConfig, Trainer
 from ganapps.core.devices import eval_mode
+from ganapps.core.images import read_photos, to_float
 from ganapps.plugins.srgan.app import GAN_LR, SRGAN
-from ganapps.plugins.srgan.data import HRCrops, downsample, load_hr
+from ganapps.plugins.srgan.data import HRCrops, downsample
 from ganapps.plugins.srgan.metrics import sr_metrics
 from ganapps.plugins.srgan.model import bicubic
 from ganapps.plugins.srgan.options import SRGANOptions
-from ganapps.plugins.translation.data import to_float
 
 START = time.perf_counter()
 HERE = Path(__file__).parent
@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--adversarial-weight", type=float, default=defaults.adversarial_weight)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (the split is fixed)")
     args = parser.parse_args()
-    hr = load_hr(DATA, 64)
+    hr = read_photos(DATA, 64, option="--hr-size")
     idx = splits(len(hr))
     OUT.mkdir(exist_ok=True)
     for seed in args.seeds:

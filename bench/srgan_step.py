@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from ganapps.core.nn import RandomFeatures
 from ganapps.plugins.srgan import model as M
 from ganapps.plugins.srgan.app import GAN_LR, SRGAN
 from ganapps.plugins.srgan.data import HRCrops
@@ -48,7 +49,7 @@ def plain(steps: int, seed: int) -> float:
     app, data = make_app()
     nets = app.build()
     G, D = nets["generator"], nets["discriminator"]
-    phi = M.RandomFeatures()
+    phi = RandomFeatures()
     lr_ = GAN_LR
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_, betas=(0.9, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_, betas=(0.9, 0.999))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 ACTIVATIONS = {
@@ -96,3 +97,22 @@ class MinibatchAverage(nn.Module):
 def pack(x: Tensor, pac: int) -> Tensor:
     """PacGAN: the discriminator judges ``pac`` samples at once, concatenated (batch % pac == 0)."""
     return x.reshape(x.shape[0] // pac, pac * x.shape[1], *x.shape[2:])
+
+
+class RandomFeatures(nn.Module):
+    """φ: a fixed conv3×3-ReLU stack with seeded He-normal weights, never trained (rebuilt from its seed)."""
+
+    def __init__(self, widths: tuple[int, ...] = (3, 32, 32, 64), seed: int = 20170101) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:], strict=False))
+        with torch.no_grad():
+            for conv in self.convs:
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (2.0 / (conv.in_channels * 9)) ** 0.5)
+                conv.bias.zero_()
+        self.requires_grad_(False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for conv in self.convs:
+            x = F.relu(conv(x))
+        return x

@@ -15,6 +15,7 @@ from PIL import Image
 
 from ganapps.cli.main import cli
 from ganapps.core import load_bundle, run
+from ganapps.core.nn import RandomFeatures
 from ganapps.plugins.srgan import model as M
 from ganapps.plugins.srgan.app import SRGAN
 from ganapps.plugins.srgan.data import downsample
@@ -83,9 +84,9 @@ def test_loss_terms_match_hand_computed_values() -> None:
     assert ours["pixel"].item() == pytest.approx(0.25)
     assert ours["loss"].item() == pytest.approx(1.0 + 1e-4 * expected_adv + 2 * 0.25, rel=1e-6)
     # φ is fixed and seeded: rebuilt, it gives the same features, and it is not trained
-    phi = M.RandomFeatures()
+    phi = RandomFeatures()
     x = torch.rand(1, 3, 8, 8)
-    assert torch.equal(phi(x), M.RandomFeatures()(x)) and not any(p.requires_grad for p in phi.parameters())
+    assert torch.equal(phi(x), RandomFeatures()(x)) and not any(p.requires_grad for p in phi.parameters())
 
 
 def test_generator_step_is_the_perceptual_loss_with_our_pixel_term() -> None:
@@ -97,7 +98,7 @@ def test_generator_step_is_the_perceptual_loss_with_our_pixel_term() -> None:
     batch = (downsample(hr), hr)
     out = app.generator_step(batch)
     sr = app.nets.generator(batch[0])
-    phi = M.RandomFeatures()
+    phi = RandomFeatures()
     d = app.nets.discriminator(sr)
     content = F.mse_loss(phi(sr), phi(hr))
     adversarial = F.softplus(-d).mean()

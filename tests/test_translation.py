@@ -13,9 +13,10 @@ from PIL import Image
 
 from ganapps.cli.main import cli
 from ganapps.core import TrainConfig, Trainer, load_bundle, run
+from ganapps.core.metrics import psnr, ssim
 from ganapps.core.testing import unexplained
 from ganapps.plugins.translation.cyclegan import CycleGAN, CycleGANOptions, ImagePool
-from ganapps.plugins.translation.metrics import Extractor, l1, psnr, ssim
+from ganapps.plugins.translation.metrics import Extractor, l1
 from ganapps.plugins.translation.networks import PatchDiscriminator, unet_depth
 
 TINY = ["--crop-size", "32", "--load-size", "36", "--ngf", "8", "--ndf", "8"]

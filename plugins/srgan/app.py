@@ -17,12 +17,13 @@ from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError
+from ganapps.core.images import read_photos, to_float
+from ganapps.core.nn import RandomFeatures
 from ganapps.plugins.srgan import model as M
-from ganapps.plugins.srgan.data import HRCrops, downsample, load_hr
+from ganapps.plugins.srgan.data import HRCrops, downsample
 from ganapps.plugins.srgan.metrics import meanings, sr_metrics
 from ganapps.plugins.srgan.options import SRGANOptions
 from ganapps.plugins.srgan.outputs import Upscaled, load, sample_grid, save
-from ganapps.plugins.translation.data import to_float
 
 #: Adam's learning rate of G (both phases, one optimizer) and D: the paper's is 10⁻⁴ for 10⁶ steps; ours has
 #: a few hundred, and 10⁻³ beat a 10⁻⁴ GAN phase on validation images (bench/RESULTS.md); --lr changes it
@@ -53,7 +54,7 @@ class SRGAN(App):
     # ---------------------------------------------------------------- data
     def load_data(self, source: Any) -> TensorData:
         self.options.check()
-        return TensorData(load_hr(Path(source), self.options.hr_size, self.options.pair_half))
+        return TensorData(read_photos(Path(source), self.options.hr_size, self.options.pair_half, "--hr-size"))
 
     def split(self, data: Any, holdout: float, seed: int) -> tuple[Any, Any]:
         train, held = super().split(data, holdout, seed)
@@ -89,7 +90,7 @@ class SRGAN(App):
         if self.options.content == "mse":
             return None
         if self._phi is None:
-            self._phi = M.RandomFeatures().to(self.device)
+            self._phi = RandomFeatures().to(self.device)
         return self._phi
 
     def configure_optimizers(self) -> list[OptimizerSpec]:

@@ -8,19 +8,14 @@ the photo. Training samples are random ``crop_size`` HR crops (random flip) with
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ganapps.core.errors import DataError
-from ganapps.plugins.translation.data import read_folder, resize, to_float
+from ganapps.core.images import to_float
 
 SCALE = 4
-Half = Literal["auto", "left", "none"]
 
 
 def downsample(hr: Tensor, scale: int = SCALE) -> Tensor:
@@ -31,33 +26,6 @@ def downsample(hr: Tensor, scale: int = SCALE) -> Tensor:
     lr = F.interpolate(x, size=(h // scale, w // scale), mode="bicubic", align_corners=False, antialias=True)
     lr = lr.clamp(-1, 1)
     return lr[0] if squeeze else lr
-
-
-def _square(image: Tensor, name: str, folder: Path, size: int, half: Half) -> Tensor:
-    h, w = image.shape[-2:]
-    if half == "left" or (half == "auto" and w == 2 * h):
-        image, w = image[:, :, : w // 2], w // 2
-    if min(h, w) < size:
-        raise DataError(
-            f"--data {folder / name}: the image is {w}×{h}, smaller than --hr-size {size} "
-            "(give larger images or a smaller --hr-size)"
-        )
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    return resize(image[:, top : top + side, left : left + side], size)
-
-
-def load_hr(source: Path, size: int, half: Half = "auto") -> Tensor:
-    """HR images as uint8 (N, 3, size, size); a pix2pix folder holding ``train/`` is read from it."""
-    source = Path(source)
-    if not source.is_dir():
-        raise DataError(f"--data {source}: give a folder of images")
-    if (source / "train").is_dir() and not any(p.is_file() for p in source.iterdir()):
-        source = source / "train"
-    if (source / "trainA").is_dir():  # the cyclegan layout: domain A are the photos
-        source = source / "trainA"
-    names, images, _ = read_folder(source)
-    return torch.stack([_square(im, n, source, size, half) for n, im in zip(names, images, strict=True)])
 
 
 class HRCrops(Dataset):

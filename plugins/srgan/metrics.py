@@ -10,8 +10,8 @@ from __future__ import annotations
 from torch import Tensor
 
 from ganapps.core.meanings import MetricMeaning
+from ganapps.core.metrics import psnr, ssim
 from ganapps.plugins.srgan.data import SCALE
-from ganapps.plugins.translation.metrics import psnr, ssim
 
 
 def luminance(images: Tensor) -> Tensor:

@@ -14,7 +14,7 @@ dense head Dense(1024)-LeakyReLU-Dense(1) (a logit; the sigmoid lives in the los
 Perceptual loss (eq. 3): l^SR = l^SR_X + 10⁻³ · l^SR_Gen, with the content loss l^SR_X an MSE
 between feature maps φ(G(I^LR)) and φ(I^HR), and l^SR_Gen = −log D(G(I^LR)). The paper's φ is a
 pretrained VGG19; we may not download one, so φ is a fixed, seeded random conv network
-(:class:`RandomFeatures`; docs/srgan.md says why and measures it against pixel MSE).
+(:class:`ganapps.core.nn.RandomFeatures`; docs/srgan.md says why and measures it against pixel MSE).
 
 Our deviation (ESRGAN-style, Wang et al. 2018): the GAN phase's content loss may add a pixel term,
 l^SR_X = MSE(φ(G(I^LR)), φ(I^HR)) + λ_pix · MSE(G(I^LR), I^HR), so the adversarial phase keeps the
@@ -106,25 +106,6 @@ class Discriminator(nn.Module):
 
     def forward(self, hr: Tensor) -> Tensor:
         return self.head(self.features(hr)).squeeze(1)
-
-
-class RandomFeatures(nn.Module):
-    """φ: a fixed conv3×3-ReLU stack with seeded He-normal weights, never trained (rebuilt from its seed)."""
-
-    def __init__(self, widths: tuple[int, ...] = (3, 32, 32, 64), seed: int = 20170101) -> None:
-        super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:], strict=False))
-        with torch.no_grad():
-            for conv in self.convs:
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (2.0 / (conv.in_channels * 9)) ** 0.5)
-                conv.bias.zero_()
-        self.requires_grad_(False)
-
-    def forward(self, x: Tensor) -> Tensor:
-        for conv in self.convs:
-            x = F.relu(conv(x))
-        return x
 
 
 def content_loss(sr: Tensor, hr: Tensor, phi: nn.Module | None) -> Tensor:

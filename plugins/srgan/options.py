@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ganapps.core.errors import ConfigError
-from ganapps.plugins.srgan.data import SCALE, Half
+from ganapps.core.images import Half
+from ganapps.plugins.srgan.data import SCALE
 
 
 @dataclass

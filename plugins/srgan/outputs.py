@@ -11,10 +11,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.images import grid_png
+from ganapps.core.images import grid_png, to_float
 from ganapps.core.io import atomic_path, write_bytes
 from ganapps.plugins.srgan.data import SCALE
-from ganapps.plugins.translation.data import to_float
 
 COLUMNS = ("low_res", "bicubic", "ours", "real")
 

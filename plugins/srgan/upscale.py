@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from tqdm.auto import tqdm
 
 from ganapps.cli.options import device_option
-from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.io import write_bytes
+from ganapps.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
-
-log = logging.getLogger("ganapps.srgan")
 
 #: smallest LR side upscaled (the generator's 9×9 convolutions need a few pixels)
 MIN_SIDE = 4
@@ -31,51 +26,29 @@ def upscale_folder(
     """
     import torch  # here, not at module level: registering the command must not import torch
 
-    from ganapps.core.images import image_png, to_uint8
-    from ganapps.plugins.translation.data import IMAGE_SUFFIXES, files_in, read_image, to_float
+    from ganapps.core.images import map_folder, to_float, to_uint8
 
     upscale = getattr(app, "upscale", None)
     if not callable(upscale):
         raise ConfigError(f"app {getattr(app, 'name', '?')} does not upscale images (train an srgan run)")
-    if not input_dir.is_dir():
-        raise DataError(f"option --input {input_dir}: not a folder")
-    files = files_in(input_dir)
-    if not files:
-        raise DataError(f"option --input {input_dir}: the folder is empty")
-    stems = [p.stem for p in files]
-    written: list[Path] = []
-    skipped: list[str] = []
-    pending: list[tuple[Path, torch.Tensor]] = []
 
-    def flush() -> None:
-        if not pending:
-            return
-        outputs = upscale(torch.stack([to_float(im) for _, im in pending]), batch_size)
-        for (path, _), out in zip(pending, outputs, strict=True):
-            name = f"{path.stem}.png" if stems.count(path.stem) == 1 else f"{path.name}.png"
-            written.append(write_bytes(out_dir / name, image_png(to_uint8(out))))
-        pending.clear()
-
-    for path in tqdm(files, desc="upscale ×4", unit="img", disable=not progress, dynamic_ncols=True):
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            skipped.append(f"{path.name} (not an image file)")
-            continue
-        try:
-            image = read_image(path)
-        except ValueError as exc:
-            skipped.append(f"{path.name} (unreadable: {exc})")
-            continue
+    def check(image: torch.Tensor) -> str:
         h, w = image.shape[-2:]
-        if min(h, w) < MIN_SIDE:
-            skipped.append(f"{path.name} (too small: {w}×{h}, at least {MIN_SIDE} px a side)")
-            continue
-        if pending and (len(pending) >= batch_size or pending[0][1].shape != image.shape):
-            flush()
-        pending.append((path, image))
-    flush()
-    if not written:
-        raise DataError(f"option --input {input_dir}: no readable images ({'; '.join(skipped)})")
-    return written, skipped
+        return f"too small: {w}×{h}, at least {MIN_SIDE} px a side" if min(h, w) < MIN_SIDE else ""
+
+    def convert(images: list[torch.Tensor]) -> list[torch.Tensor]:
+        return list(to_uint8(upscale(torch.stack([to_float(im) for im in images]), batch_size)))
+
+    return map_folder(
+        input_dir,
+        out_dir,
+        convert,
+        batch_size=batch_size,
+        desc="upscale ×4",
+        progress=progress,
+        check=check,
+        same_size=True,
+    )
 
 
 @click.command("upscale")

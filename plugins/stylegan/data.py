@@ -22,11 +22,10 @@ from torch import Tensor
 
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.images import grid_png
+from ganapps.core.images import IMAGE_SUFFIXES, Half, grid_png, read_photos
 from ganapps.core.io import write_bytes
-from ganapps.datasets.digits import IMAGE_SUFFIXES, load_digits
+from ganapps.datasets.digits import load_digits
 from ganapps.plugins.dcgan import data as digits
-from ganapps.plugins.srgan.data import load_hr
 
 
 @dataclass
@@ -48,16 +47,13 @@ def _is_photo_folder(path: Path) -> bool:
     return any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
 
 
-def load_images(source: Any, size: int, pair_half: str = "auto") -> TensorData:
+def load_images(source: Any, size: int, pair_half: Half = "auto") -> TensorData:
     """(images in [-1, 1] at ``size`` × ``size``, labels or −1 when the data have none)."""
     path = Path(source)
     if path.is_dir() and not any(path.iterdir()):
         raise DataError(f"--data {path}: the folder is empty (give digits as .npz / class folders, or photos)")
     if _is_photo_folder(path):
-        try:
-            images = load_hr(path, size, pair_half).float().div(127.5).sub(1.0)  # type: ignore[arg-type]
-        except DataError as exc:  # srgan's reader names its own option
-            raise DataError(str(exc).replace("--hr-size", "--image-size")) from None
+        images = read_photos(path, size, pair_half).float().div(127.5).sub(1.0)
         labels = torch.full((len(images),), -1, dtype=torch.long)
     else:
         x, y = load_digits(path)

@@ -23,10 +23,10 @@ from ganapps.core.data import TensorData, batched
 from ganapps.core.images import grid_png
 from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics import frechet_distance, precision_recall
+from ganapps.core.nn import RandomFeatures
 from ganapps.plugins.dcgan import metrics as digit_metrics
 from ganapps.plugins.dcgan.data import Samples
 from ganapps.plugins.dcgan.model import DigitClassifier
-from ganapps.plugins.srgan.model import RandomFeatures
 
 K_NEAREST = 3
 

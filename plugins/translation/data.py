@@ -7,77 +7,16 @@ each training sample then gets the papers' random jitter: a random ``crop_size``
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganapps.core.data import split_indices
 from ganapps.core.errors import DataError
-
-log = logging.getLogger("ganapps.translation")
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff")
-
-
-def read_image(path: Path) -> Tensor:
-    """An RGB image as uint8 (3, H, W); raises ValueError with the reason if it cannot be decoded."""
-    from torchvision.transforms.v2 import functional as TF  # here: torchvision costs ~1.3 s at CLI start-up
-
-    try:
-        with Image.open(path) as im:
-            return TF.pil_to_tensor(im.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(text.replace(repr(str(path)), "").strip()[:100]) from None
-
-
-def resize(image: Tensor, size: int) -> Tensor:
-    """``size``×``size`` (antialiased bilinear) of a (…, C, H, W) image."""
-    if image.shape[-2:] == (size, size):
-        return image
-    from torchvision.transforms.v2 import functional as TF
-
-    return TF.resize(image, [size, size], antialias=True)
-
-
-def to_float(images: Tensor) -> Tensor:
-    """uint8 in [0, 255] → float in [-1, 1]."""
-    return images.float().div(127.5).sub(1.0)
-
-
-def files_in(folder: Path) -> list[Path]:
-    """The visible files of a folder, sorted by name (numbers in natural order: 2.jpg before 10.jpg)."""
-    if not folder.is_dir():
-        raise DataError(f"--data {folder}: not a folder")
-
-    def key(p: Path) -> tuple[int, int, str]:
-        return (0, int(p.stem), p.name) if p.stem.isdigit() else (1, 0, p.name)
-
-    return sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=key)
-
-
-def read_folder(folder: Path) -> tuple[list[str], list[Tensor], list[str]]:
-    """Decode every image of ``folder``: (names, images, skipped "name (reason)")."""
-    names, images, skipped = [], [], []
-    for path in files_in(folder):
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            skipped.append(f"{path.name} (not an image file)")
-            continue
-        try:
-            images.append(read_image(path))
-            names.append(path.name)
-        except ValueError as exc:
-            skipped.append(f"{path.name} (unreadable: {exc})")
-    if skipped:
-        log.warning("%s: skipped %d file(s): %s", folder, len(skipped), ", ".join(skipped))
-    if not images:
-        raise DataError(f"--data {folder}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
-    return names, images, skipped
+from ganapps.core.images import IMAGE_SUFFIXES, read_folder, resize, to_float
 
 
 def _stack(images: list[Tensor], size: int) -> Tensor:

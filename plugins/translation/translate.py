@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from tqdm.auto import tqdm
 
 from ganapps.cli.options import device_option
-from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.io import write_bytes
+from ganapps.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
-
-log = logging.getLogger("ganapps.translation")
 
 
 def translate_folder(
@@ -31,57 +26,29 @@ def translate_folder(
     """Translate every image of ``input_dir`` into PNGs in ``out_dir``: (written, skipped "name (reason)")."""
     import torch  # here, not at module level: registering the command must not import torch
 
-    from ganapps.core.images import image_png
-    from ganapps.plugins.translation.data import IMAGE_SUFFIXES, files_in, read_image, resize, to_float
+    from ganapps.core.images import map_folder, resize, to_float, to_uint8
 
     translate = getattr(app, "translate", None)
     if not callable(translate):
         raise ConfigError(f"app {getattr(app, 'name', '?')} does not translate images (try pix2pix or cyclegan)")
     direction = app.check_direction(direction)  # type: ignore[attr-defined]
-    if not input_dir.is_dir():
-        raise DataError(f"option --input {input_dir}: not a folder")
-    files = files_in(input_dir)
-    stems = [p.stem for p in files]
-    written: list[Path] = []
-    skipped: list[str] = []
-    pending: list[tuple[Path, torch.Tensor]] = []
     crop = app.crop  # type: ignore[attr-defined]
 
-    def flush() -> None:
-        if not pending:
-            return
-        batch = torch.stack([to_float(resize(im, crop)) for _, im in pending])
-        outputs = translate(batch, direction)
-        for (path, image), out in zip(pending, outputs, strict=True):
-            pixels = ((out.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-            if keep_size:
-                pixels = (
-                    torch.nn.functional.interpolate(
-                        pixels[None].float(), size=tuple(image.shape[-2:]), mode="bicubic", align_corners=False
-                    )[0]
-                    .clamp(0, 255)
-                    .round()
-                    .to(torch.uint8)
-                )
-            name = f"{path.stem}.png" if stems.count(path.stem) == 1 else f"{path.name}.png"
-            written.append(write_bytes(out_dir / name, image_png(pixels)))
-        pending.clear()
+    def convert(images: list[torch.Tensor]) -> list[torch.Tensor]:
+        outputs = to_uint8(translate(torch.stack([to_float(resize(im, crop)) for im in images]), direction))
+        if not keep_size:
+            return list(outputs)
+        return [
+            torch.nn.functional.interpolate(out[None].float(), size=tuple(im.shape[-2:]), mode="bicubic")[0]
+            .clamp(0, 255)
+            .round()
+            .to(torch.uint8)
+            for out, im in zip(outputs, images, strict=True)
+        ]
 
-    for path in tqdm(files, desc=f"translate {direction}", unit="img", disable=not progress, dynamic_ncols=True):
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            skipped.append(f"{path.name} (not an image file)")
-            continue
-        try:
-            pending.append((path, read_image(path)))
-        except ValueError as exc:
-            skipped.append(f"{path.name} (unreadable: {exc})")
-            continue
-        if len(pending) >= batch_size:
-            flush()
-    flush()
-    if not written:
-        raise DataError(f"option --input {input_dir}: no readable images ({len(skipped)} file(s) skipped)")
-    return written, skipped
+    return map_folder(
+        input_dir, out_dir, convert, batch_size=batch_size, desc=f"translate {direction}", progress=progress
+    )
 
 
 @click.command("translate")
