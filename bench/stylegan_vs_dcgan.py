@@ -40,10 +40,10 @@ import torch.nn.functional as F
 
 from ganapps.core import run
 from ganapps.core.data import split_indices
+from ganapps.core.judge import DigitClassifier
 from ganapps.core.metrics import frechet_distance, precision_recall
 from ganapps.core.plugins import dataset_path
 from ganapps.datasets.digits import load_digits
-from ganapps.plugins.dcgan.model import DigitClassifier
 
 HERE = Path(__file__).parent / "stylegan_vs_dcgan"
 SIZE, BATCH, N_SAMPLES = 32, 32, 1000

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 from PIL import Image
+from torch import Tensor
 from tqdm.auto import tqdm
 
-from ganapps.core.errors import DataError
-from ganapps.core.io import write_bytes
+from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.io import atomic_path, write_bytes
 
 log = logging.getLogger("ganapps.images")
 #: which part of a photo to keep: auto (the left half of A|B pairs), left, none
 Half = Literal["auto", "left", "none"]
+#: generated images in [-1, 1] and their class labels (None when unconditional)
+Samples = tuple[torch.Tensor, torch.Tensor | None]
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -192,3 +197,32 @@ def map_folder(
     if not written:
         raise DataError(f"option --input {input_dir}: no readable images ({'; '.join(skipped)})")
     return written, skipped
+
+
+# ------------------------------------------------------------------------------- samples
+def to_unit(x: np.ndarray) -> Tensor:
+    """uint8 images (N, C, H, W) as floats in [-1, 1]."""
+    return torch.from_numpy(x).float().div(127.5).sub(1.0)
+
+
+def save_samples(samples: Samples, path: Path) -> Path:
+    """A .png grid (labelled samples sorted by class, 10 to a row when there are several classes) or an
+    .npz of uint8 arrays, by the suffix of ``path``."""
+    images, labels = samples
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        if labels is not None:
+            order = torch.argsort(labels, stable=True)
+            images = images[order]
+        several = labels is not None and len(torch.unique(labels)) > 1
+        nrow = 10 if several else max(1, math.ceil(math.sqrt(len(images))))
+        return write_bytes(path, grid_png(images, nrow=nrow))
+    if suffix == ".npz":
+        x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).squeeze(1).numpy()
+        with atomic_path(path) as tmp, tmp.open("wb") as fh:
+            if labels is None:
+                np.savez_compressed(fh, x=x)
+            else:
+                np.savez_compressed(fh, x=x, y=labels.numpy().astype(np.uint8))
+        return path
+    raise ConfigError(f"option --out: {path.name}: images are written as .png (a grid) or .npz (arrays)")

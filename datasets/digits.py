@@ -4,10 +4,14 @@ class sub-folders holding images (``0/…png``, ``1/…png``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ganapps.core.errors import DataError
+
+if TYPE_CHECKING:
+    from ganapps.core.images import Samples
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
@@ -71,3 +75,15 @@ def _load_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if len(images) < 2:
         raise DataError(f"--data {path}: found fewer than 2 readable images")
     return np.stack(images)[:, None], np.asarray(labels, dtype=np.int64)
+
+
+def load_samples(path: Path) -> Samples:
+    """What :func:`ganapps.core.images.save_samples` wrote as .npz, back in [-1, 1] with its labels (None without)."""
+    import torch  # here: listing the datasets must not import torch
+
+    from ganapps.core.images import to_unit
+
+    if path.suffix.lower() != ".npz":
+        raise DataError(f"--synthetic {path}: give the .npz written by `ganapps generate --out X.npz`")
+    x, y = load_digits(path)
+    return to_unit(x), (torch.from_numpy(y.astype(np.int64)) if y is not None else None)

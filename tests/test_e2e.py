@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from ganapps.cli.main import cli
 from ganapps.core import load_bundle
+from ganapps.core.judge import judge
 from ganapps.core.testing import unexplained
-from ganapps.plugins.dcgan.metrics import judge
 
 
 def invoke(*args: str):

@@ -5,8 +5,9 @@ app's offline judge: class accuracy of conditional samples and a Fréchet distan
 feature space), then G and D play the DCGAN game.
 
 Where to read what: the networks are in :mod:`.model`, the digit files and the sample files in
-:mod:`.data`, the evaluation by the judge and what each metric means in :mod:`.metrics`, the
-report's figures in :mod:`.figures`, the options in :mod:`.options`. This module is the glue.
+:mod:`.data`, the evaluation in :mod:`.metrics` (the judge, what each metric means and the report's
+figures are :mod:`ganapps.core.judge`'s, shared with ``stylegan``), the options in :mod:`.options`.
+This module is the glue.
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganapps.core import judge as J
 from ganapps.core import losses as L
 from ganapps.core.app import App, Diagnostic, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.images import grid_png
+from ganapps.core.images import Samples, grid_png, save_samples
+from ganapps.core.judge import DigitClassifier
 from ganapps.core.regularizers import anneal, dcgan_init, gradient_penalty, instance_noise
 from ganapps.core.unroll import Unroll
+from ganapps.datasets.digits import load_samples
 from ganapps.plugins.dcgan import data as D
 from ganapps.plugins.dcgan import metrics as M
-from ganapps.plugins.dcgan.data import Samples
-from ganapps.plugins.dcgan.model import DigitClassifier, Discriminator, Generator
+from ganapps.plugins.dcgan.model import Discriminator, Generator
 from ganapps.plugins.dcgan.options import DCGANOptions, GenerateOptions
 
 
@@ -172,22 +175,21 @@ class DCGAN(App):
         return torch.cat(out), labels
 
     def save_samples(self, samples: Samples, path: Path) -> Path:
-        return D.save_samples(samples, path)
+        return save_samples(samples, path)
 
     def load_samples(self, path: Path) -> Samples:
-        return D.load_samples(path)
+        return load_samples(path)
 
     # ---------------------------------------------------------- evaluation
     def sample_vectors(self, samples: Any) -> Tensor:
         images = samples.tensors[0] if isinstance(samples, TensorData) else samples[0]
-        return M.judge(self.nets.classifier, images, self.device)[0]
+        return J.judge(self.nets.classifier, images, self.device)[0]
 
     def evaluate(self, real: TensorData, synthetic: Samples, train: TensorData | None = None) -> Evaluation:
-        s = self.schema
-        return M.evaluate(self.nets.classifier, real, synthetic, train, s["judge_classes"], s["n_classes"], self.device)
+        return M.evaluate(self.nets.classifier, real, synthetic, train, self.schema, self.device)
 
     def diagnose(self, real: TensorData, synthetic: Samples) -> list[Diagnostic]:
-        return M.diagnose(self.nets.classifier, synthetic, self.schema["judge_classes"], self.conditional, self.device)
+        return M.diagnose(self.nets.classifier, synthetic, self.schema, self.device)
 
     def epoch_figures(self, epoch: int) -> dict[str, bytes]:
         g = torch.Generator(device=self.device).manual_seed(self.train_config.seed + 12345)

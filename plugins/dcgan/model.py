@@ -88,29 +88,3 @@ def _norm(kind: str, width: int) -> nn.Module:
     if kind == "instance":
         return nn.InstanceNorm2d(width, affine=True)
     return nn.Identity()
-
-
-class DigitClassifier(nn.Module):
-    """A small CNN judge trained on the real digits; its penultimate layer is the feature space
-    of the app's Fréchet distance (an offline stand-in for FID, which needs Inception weights)."""
-
-    def __init__(self, channels: int, image_size: int, n_classes: int = 10, width: int = 32) -> None:
-        super().__init__()
-        self.features_net = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1),
-            nn.ReLU(True),
-            nn.MaxPool2d(2),
-            nn.Conv2d(width, width * 2, 3, padding=1),
-            nn.ReLU(True),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(width * 2 * (image_size // 4) ** 2, 128),
-            nn.ReLU(True),
-        )
-        self.head = nn.Linear(128, n_classes)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.features_net(x)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))

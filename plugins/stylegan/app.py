@@ -20,14 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganapps.core import judge as digit_metrics
 from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError
-from ganapps.core.images import grid_png
-from ganapps.plugins.dcgan import metrics as digit_metrics
-from ganapps.plugins.dcgan.data import Samples
-from ganapps.plugins.dcgan.model import DigitClassifier
+from ganapps.core.images import Samples, grid_png
+from ganapps.core.judge import DigitClassifier
 from ganapps.plugins.stylegan import augment as A
 from ganapps.plugins.stylegan import data as D
 from ganapps.plugins.stylegan import metrics as M
@@ -238,10 +237,10 @@ class StyleGAN(App):
         return D.Mixing(rows, cols, mixed)
 
     def save_samples(self, samples: Samples | D.Mixing, path: Path) -> Path:
-        return D.save_samples(samples, path)
+        return D.save(samples, path)
 
     def load_samples(self, path: Path) -> Samples:
-        from ganapps.plugins.dcgan.data import load_samples
+        from ganapps.datasets.digits import load_samples
 
         return load_samples(path)
 

@@ -22,10 +22,9 @@ from torch import Tensor
 
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.images import IMAGE_SUFFIXES, Half, grid_png, read_photos
+from ganapps.core.images import IMAGE_SUFFIXES, Half, Samples, grid_png, read_photos, save_samples, to_unit
 from ganapps.core.io import write_bytes
 from ganapps.datasets.digits import load_digits
-from ganapps.plugins.dcgan import data as digits
 
 
 @dataclass
@@ -57,7 +56,7 @@ def load_images(source: Any, size: int, pair_half: Half = "auto") -> TensorData:
         labels = torch.full((len(images),), -1, dtype=torch.long)
     else:
         x, y = load_digits(path)
-        images = digits.to_unit(x)
+        images = to_unit(x)
         if images.shape[-2:] != (size, size):
             images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         labels = torch.from_numpy(y.astype(np.int64)) if y is not None else torch.full((len(x),), -1)
@@ -66,13 +65,13 @@ def load_images(source: Any, size: int, pair_half: Half = "auto") -> TensorData:
     return TensorData(images.contiguous(), labels)
 
 
-def save_samples(samples: digits.Samples | Mixing, path: Path) -> Path:
+def save(samples: Samples | Mixing, path: Path) -> Path:
     """Images as the digit apps write them; a :class:`Mixing` grid as one ``.png`` (top row: the column
     sources, left column: the row sources) or its cells as ``.npz``."""
     if not isinstance(samples, Mixing):
-        return digits.save_samples(samples, path)
+        return save_samples(samples, path)
     if path.suffix.lower() == ".npz":
-        return digits.save_samples((samples.mixed, None), path)
+        return save_samples((samples.mixed, None), path)
     if path.suffix.lower() != ".png":
         raise ConfigError(f"option --out: {path.name}: a style-mixing grid is written as .png or .npz")
     scale = max(1, 64 // samples.rows.shape[-1])

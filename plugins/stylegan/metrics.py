@@ -2,7 +2,7 @@
 
 Labelled digits: the digit apps' judge (a small classifier trained on the real training split first)
 reads the samples — the Fréchet distance in its feature space, class entropy and coverage (mode
-coverage: the classes it reads), diversity (:func:`ganapps.plugins.dcgan.metrics.evaluate`) — plus
+coverage: the classes it reads), diversity (:func:`ganapps.core.judge.evaluate`) — plus
 improved precision and recall (Kynkäänniemi et al. 2019, k = 3) in the same feature space.
 
 Photos (or unlabelled digits) have no judge: the same distances are measured in the features of a
@@ -18,15 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganapps.core import judge as digit_metrics
 from ganapps.core.app import Evaluation
 from ganapps.core.data import TensorData, batched
-from ganapps.core.images import grid_png
+from ganapps.core.images import Samples, grid_png
+from ganapps.core.judge import DigitClassifier
 from ganapps.core.meanings import MetricMeaning
 from ganapps.core.metrics import frechet_distance, precision_recall
 from ganapps.core.nn import RandomFeatures
-from ganapps.plugins.dcgan import metrics as digit_metrics
-from ganapps.plugins.dcgan.data import Samples
-from ganapps.plugins.dcgan.model import DigitClassifier
 
 K_NEAREST = 3
 
