@@ -49,3 +49,20 @@ def test_table_reading_has_no_import_circle() -> None:
     """``core.io`` reads and writes tables through ``core.frames``; ``core.frames`` imports no IO."""
     frames = {n for n in imports(CORE / "frames.py") if n.startswith("ganapps.")}
     assert frames == {"ganapps.core.errors", "ganapps.core.errors.DataError"}, frames
+
+
+def test_no_plugin_imports_another_plugin() -> None:
+    """A built-in app builds on the engine (``core/``), the table layer and the shipped data, as a
+    third-party plugin does, never on another app's code: what two apps share lives in ``core/``
+    (image files and the class judge: ``core/images.py``, ``core/judge.py``)."""
+    plugins = CORE.parent / "plugins"
+    apps = sorted(p for p in plugins.iterdir() if (p / "__init__.py").exists())
+    assert len(apps) > 5
+    offenders = [
+        f"{path.relative_to(CORE.parent)} imports {name}"
+        for app in apps
+        for path in sorted(app.rglob("*.py"))
+        for name in imports(path)
+        if name.startswith("ganapps.plugins.") and not name.startswith(f"ganapps.plugins.{app.name}")
+    ]
+    assert not offenders, "\n".join(offenders)
