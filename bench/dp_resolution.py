@@ -14,7 +14,8 @@ Each is scored as ML efficacy (macro F1 on the validation rows), seeded as a run
 ``--class-bins`` compares values of ``CLASS_BINS`` (0: the class-split on the released histogram's
 own equal-width bins, before stop 31); ``--split on|off`` forces the class-split histograms on or off
 (off: every class takes the pooled maps, as the app below ``CLASS_SPLIT_MIN_EPSILON``); ``--quality``
-also scores the oracle rows' SDMetrics quality on the validation rows; ``--report`` prints the means
+also scores the oracle rows' SDMetrics quality on the validation rows; ``--ablate`` scores the oracle
+with one number released (the rest real) and with all but one; ``--report`` prints the means
 of saved output. Cells with a ``threshold`` key (``bench/dp_resolution/threshold/``) came from stop 32's
 prototypes, whose code is in commits 82f3526 (``--threshold H:C[t]``: counts under H / C noise stds
 read as 0 in a number's pooled / class-split histogram; ``t``: class bins span the released mass) and
@@ -153,6 +154,34 @@ def quantiles(entry: dict[str, Any], rows: int, epsilon: float, seed: int, colum
         )
 
 
+def ablate(entry: dict[str, Any], rows: int, epsilon: float, seed: int) -> None:
+    """Which released numbers cost the ML: the oracle with one number released (the rest as real), and
+    with all but one released (that one as real); macro F1 on the validation rows."""
+    import tabular_select as TS
+
+    from ganapps.tabular import TabularTransformer
+    from ganapps.tabular.evaluate import ml_efficacy
+
+    fit, val = TS.spans(entry, rows, rows // 5, seed)
+    target = entry["target"]
+    specs = TabularTransformer().fit(fit).specs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t, counts, floor = released(fit, target, epsilon, seed)
+        synth = oracle(fit, target, t, counts, floor)
+
+        def score(frame: pl.DataFrame) -> float:
+            ml = ml_efficacy(fit, frame, val, target, specs, seed=seed)
+            return ml["train_on_synthetic"][ml["metric"]]
+
+        print(
+            f"{entry['file']} ε {epsilon:g} span {rows} seed {seed}: real {score(fit):.3f}, all released {score(synth):.3f}"
+        )
+        for name in t._cont:
+            alone, but = score(fit.with_columns(synth[name])), score(synth.with_columns(fit[name]))
+            print(f"  {name}: only it released {alone:.3f}; all but it released {but:.3f}")
+
+
 def report(files: list[str]) -> None:
     cells: dict[tuple[float, int, int], dict[str, list[float]]] = {}
     quality: dict[tuple[float, int, int], list[float]] = {}
@@ -201,6 +230,7 @@ def main() -> None:
         help="class-split histograms: as the app at this ε (auto), or forced on/off (off: pooled maps)",
     )
     p.add_argument("--noise-factor", type=float, help="CLASS_NOISE_FACTOR for the per-class floor (default: the app's)")
+    p.add_argument("--ablate", action="store_true", help="print the ML with one number released, and all but one")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
     p.add_argument("--quality", action="store_true", help="also score SDMetrics quality of the oracle rows")
@@ -227,6 +257,9 @@ def main() -> None:
                 for bins in (int(b) for b in args.class_bins.split(",")):
                     PR.CLASS_BINS = bins
                     split = None if args.split == "auto" else args.split == "on"
+                    if args.ablate:
+                        ablate(manifest[name], args.rows, eps, seed)
+                        continue
                     if args.quantiles:
                         quantiles(manifest[name], args.rows, eps, seed, args.quantiles)
                         continue
