@@ -15,7 +15,9 @@ Each is scored as ML efficacy (macro F1 on the validation rows), seeded as a run
 own equal-width bins, before stop 31); ``--split on|off`` forces the class-split histograms on or off
 (off: every class takes the pooled maps, as the app below ``CLASS_SPLIT_MIN_EPSILON``); ``--quality``
 also scores the oracle rows' SDMetrics quality on the validation rows; ``--ablate`` scores the oracle
-with one number released (the rest real) and with all but one; ``--report`` prints the means
+with one number released (the rest real) and with all but one; ``--public-bounds`` gives the release
+every number's min and max over the whole file as ``--dp-metadata`` (fewer histograms, less noise);
+``--report`` prints the means
 of saved output. Cells with a ``threshold`` key (``bench/dp_resolution/threshold/``) came from stop 32's
 prototypes, whose code is in commits 82f3526 (``--threshold H:C[t]``: counts under H / C noise stds
 read as 0 in a number's pooled / class-split histogram; ``t``: class bins span the released mass) and
@@ -40,11 +42,13 @@ import polars as pl
 REPO = Path(__file__).resolve().parents[1]
 #: also score the oracle rows' SDMetrics quality against the validation rows (``--quality``)
 QUALITY = False
+#: give the release every number's bounds as public metadata (``--public-bounds``)
+PUBLIC = False
 sys.path.insert(0, str(REPO / "bench"))
 
 
 def released(
-    fit: pl.DataFrame, target: str, epsilon: float, seed: int, split: bool | None = None
+    fit: pl.DataFrame, target: str, epsilon: float, seed: int, split: bool | None = None, metadata: Path | None = None
 ) -> tuple[Any, dict[str, Any], float]:
     """(transformer, class-split counts, per-class floor) exactly as ``tabular --dp-epsilon`` releases them."""
     from types import SimpleNamespace
@@ -53,7 +57,7 @@ def released(
     from ganapps.plugins.tabular.calibration import MIN_CLASS_ROWS
     from ganapps.plugins.tabular.options import TabularOptions
 
-    options = TabularOptions(target=target)
+    options = TabularOptions(target=target, dp_metadata=str(metadata) if metadata else None)
     options.calibrate_by_target = epsilon >= P.CLASS_SPLIT_MIN_EPSILON if split is None else split
     app = SimpleNamespace(
         options=options,
@@ -107,7 +111,7 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
     specs = TabularTransformer().fit(fit).specs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t, counts, floor = released(fit, target, epsilon, seed, split)
+        t, counts, floor = released(fit, target, epsilon, seed, split, public_bounds(entry) if PUBLIC else None)
         synth = oracle(fit, target, t, counts, floor)
         ml = ml_efficacy(fit, synth, val, target, specs, seed=seed)
         quality = quality_report(val, synth, specs)["quality_score"] if QUALITY else None
@@ -124,7 +128,29 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
     }
     if quality is not None:
         out["quality"] = round(quality, 4)
+    if PUBLIC:
+        out["public"] = "bounds"
     return out
+
+
+def public_bounds(entry: dict[str, Any]) -> Path:
+    """``--dp-metadata`` with every number's min and max over the whole file (what a data dictionary
+    would give; the release then needs no bound-finding histograms)."""
+    import tempfile
+
+    import tabular_select as TS
+
+    from ganapps.core.io import read_table
+
+    frame = read_table(TS.TABLES / entry["file"], require_rows=True)
+    columns = {
+        name: {"sdtype": "numerical", "min": float(frame[name].min()), "max": float(frame[name].max())}
+        for name, dtype in frame.schema.items()
+        if dtype.is_numeric() and frame[name].drop_nulls().len() and frame[name].min() < frame[name].max()
+    }
+    path = Path(tempfile.mkdtemp()) / "bounds.json"
+    path.write_text(json.dumps({"METADATA_SPEC_VERSION": "V1", "tables": {"t": {"columns": columns}}}))
+    return path
 
 
 def quantiles(entry: dict[str, Any], rows: int, epsilon: float, seed: int, column: str) -> None:
@@ -197,6 +223,8 @@ def report(files: list[str]) -> None:
                 bins = f"{bins}+tail{r['class_tail']:g}"
             if r.get("threshold"):
                 bins = f"{bins}+thr{r['threshold']}"
+            if r.get("public"):
+                bins = f"{bins}+public {r['public']}"
             key = (r["epsilon"], r["span"], bins)
             cells.setdefault(key, {}).setdefault(r["table"].removesuffix(".csv"), []).append(r["oracle"])
             if "quality" in r:
@@ -230,6 +258,9 @@ def main() -> None:
         help="class-split histograms: as the app at this ε (auto), or forced on/off (off: pooled maps)",
     )
     p.add_argument("--noise-factor", type=float, help="CLASS_NOISE_FACTOR for the per-class floor (default: the app's)")
+    p.add_argument(
+        "--public-bounds", action="store_true", help="give every number's min/max over the whole file as --dp-metadata"
+    )
     p.add_argument("--ablate", action="store_true", help="print the ML with one number released, and all but one")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
@@ -244,8 +275,8 @@ def main() -> None:
     if args.report:
         report(args.report)
         return
-    global QUALITY
-    QUALITY = args.quality
+    global QUALITY, PUBLIC
+    QUALITY, PUBLIC = args.quality, args.public_bounds
     if args.noise_factor is not None:
         import ganapps.plugins.tabular.privacy as P
 
