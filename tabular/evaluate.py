@@ -274,9 +274,6 @@ def ml_efficacy(
     continuous/datetime one a regression (R², MAE; main metric R²). ``ratio`` = TSTR / TRTR of
     the main metric (1 = the synthetic data are as useful as the real ones).
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, roc_auc_score
-
     by_name = {s.name: s for s in specs}
     if target not in by_name:
         raise ConfigError(f"--target: no column {target!r} (columns: {', '.join(by_name)})")
@@ -310,42 +307,13 @@ def ml_efficacy(
     results: dict[str, Any] = {}
     for label in ("train", "synthetic"):
         f = frames[label]
+        key = "real" if label == "train" else "synthetic"
         if f.height < 2:
-            results["real" if label == "train" else "synthetic"] = None
+            results[key] = None
             continue
         x, _ = features(f)
-        y = y_of(f)
-        if task == "classification":
-            classes = np.unique(y)
-            if len(classes) < 2:
-                pred = np.full(len(y_test), classes[0], dtype=object)
-                proba = None
-            else:
-                model = HistGradientBoostingClassifier(
-                    random_state=seed, categorical_features=cat if cat.any() else None
-                )
-                model.fit(x, y)
-                pred = model.predict(x_test)
-                proba = model.predict_proba(x_test) if len(np.unique(y_test)) == 2 else None
-                classes = model.classes_
-            scores = {
-                "accuracy": float(accuracy_score(y_test, pred)),
-                "macro_f1": float(f1_score(y_test, pred, average="macro", zero_division=0)),
-            }
-            test_classes = np.unique(y_test)
-            if len(test_classes) == 2:
-                positive = test_classes[1]
-                if proba is not None and positive in list(classes):
-                    p = proba[:, list(classes).index(positive)]
-                else:
-                    p = (pred == positive).astype(float)
-                scores["roc_auc"] = float(roc_auc_score(y_test == positive, p))
-        else:
-            model = HistGradientBoostingRegressor(random_state=seed, categorical_features=cat if cat.any() else None)
-            model.fit(x, y)
-            pred = model.predict(x_test)
-            scores = {"r2": float(r2_score(y_test, pred)), "mae": float(mean_absolute_error(y_test, pred))}
-        results["real" if label == "train" else "synthetic"] = scores
+        fit_score = _classification if task == "classification" else _regression
+        results[key] = fit_score(x, y_of(f), x_test, y_test, cat, seed)
     main = "macro_f1" if task == "classification" else "r2"
     real_main = (results.get("real") or {}).get(main)
     synth_main = (results.get("synthetic") or {}).get(main)
@@ -360,6 +328,52 @@ def ml_efficacy(
         "ratio": ratio,
         "rows": {k: v.height for k, v in frames.items()},
     }
+
+
+def _classification(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, cat: np.ndarray, seed: int
+) -> dict[str, float]:
+    """HistGradientBoosting fitted on (x, y), scored on the test rows: accuracy, macro F1, and ROC-AUC
+    when the test rows hold two classes (one training class: every prediction is that class)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    classes = np.unique(y)
+    if len(classes) < 2:
+        pred = np.full(len(y_test), classes[0], dtype=object)
+        proba = None
+    else:
+        model = HistGradientBoostingClassifier(random_state=seed, categorical_features=cat if cat.any() else None)
+        model.fit(x, y)
+        pred = model.predict(x_test)
+        proba = model.predict_proba(x_test) if len(np.unique(y_test)) == 2 else None
+        classes = model.classes_
+    scores = {
+        "accuracy": float(accuracy_score(y_test, pred)),
+        "macro_f1": float(f1_score(y_test, pred, average="macro", zero_division=0)),
+    }
+    test_classes = np.unique(y_test)
+    if len(test_classes) == 2:
+        positive = test_classes[1]
+        if proba is not None and positive in list(classes):
+            p = proba[:, list(classes).index(positive)]
+        else:
+            p = (pred == positive).astype(float)
+        scores["roc_auc"] = float(roc_auc_score(y_test == positive, p))
+    return scores
+
+
+def _regression(
+    x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, cat: np.ndarray, seed: int
+) -> dict[str, float]:
+    """HistGradientBoosting fitted on (x, y), scored on the test rows: R² and MAE."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    model = HistGradientBoostingRegressor(random_state=seed, categorical_features=cat if cat.any() else None)
+    model.fit(x, y)
+    pred = model.predict(x_test)
+    return {"r2": float(r2_score(y_test, pred)), "mae": float(mean_absolute_error(y_test, pred))}
 
 
 # ------------------------------------------------------------------------------ privacy
