@@ -249,46 +249,9 @@ def detect_column(
     spec.reason = reason
 
     if kind == "continuous":
-        if dtype.is_numeric():
-            numbers = s
-        elif text:
-            numbers, bad = _numeric_share(values)
-            if bad.any():
-                log.warning(
-                    "%s: column %r: %d values that are not numbers (e.g. %r) are treated as missing",
-                    where,
-                    name,
-                    int(bad.sum()),
-                    values.filter(bad)[0],
-                )
-            spec.nullable = numbers.null_count() > 0
-        elif dtype == pl.Boolean:
-            numbers = s.cast(pl.Float64)
-        else:
-            raise ConfigError(f"column {name!r} ({dtype}) cannot be continuous")
-        if numbers.null_count() == n:
-            raise DataError(f"{where}: column {name!r} holds no numbers")
-        spec.decimals = count_decimals(numbers)
-        spec.integer = dtype.is_integer() or spec.decimals == 0
+        _numbers_of(spec, s, dtype, values, text, where)
     elif kind == "datetime":
-        if text:
-            spec.format = hints.get("format") or detect_datetime_format(values)
-            if spec.format is None:
-                raise DataError(
-                    f"{where}: column {name!r} is not in a known date format (e.g. {values.drop_nulls()[0]!r}); "
-                    "give its format, e.g. overrides={%r: {'kind': 'datetime', 'format': '%%d/%%m/%%Y'}}" % name
-                )
-            parsed = parse_datetime_text(values, spec.format)
-            bad = parsed.is_null() & values.is_not_null()
-            if bad.any():
-                raise DataError(
-                    f"{where}: column {name!r}: {values.filter(bad)[0]!r} does not match the format {spec.format!r}"
-                )
-        elif dtype.is_temporal() and dtype in (pl.Date, pl.Datetime):
-            parsed = s.cast(pl.Datetime("us"))
-        else:
-            raise ConfigError(f"column {name!r} ({dtype}) cannot be a datetime; give dates or text in a date format")
-        spec.resolution = datetime_resolution(parsed.dt.epoch("us"))
+        _dates_of(spec, s, dtype, values, text, hints.get("format"), where)
     elif kind == "boolean":
         if n_unique > 2:
             raise DataError(f"{where}: column {name!r} has {n_unique} distinct values, so it cannot be boolean")
@@ -296,19 +259,78 @@ def detect_column(
         if dtype.is_temporal():
             raise ConfigError(f"column {name!r}: dates cannot be categorical; use kind 'datetime'")
     elif kind == "id":
-        if primary_key:
-            dup = s.filter(s.is_duplicated())
-            if len(dup) or s.null_count():
-                example = dup[0] if len(dup) else None
-                raise DataError(f"{where}: primary key {name!r} is not unique per row (e.g. {example!r} repeats)")
-        if text or dtype == pl.String:
-            spec.id_prefix, spec.id_width = _id_format(values.drop_nulls())
-        elif not dtype.is_integer():
-            raise ConfigError(f"column {name!r} ({dtype}): ids must be integers or text")
+        _ids_of(spec, s, dtype, values, text, primary_key, where)
     for key in ("integer", "decimals", "format", "resolution", "max_categories", "id_prefix", "id_width"):
         if key in hints and hints[key] is not None:
             setattr(spec, key, hints[key])
     return spec
+
+
+def _numbers_of(spec: ColumnSpec, s: pl.Series, dtype: pl.DataType, values: pl.Series, text: bool, where: str) -> None:
+    """A continuous column's decimals and integer flag (text is parsed; what is not a number is missing)."""
+    name = s.name
+    if dtype.is_numeric():
+        numbers = s
+    elif text:
+        numbers, bad = _numeric_share(values)
+        if bad.any():
+            log.warning(
+                "%s: column %r: %d values that are not numbers (e.g. %r) are treated as missing",
+                where,
+                name,
+                int(bad.sum()),
+                values.filter(bad)[0],
+            )
+        spec.nullable = numbers.null_count() > 0
+    elif dtype == pl.Boolean:
+        numbers = s.cast(pl.Float64)
+    else:
+        raise ConfigError(f"column {name!r} ({dtype}) cannot be continuous")
+    if numbers.null_count() == len(s):
+        raise DataError(f"{where}: column {name!r} holds no numbers")
+    spec.decimals = count_decimals(numbers)
+    spec.integer = dtype.is_integer() or spec.decimals == 0
+
+
+def _dates_of(
+    spec: ColumnSpec, s: pl.Series, dtype: pl.DataType, values: pl.Series, text: bool, declared: str | None, where: str
+) -> None:
+    """A datetime column's format (declared or detected, for text) and resolution."""
+    name = s.name
+    if text:
+        spec.format = declared or detect_datetime_format(values)
+        if spec.format is None:
+            raise DataError(
+                f"{where}: column {name!r} is not in a known date format (e.g. {values.drop_nulls()[0]!r}); "
+                "give its format, e.g. overrides={%r: {'kind': 'datetime', 'format': '%%d/%%m/%%Y'}}" % name
+            )
+        parsed = parse_datetime_text(values, spec.format)
+        bad = parsed.is_null() & values.is_not_null()
+        if bad.any():
+            raise DataError(
+                f"{where}: column {name!r}: {values.filter(bad)[0]!r} does not match the format {spec.format!r}"
+            )
+    elif dtype.is_temporal() and dtype in (pl.Date, pl.Datetime):
+        parsed = s.cast(pl.Datetime("us"))
+    else:
+        raise ConfigError(f"column {name!r} ({dtype}) cannot be a datetime; give dates or text in a date format")
+    spec.resolution = datetime_resolution(parsed.dt.epoch("us"))
+
+
+def _ids_of(
+    spec: ColumnSpec, s: pl.Series, dtype: pl.DataType, values: pl.Series, text: bool, primary_key: bool, where: str
+) -> None:
+    """An id column's text format; a primary key must be unique per row."""
+    name = s.name
+    if primary_key:
+        dup = s.filter(s.is_duplicated())
+        if len(dup) or s.null_count():
+            example = dup[0] if len(dup) else None
+            raise DataError(f"{where}: primary key {name!r} is not unique per row (e.g. {example!r} repeats)")
+    if text or dtype == pl.String:
+        spec.id_prefix, spec.id_width = _id_format(values.drop_nulls())
+    elif not dtype.is_integer():
+        raise ConfigError(f"column {name!r} ({dtype}): ids must be integers or text")
 
 
 def _detect_kind(values: pl.Series, where: str, n_unique: int) -> tuple[str, str]:
