@@ -14,7 +14,6 @@ from typing import Literal
 import numpy as np
 import torch
 from PIL import Image
-from torch import Tensor
 from tqdm.auto import tqdm
 
 from ganapps.core.errors import ConfigError, DataError
@@ -200,7 +199,7 @@ def map_folder(
 
 
 # ------------------------------------------------------------------------------- samples
-def to_unit(x: np.ndarray) -> Tensor:
+def to_unit(x: np.ndarray) -> torch.Tensor:
     """uint8 images (N, C, H, W) as floats in [-1, 1]."""
     return torch.from_numpy(x).float().div(127.5).sub(1.0)
 
