@@ -130,6 +130,8 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         out["quality"] = round(quality, 4)
     if PUBLIC:
         out["public"] = "bounds"
+    if PR.BOUNDS_WEIGHT != 1:
+        out["bounds_weight"] = PR.BOUNDS_WEIGHT
     return out
 
 
@@ -225,6 +227,8 @@ def report(files: list[str]) -> None:
                 bins = f"{bins}+thr{r['threshold']}"
             if r.get("public"):
                 bins = f"{bins}+public {r['public']}"
+            if r.get("bounds_weight"):
+                bins = f"{bins}+bounds w{r['bounds_weight']:g}"
             key = (r["epsilon"], r["span"], bins)
             cells.setdefault(key, {}).setdefault(r["table"].removesuffix(".csv"), []).append(r["oracle"])
             if "quality" in r:
@@ -261,6 +265,7 @@ def main() -> None:
     p.add_argument(
         "--public-bounds", action="store_true", help="give every number's min/max over the whole file as --dp-metadata"
     )
+    p.add_argument("--bounds-weight", default="1", help="BOUNDS_WEIGHT values to compare (1: equal noise)")
     p.add_argument("--ablate", action="store_true", help="print the ML with one number released, and all but one")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
@@ -285,8 +290,10 @@ def main() -> None:
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):
             for seed in (int(s) for s in args.seeds.split(",")):
-                for bins in (int(b) for b in args.class_bins.split(",")):
-                    PR.CLASS_BINS = bins
+                for bins, weight in (
+                    (int(b), float(w)) for b in args.class_bins.split(",") for w in args.bounds_weight.split(",")
+                ):
+                    PR.CLASS_BINS, PR.BOUNDS_WEIGHT = bins, weight
                     split = None if args.split == "auto" else args.split == "on"
                     if args.ablate:
                         ablate(manifest[name], args.rows, eps, seed)
