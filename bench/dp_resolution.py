@@ -17,11 +17,13 @@ own equal-width bins, before stop 31); ``--split on|off`` forces the class-split
 also scores the oracle rows' SDMetrics quality on the validation rows; ``--ablate`` scores the oracle
 with one number released (the rest real) and with all but one; ``--public-bounds`` gives the release
 every number's min and max over the whole file as ``--dp-metadata`` (fewer histograms, less noise);
-``--report`` prints the means
-of saved output. Cells with a ``threshold`` key (``bench/dp_resolution/threshold/``) came from stop 32's
-prototypes, whose code is in commits 82f3526 (``--threshold H:C[t]``: counts under H / C noise stds
-read as 0 in a number's pooled / class-split histogram; ``t``: class bins span the released mass) and
-0c40908 (a further ``s``: class counts shrunk toward the pooled shape):
+``--report`` prints the means of saved output. Cells with a ``threshold`` key
+(``bench/dp_resolution/threshold/``) came from stop 32's prototypes, whose code is in commits 82f3526
+(``--threshold H:C[t]``: counts under H / C noise stds read as 0 in a number's pooled / class-split
+histogram; ``t``: class bins span the released mass) and 0c40908 (a further ``s``: class counts shrunk
+toward the pooled shape); cells with a ``bounds_weight`` key from commit 03bebed (``--bounds-weight w``:
+the bound-finding histograms at noise std σ√(W/w), the rest at σ√W, W the histograms counted with
+weight w for the bound-finding ones: the same privacy):
 
     .venv/bin/python bench/dp_resolution.py --rows 3000 --seeds 0,1 --class-bins 0,8,12,16,24,32 > bench/dp_resolution/r3000.jsonl
     .venv/bin/python bench/dp_resolution.py --report bench/dp_resolution/*.jsonl
@@ -130,8 +132,6 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         out["quality"] = round(quality, 4)
     if PUBLIC:
         out["public"] = "bounds"
-    if PR.BOUNDS_WEIGHT != 1:
-        out["bounds_weight"] = PR.BOUNDS_WEIGHT
     return out
 
 
@@ -265,7 +265,6 @@ def main() -> None:
     p.add_argument(
         "--public-bounds", action="store_true", help="give every number's min/max over the whole file as --dp-metadata"
     )
-    p.add_argument("--bounds-weight", default="1", help="BOUNDS_WEIGHT values to compare (1: equal noise)")
     p.add_argument("--ablate", action="store_true", help="print the ML with one number released, and all but one")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
@@ -290,10 +289,8 @@ def main() -> None:
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):
             for seed in (int(s) for s in args.seeds.split(",")):
-                for bins, weight in (
-                    (int(b), float(w)) for b in args.class_bins.split(",") for w in args.bounds_weight.split(",")
-                ):
-                    PR.CLASS_BINS, PR.BOUNDS_WEIGHT = bins, weight
+                for bins in (int(b) for b in args.class_bins.split(",")):
+                    PR.CLASS_BINS = bins
                     split = None if args.split == "auto" else args.split == "on"
                     if args.ablate:
                         ablate(manifest[name], args.rows, eps, seed)

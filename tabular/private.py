@@ -60,10 +60,6 @@ MAX_BINS, MIN_BINS = 200, 10
 #: 0.619 and 0.677 / 0.677 / 0.675 / 0.664 (5,000); training the GAN (bench/dp_tabular_select.py, two
 #: seeds) mean utility 1.496 with the equal-width bins → 1.514 (bench/RESULTS.md, stop 31)
 CLASS_BINS = 12
-#: prototype (stop 32): the bound-finding histograms' share of the release relative to the others (1:
-#: equal noise). At w < 1 they get noise std σ√(W/w) and the rest σ√W, W = Σ weights: the privacy of a
-#: Gaussian release depends on Σ 1/σᵢ² only, so it is unchanged
-BOUNDS_WEIGHT = 1.0
 
 
 @dataclass
@@ -166,18 +162,6 @@ def histograms(specs: Sequence[ColumnSpec], public: Mapping[str, PublicColumn], 
     return h
 
 
-def weighted_histograms(
-    specs: Sequence[ColumnSpec], public: Mapping[str, PublicColumn], by: str | None = None
-) -> float:
-    """W: :func:`histograms` with each bound-finding histogram counted at ``BOUNDS_WEIGHT``."""
-    bounds = sum(
-        1
-        for s in specs
-        if s.kind in ("continuous", "datetime") and not (public.get(s.name) and public[s.name].lower is not None)
-    )
-    return histograms(specs, public, by) - bounds * (1.0 - BOUNDS_WEIGHT)
-
-
 def fit_private(
     frame: pl.DataFrame,
     specs: list[ColumnSpec],
@@ -192,9 +176,8 @@ def fit_private(
 ) -> tuple[TabularTransformer, dict[str, tuple[Tensor, Tensor | None]]]:
     """A quantile transformer fitted on noisy histograms only (the module docstring), and with ``by``
     (a categorical column) the class-split histograms of :func:`class_split` (else empty)."""
-    h = max(1e-9, weighted_histograms(specs, public, by))
+    h = max(1, histograms(specs, public, by))
     noise = Noise(noise_multiplier * math.sqrt(h), seed)
-    bounds_noise = Noise(noise_multiplier * math.sqrt(h / BOUNDS_WEIGHT), seed + 1) if BOUNDS_WEIGHT != 1 else noise
     discovered = sum(
         1 for s in specs if s.kind == "categorical" and public.get(s.name, PublicColumn()).categories is None
     )
@@ -209,7 +192,7 @@ def fit_private(
             _categorical(t, s, clean_series(frame[s.name], where), public.get(s.name), noise, tau, where)
         elif s.kind in ("continuous", "datetime"):
             x = torch.from_numpy(t._numbers(frame[s.name], s, where).copy())
-            grid, null, edges[s.name] = _numeric(x, s, public.get(s.name), noise, t.options.n_quantiles, bounds_noise)
+            grid, null, edges[s.name] = _numeric(x, s, public.get(s.name), noise, t.options.n_quantiles)
             grids.append(grid)
             nulls.append(null)
             s.nullable = null > 3 * noise.std
@@ -337,12 +320,7 @@ def _bounds(x: Tensor, noise: Noise) -> tuple[float, float]:
 
 
 def _numeric(
-    x: Tensor,
-    spec: ColumnSpec,
-    pub: PublicColumn | None,
-    noise: Noise,
-    n_quantiles: int,
-    bounds_noise: Noise | None = None,
+    x: Tensor, spec: ColumnSpec, pub: PublicColumn | None, noise: Noise, n_quantiles: int
 ) -> tuple[Tensor, float, Tensor]:
     """(quantile grid from a noisy equal-bin histogram, noisy null count, the histogram's bin edges)
     of one number column."""
@@ -351,7 +329,7 @@ def _numeric(
     if pub is not None and pub.lower is not None and pub.upper is not None:
         lo, hi = pub.lower, pub.upper
     else:
-        lo, hi = _bounds(present, bounds_noise or noise)
+        lo, hi = _bounds(present, noise)
     rows = max(1, len(x))
     bins = int(min(MAX_BINS, max(MIN_BINS, rows / (10 * noise.std))))
     if spec.integer and math.ceil(hi) - math.floor(lo) + 1 <= bins:

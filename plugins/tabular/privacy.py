@@ -33,9 +33,9 @@ from ganapps.tabular.private import (
     PublicColumn,
     fit_private,
     histogram_quantiles,
+    histograms,
     private_specs,
     read_public_metadata,
-    weighted_histograms,
 )
 from ganapps.tabular.transformer import TabularTransformer
 
@@ -136,7 +136,7 @@ def private_transformer(app: TabularGAN, train: pl.DataFrame) -> TabularTransfor
         where=where,
         by=by,
     )
-    h = weighted_histograms(specs, public, by)
+    h = histograms(specs, public, by)
     app.dp_preprocessing = {
         "noise_multiplier": sigma,
         "selection_delta": select,
