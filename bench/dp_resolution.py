@@ -15,7 +15,7 @@ Each is scored as ML efficacy (macro F1 on the validation rows), seeded as a run
 own equal-width bins, before stop 31); ``--split on|off`` forces the class-split histograms on or off
 (off: every class takes the pooled maps, as the app below ``CLASS_SPLIT_MIN_EPSILON``); ``--quality``
 also scores the oracle rows' SDMetrics quality on the validation rows; ``--ablate`` scores the oracle
-with one number released (the rest real) and with all but one; ``--public-bounds`` gives the release
+with one number released (the rest real) and with all but one; ``--public-bounds`` gives the release (also to ``--quantiles``)
 every number's min and max over the whole file as ``--dp-metadata`` (fewer histograms, less noise);
 ``--report`` prints the means of saved output. Cells with a ``threshold`` key
 (``bench/dp_resolution/threshold/``) came from stop 32's prototypes, whose code is in commits 82f3526
@@ -165,7 +165,7 @@ def quantiles(entry: dict[str, Any], rows: int, epsilon: float, seed: int, colum
     target, levels = entry["target"], np.array([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t, split, floor = released(fit, target, epsilon, seed)
+        t, split, floor = released(fit, target, epsilon, seed, None, public_bounds(entry) if PUBLIC else None)
     counts, edges = split[column]
     print(
         f"{entry['file']} {column}, ε {epsilon:g}, class bins {PR.CLASS_BINS}: range [{float(edges[0]):.4g}, "

@@ -1,19 +1,16 @@
 """Loader for small image-classification data: an ``.npz`` with ``x`` (and ``y``), or a folder of
-class sub-folders holding images (``0/…png``, ``1/…png``)."""
+class sub-folders holding images (``0/…png``, ``1/…png``); :func:`load_samples` reads generated samples
+written as ``.npz`` back."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from ganapps.core.errors import DataError
-
-if TYPE_CHECKING:
-    from ganapps.core.images import Samples
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+from ganapps.core.images import IMAGE_SUFFIXES, Samples, to_unit
 
 
 def load_digits(source: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -79,10 +76,6 @@ def _load_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 def load_samples(path: Path) -> Samples:
     """What :func:`ganapps.core.images.save_samples` wrote as .npz, back in [-1, 1] with its labels (None without)."""
-    import torch  # here: listing the datasets must not import torch
-
-    from ganapps.core.images import to_unit
-
     if path.suffix.lower() != ".npz":
         raise DataError(f"--synthetic {path}: give the .npz written by `ganapps generate --out X.npz`")
     x, y = load_digits(path)

@@ -1,9 +1,9 @@
 """HR images and the LR images we make from them, as the paper does: bicubic ×¼ downsampling.
 
-A folder of images (any size, each at least ``--hr-size`` on its shorter side) is read with
-Pillow; each image is centre-cropped to a square and resized (antialiased) to ``hr_size`` and
-kept in memory as uint8. Aligned pix2pix pairs (twice as wide as high) give their left half,
-the photo. Training samples are random ``crop_size`` HR crops (random flip) with their LR.
+A folder of images (any size, each at least ``--hr-size`` on its shorter side) is read by
+:func:`ganapps.core.images.read_photos`: each image centre-cropped to a square, resized (antialiased)
+to ``hr_size`` and kept in memory as uint8; aligned pix2pix pairs (twice as wide as high) give their
+left half, the photo. Training samples are random ``crop_size`` HR crops (random flip) with their LR.
 """
 
 from __future__ import annotations

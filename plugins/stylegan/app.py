@@ -20,13 +20,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganapps.core import judge as digit_metrics
+from ganapps.core import judge as J
 from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError
 from ganapps.core.images import Samples, grid_png
 from ganapps.core.judge import DigitClassifier
+from ganapps.datasets.digits import load_samples
 from ganapps.plugins.stylegan import augment as A
 from ganapps.plugins.stylegan import data as D
 from ganapps.plugins.stylegan import metrics as M
@@ -240,8 +241,6 @@ class StyleGAN(App):
         return D.save(samples, path)
 
     def load_samples(self, path: Path) -> Samples:
-        from ganapps.datasets.digits import load_samples
-
         return load_samples(path)
 
     def next_commands(self, run: str, data: str | None) -> list[tuple[str, str]]:
@@ -258,7 +257,7 @@ class StyleGAN(App):
     def sample_vectors(self, samples: Any) -> Tensor:
         images = samples.tensors[0] if isinstance(samples, TensorData) else samples[0]
         if self.schema.get("judge_classes"):
-            return digit_metrics.judge(self.nets.classifier, images, self.device)[0]
+            return J.judge(self.nets.classifier, images, self.device)[0]
         return M.random_features(images, self.device)
 
     def evaluate(self, real: TensorData, synthetic: Samples, train: TensorData | None = None) -> Evaluation:
@@ -272,7 +271,7 @@ class StyleGAN(App):
 
     def diagnose(self, real: TensorData, synthetic: Samples) -> list:
         k = self.schema.get("judge_classes", 0)
-        return digit_metrics.diagnose(self.nets.classifier, synthetic, k, False, self.device) if k else []
+        return J.diagnose(self.nets.classifier, synthetic, k, False, self.device) if k else []
 
     def style_figures(self) -> dict[str, bytes]:
         """The report's truncation sweep (rows ψ = 1, 0.7, 0.4, 0; same 8 latents) and a 4 × 4 mixing grid."""

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError, DataError
-from ganapps.core.images import IMAGE_SUFFIXES, Half, Samples, grid_png, read_photos, save_samples, to_unit
+from ganapps.core.images import IMAGE_SUFFIXES, Half, Samples, grid_png, read_photos, save_samples, to_float, to_unit
 from ganapps.core.io import write_bytes
 from ganapps.datasets.digits import load_digits
 
@@ -52,7 +52,7 @@ def load_images(source: Any, size: int, pair_half: Half = "auto") -> TensorData:
     if path.is_dir() and not any(path.iterdir()):
         raise DataError(f"--data {path}: the folder is empty (give digits as .npz / class folders, or photos)")
     if _is_photo_folder(path):
-        images = read_photos(path, size, pair_half).float().div(127.5).sub(1.0)
+        images = to_float(read_photos(path, size, pair_half))
         labels = torch.full((len(images),), -1, dtype=torch.long)
     else:
         x, y = load_digits(path)

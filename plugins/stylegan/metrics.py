@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganapps.core import judge as digit_metrics
+from ganapps.core import judge as J
 from ganapps.core.app import Evaluation
 from ganapps.core.data import TensorData, batched
 from ganapps.core.images import Samples, grid_png
@@ -30,7 +30,7 @@ from ganapps.core.nn import RandomFeatures
 K_NEAREST = 3
 
 METRICS = {
-    **digit_metrics.METRICS,
+    **J.METRICS,
     "frechet_distance": MetricMeaning(
         "Fréchet distance between generated and held-out real images in the judge's feature space (digits), or in "
         "a fixed random conv net's (photos; see the notes); an offline stand-in for FID, not comparable with it",
@@ -85,10 +85,10 @@ def evaluate_judged(
 ) -> Evaluation:
     """Labelled digits: the digit apps' evaluation, plus precision/recall in the judge's feature space."""
     device = next(classifier.parameters()).device
-    ev = digit_metrics.evaluate(classifier, real, synthetic, train, classes, 0, device)
-    f_real = digit_metrics.judge(classifier, real.tensors[0], device)[0]
-    f_fake = digit_metrics.judge(classifier, synthetic[0], device)[0]
-    f_train = digit_metrics.judge(classifier, train.tensors[0], device)[0] if train is not None else None
+    ev = J.evaluate(classifier, real, synthetic, train, classes, 0, device)
+    f_real = J.judge(classifier, real.tensors[0], device)[0]
+    f_fake = J.judge(classifier, synthetic[0], device)[0]
+    f_train = J.judge(classifier, train.tensors[0], device)[0] if train is not None else None
     ev.metrics.update(_pr(f_real, f_fake, f_train))
     ev.notes.append("precision/recall: k-NN manifolds (k = 3) in the judge's feature space, equal sample counts.")
     return ev

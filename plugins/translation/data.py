@@ -1,6 +1,6 @@
 """Image folders for translation: aligned A|B pairs, two folders of same-named pairs, unpaired trainA/trainB.
 
-Images are decoded with Pillow, resized once to ``load_size`` and kept in memory as uint8;
+Images are decoded by :mod:`ganapps.core.images`, resized once to ``load_size`` and kept in memory as uint8;
 each training sample then gets the papers' random jitter: a random ``crop_size`` crop of the
 ``load_size`` image and a random horizontal flip (the same crop and flip for both halves of a pair).
 """
