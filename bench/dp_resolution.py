@@ -75,7 +75,10 @@ def released(
 def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor: float) -> pl.DataFrame:
     """The fit rows with each number moved to the released quantile at its rank: within its class for
     a class with maps of its own, else among all rows through the pooled grid (what the pooled maps do)."""
-    from ganapps.tabular.private import histogram_quantiles
+    import torch
+
+    import ganapps.tabular.private as PR
+    from ganapps.tabular.private import class_levels, histogram_quantiles
 
     classes = [str(c) for c in t.categories(target)]
     sizes = t.category_counts(target)
@@ -91,7 +94,11 @@ def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor:
             rows = present[label[present] == cls]
             if len(rows) and name in split and float(sizes[k]) >= floor:
                 counts, edges = split[name]
-                y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
+                if PR.CLASS_SHAPE:
+                    at = class_levels(counts[k][:-1], edges, torch.from_numpy(grid), rank(x[rows]))
+                    y[rows] = np.interp(at, np.linspace(0.0, 1.0, len(grid)), grid)
+                else:
+                    y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
         out[name] = pl.Series(name, y)
     return fit.with_columns(*(out[c].round(0).cast(fit[c].dtype) if fit[c].dtype.is_integer() else out[c] for c in out))
 
@@ -124,6 +131,8 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "epsilon": epsilon,
         "seed": seed,
         "class_bins": PR.CLASS_BINS if counts else "pooled",
+        **({"atoms": True} if PR.ATOMS else {}),
+        **({"class_shape": True} if PR.CLASS_SHAPE else {}),
         "floor": round(floor, 1),
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
@@ -221,6 +230,8 @@ def report(files: list[str]) -> None:
                 if not r.get("class_shape") or r["class_bins"] == "pooled"
                 else f"{r['class_bins']}+shape"
             )
+            if r.get("atoms"):
+                bins = f"{bins}+atoms"
             if r.get("class_tail"):
                 bins = f"{bins}+tail{r['class_tail']:g}"
             if r.get("threshold"):
@@ -265,6 +276,8 @@ def main() -> None:
     p.add_argument(
         "--public-bounds", action="store_true", help="give every number's min/max over the whole file as --dp-metadata"
     )
+    p.add_argument("--atoms", action="store_true", help="release integer numbers' frequent values (ATOMS)")
+    p.add_argument("--shape", action="store_true", help="the pooled shape inside class bins (CLASS_SHAPE)")
     p.add_argument("--ablate", action="store_true", help="print the ML with one number released, and all but one")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
@@ -281,6 +294,7 @@ def main() -> None:
         return
     global QUALITY, PUBLIC
     QUALITY, PUBLIC = args.quality, args.public_bounds
+    PR.ATOMS, PR.CLASS_SHAPE = args.atoms, args.shape
     if args.noise_factor is not None:
         import ganapps.plugins.tabular.privacy as P
 
