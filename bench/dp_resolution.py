@@ -23,7 +23,10 @@ every number's min and max over the whole file as ``--dp-metadata`` (fewer histo
 histogram; ``t``: class bins span the released mass) and 0c40908 (a further ``s``: class counts shrunk
 toward the pooled shape); cells with a ``bounds_weight`` key from commit 03bebed (``--bounds-weight w``:
 the bound-finding histograms at noise std σ√(W/w), the rest at σ√W, W the histograms counted with
-weight w for the bound-finding ones: the same privacy):
+weight w for the bound-finding ones: the same privacy); cells with an ``atoms`` key
+(``bench/dp_resolution/atoms/``) from stop 33's prototype at commit 8dd2c57 (``--atoms``: an integer
+number's frequent values released by partition selection and kept as point masses; ``--shape``: the
+pooled shape inside class bins):
 
     .venv/bin/python bench/dp_resolution.py --rows 3000 --seeds 0,1 --class-bins 0,8,12,16,24,32 > bench/dp_resolution/r3000.jsonl
     .venv/bin/python bench/dp_resolution.py --report bench/dp_resolution/*.jsonl
@@ -75,10 +78,7 @@ def released(
 def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor: float) -> pl.DataFrame:
     """The fit rows with each number moved to the released quantile at its rank: within its class for
     a class with maps of its own, else among all rows through the pooled grid (what the pooled maps do)."""
-    import torch
-
-    import ganapps.tabular.private as PR
-    from ganapps.tabular.private import class_levels, histogram_quantiles
+    from ganapps.tabular.private import histogram_quantiles
 
     classes = [str(c) for c in t.categories(target)]
     sizes = t.category_counts(target)
@@ -94,11 +94,7 @@ def oracle(fit: pl.DataFrame, target: str, t: Any, split: dict[str, Any], floor:
             rows = present[label[present] == cls]
             if len(rows) and name in split and float(sizes[k]) >= floor:
                 counts, edges = split[name]
-                if PR.CLASS_SHAPE:
-                    at = class_levels(counts[k][:-1], edges, torch.from_numpy(grid), rank(x[rows]))
-                    y[rows] = np.interp(at, np.linspace(0.0, 1.0, len(grid)), grid)
-                else:
-                    y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
+                y[rows] = histogram_quantiles(counts[k][:-1], edges, rank(x[rows]))
         out[name] = pl.Series(name, y)
     return fit.with_columns(*(out[c].round(0).cast(fit[c].dtype) if fit[c].dtype.is_integer() else out[c] for c in out))
 
@@ -131,8 +127,6 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "epsilon": epsilon,
         "seed": seed,
         "class_bins": PR.CLASS_BINS if counts else "pooled",
-        **({"atoms": True} if PR.ATOMS else {}),
-        **({"class_shape": True} if PR.CLASS_SHAPE else {}),
         "floor": round(floor, 1),
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
@@ -276,8 +270,6 @@ def main() -> None:
     p.add_argument(
         "--public-bounds", action="store_true", help="give every number's min/max over the whole file as --dp-metadata"
     )
-    p.add_argument("--atoms", action="store_true", help="release integer numbers' frequent values (ATOMS)")
-    p.add_argument("--shape", action="store_true", help="the pooled shape inside class bins (CLASS_SHAPE)")
     p.add_argument("--ablate", action="store_true", help="print the ML with one number released, and all but one")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
@@ -294,7 +286,6 @@ def main() -> None:
         return
     global QUALITY, PUBLIC
     QUALITY, PUBLIC = args.quality, args.public_bounds
-    PR.ATOMS, PR.CLASS_SHAPE = args.atoms, args.shape
     if args.noise_factor is not None:
         import ganapps.plugins.tabular.privacy as P
 

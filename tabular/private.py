@@ -60,12 +60,6 @@ MAX_BINS, MIN_BINS = 200, 10
 #: 0.619 and 0.677 / 0.677 / 0.675 / 0.664 (5,000); training the GAN (bench/dp_tabular_select.py, two
 #: seeds) mean utility 1.496 with the equal-width bins → 1.514 (bench/RESULTS.md, stop 31)
 CLASS_BINS = 12
-#: an integer number's frequent values ("atoms") released by partition selection, as a categorical
-#: column's levels are, and kept as point masses in its quantile grid (prototype, stop 33)
-ATOMS = False
-#: inside a class bin, follow the pooled shape (True) or spread evenly (False); measured alone at
-#: stop 31 (+0.0095 utility, under the 0.01 bar); with ATOMS it keeps the atoms within each class
-CLASS_SHAPE = False
 
 
 @dataclass
@@ -162,16 +156,10 @@ def histograms(specs: Sequence[ColumnSpec], public: Mapping[str, PublicColumn], 
         elif s.kind in ("continuous", "datetime"):
             p = public.get(s.name)
             h += 1 if p is not None and p.lower is not None else 2
-            h += int(_has_atoms(s))
         else:
             continue
         h += int(by is not None and s.name != by)
     return h
-
-
-def _has_atoms(spec: ColumnSpec) -> bool:
-    """Whether a number column's frequent values are released (``ATOMS``; integer columns only)."""
-    return ATOMS and spec.kind == "continuous" and bool(spec.integer)
 
 
 def fit_private(
@@ -192,7 +180,7 @@ def fit_private(
     noise = Noise(noise_multiplier * math.sqrt(h), seed)
     discovered = sum(
         1 for s in specs if s.kind == "categorical" and public.get(s.name, PublicColumn()).categories is None
-    ) + sum(1 for s in specs if _has_atoms(s))
+    )
     # a level one row holds passes τ with probability ≤ select_delta / discovered columns
     tau = 1.0 + noise.std * NormalDist().inv_cdf(1.0 - select_delta / max(1, discovered)) if discovered else 0.0
     t = TabularTransformer(continuous="quantile", max_categories=max_categories)
@@ -204,7 +192,7 @@ def fit_private(
             _categorical(t, s, clean_series(frame[s.name], where), public.get(s.name), noise, tau, where)
         elif s.kind in ("continuous", "datetime"):
             x = torch.from_numpy(t._numbers(frame[s.name], s, where).copy())
-            grid, null, edges[s.name] = _numeric(x, s, public.get(s.name), noise, t.options.n_quantiles, tau)
+            grid, null, edges[s.name] = _numeric(x, s, public.get(s.name), noise, t.options.n_quantiles)
             grids.append(grid)
             nulls.append(null)
             s.nullable = null > 3 * noise.std
@@ -332,7 +320,7 @@ def _bounds(x: Tensor, noise: Noise) -> tuple[float, float]:
 
 
 def _numeric(
-    x: Tensor, spec: ColumnSpec, pub: PublicColumn | None, noise: Noise, n_quantiles: int, tau: float
+    x: Tensor, spec: ColumnSpec, pub: PublicColumn | None, noise: Noise, n_quantiles: int
 ) -> tuple[Tensor, float, Tensor]:
     """(quantile grid from a noisy equal-bin histogram, noisy null count, the histogram's bin edges)
     of one number column."""
@@ -351,13 +339,6 @@ def _numeric(
     edges = _edges(lo, hi, bins, atom=not spec.integer and lo <= 0 <= hi)
     width = len(edges) - 1
     noisy = noise(torch.bincount(_bin_index(present, edges), minlength=width).double())
-    zero_atom = bool((edges[1:] == edges[:-1]).any())
-    if _has_atoms(spec):
-        values, counts = torch.unique(present, return_counts=True)  # sorted by value: the order leaks nothing
-        kept = noise(counts.double())
-        keep = (kept > tau) & (values >= float(edges[0])) & (values <= float(edges[-1]))
-        if bool((edges[1:] - edges[:-1]).max() > 1.0):  # bins wider than one integer: atoms add resolution
-            noisy, edges = with_atoms(noisy, edges, values[keep].double(), kept[keep])
     # the range is already the bound histogram's; no further threshold
     levels = torch.linspace(0, 1, n_quantiles, dtype=torch.float64).numpy()
     grid = torch.from_numpy(histogram_quantiles(noisy, edges, levels))
@@ -366,42 +347,10 @@ def _numeric(
     mass = kept if float(kept.sum()) > 0 else torch.ones(width, dtype=torch.float64)
     first, last = int(torch.nonzero(mass).min()), int(torch.nonzero(mass).max())
     grid = grid.clamp(float(edges[first]), float(edges[last + 1]))
-    return torch.cummax(grid, 0).values, null, class_edges(noisy, edges, spec.integer, zero_atom)
+    return torch.cummax(grid, 0).values, null, class_edges(noisy, edges, spec.integer)
 
 
-def with_atoms(counts: Tensor, edges: Tensor, atoms: Tensor, mass: Tensor) -> tuple[Tensor, Tensor]:
-    """The histogram ``counts`` over ``edges`` with released point masses: each bin keeps
-    max(its count, its atoms' mass); its atoms become bins of width 0 and the rest is spread evenly
-    over the bin (post-processing of two releases)."""
-    c, e = counts.double().clamp_min(0), edges.double()
-    where = torch.bucketize(atoms.clamp(float(e[0]), float(e[-1])), e[1:-1], right=True)
-    out_e, out_c = [float(e[0])], []
-    for b in range(len(c)):
-        lo, hi = float(e[b]), float(e[b + 1])
-        inside = where == b
-        v, m = atoms[inside].tolist(), mass[inside].clamp_min(0).tolist()
-        rest = max(0.0, float(c[b]) - sum(m))
-        width = max(hi - lo, 1e-12)
-        at = lo
-        for vi, mi in zip(v, m, strict=True):
-            out_c += [rest * (vi - at) / width, mi]
-            out_e += [vi, vi]
-            at = vi
-        out_c.append(rest * (hi - at) / width)
-        out_e.append(hi)
-    return torch.tensor(out_c, dtype=torch.float64), torch.tensor(out_e, dtype=torch.float64)
-
-
-def class_levels(counts: Tensor, edges: Tensor, grid: Tensor, levels: np.ndarray) -> np.ndarray:
-    """The pooled quantile levels at a class's quantile ``levels``: the class's distribution is the
-    released (pooled) one reweighted by the class's noisy share of each class bin (``counts`` over
-    ``edges``), so inside a bin it follows the pooled shape, not a uniform spread over the bin
-    (post-processing; ``grid``: the column's pooled quantile grid at equal levels)."""
-    at = np.interp(edges.double().numpy(), grid.double().numpy(), np.linspace(0.0, 1.0, len(grid)))
-    return histogram_quantiles(counts, torch.from_numpy(at), levels)
-
-
-def class_edges(counts: Tensor, edges: Tensor, integer: bool, zero_atom: bool | None = None) -> Tensor:
+def class_edges(counts: Tensor, edges: Tensor, integer: bool) -> Tensor:
     """Edges of ``CLASS_BINS`` bins of equal mass under the released histogram ``counts`` over ``edges``
     (post-processing): the class-split counts then resolve a number where its rows are, not where the
     range is (a column's range can be ten times its bulk). An integer column's edges fall on
@@ -414,7 +363,7 @@ def class_edges(counts: Tensor, edges: Tensor, integer: bool, zero_atom: bool | 
         q = np.round(q - 0.5) + 0.5
     q = np.clip(q, lo, hi)
     q[0], q[-1] = lo, hi
-    atom = bool((edges[1:] == edges[:-1]).any()) if zero_atom is None else zero_atom
+    atom = bool((edges[1:] == edges[:-1]).any())
     q = np.unique(np.append(q, 0.0) if atom else q)
     if atom:
         q = np.insert(q, int(np.searchsorted(q, 0.0)), 0.0)

@@ -24,7 +24,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-import ganapps.tabular.private as PR
 from ganapps.core.accounting import gaussian_noise_for
 from ganapps.core.errors import ConfigError
 from ganapps.core.privacy import default_delta
@@ -32,7 +31,6 @@ from ganapps.plugins.tabular.calibration import GRID, MIN_CLASS_ROWS, ClassTarge
 from ganapps.plugins.tabular.options import TabularOptions
 from ganapps.tabular.private import (
     PublicColumn,
-    class_levels,
     fit_private,
     histogram_quantiles,
     histograms,
@@ -180,12 +178,9 @@ def noisy_class_targets(app: TabularGAN) -> list[ClassTarget | None] | None:
             elif s.kind == "missing":
                 shares[s.start] = c[-1] / c.sum().clamp_min(1e-12)
             elif s.kind == "value" and edges is not None and grid is not None:
-                q = grid[t._cont.index(s.column)]
-                if PR.CLASS_SHAPE:
-                    values.append(torch.from_numpy(2 * class_levels(counts[k][:-1], edges, q, levels) - 1))
-                else:
-                    x = histogram_quantiles(counts[k][:-1], edges, levels)
-                    values.append(torch.from_numpy(2 * np.interp(x, q.numpy(), np.linspace(0, 1, len(q))) - 1))
+                x = histogram_quantiles(counts[k][:-1], edges, levels)
+                q = grid[t._cont.index(s.column)].numpy()
+                values.append(torch.from_numpy(2 * np.interp(x, q, np.linspace(0, 1, len(q))) - 1))
         out.append((shares, torch.stack(values) if values else torch.zeros(0, GRID, dtype=torch.float64)))
     return out
 
