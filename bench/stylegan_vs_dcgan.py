@@ -70,6 +70,7 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "stylegan-aug-tc": ("stylegan", {"augment": "translation,cutout"}, {}),
     "stylegan-aug-ctc": ("stylegan", {"augment": "color,translation,cutout"}, {}),
     "stylegan-aug-t": ("stylegan", {"augment": "translation"}, {}),
+    "stylegan-aug-ct": ("stylegan", {"augment": "color,translation"}, {}),  # stop 33: no cutout
     "stylegan-aug-ctc-gamma0.1": ("stylegan", {"augment": "color,translation,cutout", "r1_gamma": 0.1}, {}),
     **{
         f"stylegan-{aug}lr{lr:g}": ("stylegan", opts, {"lr": {"discriminator": lr * 16 / 17, "generator": lr * 4 / 5}})
@@ -82,6 +83,8 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "stylegan-g32": ("stylegan", {"g_channels": 32}, {}),
     "stylegan-nopl-nomix": ("stylegan", {"pl_weight": 0.0, "mixing": 0.0}, {}),
     "stylegan-b64": ("stylegan", {}, {"batch_size": 64}),
+    # stop 33: D's minibatch-stddev group over the whole batch (StyleGAN2-ADA's cifar config: mbstd 32)
+    "stylegan-mbstd32": ("stylegan", {"mbstd_group": 32}, {}),
     "stylegan-dlr1e-3": ("stylegan", {}, {"lr": {"discriminator": 1e-3 * 16 / 17, "generator": 2e-3 * 4 / 5}}),
 }
 
@@ -93,7 +96,7 @@ SAME_WIDTHS = ("stylegan-first", "stylegan-gamma1", "stylegan-lean", "stylegan-c
 SAME_WIDTHS += ("stylegan-noaug", *(v for v in VARIANTS if v.startswith("stylegan-lr")))
 #: augmented variants are timed with the costliest policy's rate (color, translation, cutout), so each gets at
 #: most the budget; the learning rate does not change a step's cost
-AUGMENTED = (*(v for v in VARIANTS if v.startswith("stylegan-aug-")), "stylegan-dlr1e-3")
+AUGMENTED = (*(v for v in VARIANTS if v.startswith("stylegan-aug-")), "stylegan-dlr1e-3", "stylegan-mbstd32")
 
 
 def to_32(x: np.ndarray) -> torch.Tensor:

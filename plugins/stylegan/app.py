@@ -81,7 +81,9 @@ class StyleGAN(App):
             "generator": SG.Generator(
                 o.image_size, s["channels"], o.z_dim, o.mapping_layers, o.g_channels, o.max_channels
             ),
-            "discriminator": SG.Discriminator(o.image_size, s["channels"], o.d_channels, o.max_channels, o.progressive),
+            "discriminator": SG.Discriminator(
+                o.image_size, s["channels"], o.d_channels, o.max_channels, o.progressive, o.mbstd_group
+            ),
         }
         if s["judge_classes"]:
             nets["classifier"] = DigitClassifier(s["channels"], o.image_size, s["judge_classes"])
