@@ -127,6 +127,7 @@ def cell(entry: dict[str, Any], rows: int, epsilon: float, seed: int, split: boo
         "epsilon": epsilon,
         "seed": seed,
         "class_bins": PR.CLASS_BINS if counts else "pooled",
+        **({"bin_ratio": PR.BIN_NOISE_RATIO} if PR.BIN_NOISE_RATIO != 10 else {}),
         "floor": round(floor, 1),
         "real": round(ml["train_on_real"][ml["metric"]], 4),
         "oracle": round(ml["train_on_synthetic"][ml["metric"]], 4),
@@ -224,6 +225,8 @@ def report(files: list[str]) -> None:
                 if not r.get("class_shape") or r["class_bins"] == "pooled"
                 else f"{r['class_bins']}+shape"
             )
+            if r.get("bin_ratio"):
+                bins = f"{bins}+ratio{r['bin_ratio']:g}"
             if r.get("atoms"):
                 bins = f"{bins}+atoms"
             if r.get("class_tail"):
@@ -270,6 +273,9 @@ def main() -> None:
     p.add_argument(
         "--public-bounds", action="store_true", help="give every number's min/max over the whole file as --dp-metadata"
     )
+    p.add_argument(
+        "--bin-ratio", type=float, default=10.0, help="BIN_NOISE_RATIO: quantile bins = rows / (this · noise std)"
+    )
     p.add_argument("--ablate", action="store_true", help="print the ML with one number released, and all but one")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
@@ -286,6 +292,7 @@ def main() -> None:
         return
     global QUALITY, PUBLIC
     QUALITY, PUBLIC = args.quality, args.public_bounds
+    PR.BIN_NOISE_RATIO = args.bin_ratio
     if args.noise_factor is not None:
         import ganapps.plugins.tabular.privacy as P
 

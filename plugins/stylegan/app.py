@@ -81,9 +81,7 @@ class StyleGAN(App):
             "generator": SG.Generator(
                 o.image_size, s["channels"], o.z_dim, o.mapping_layers, o.g_channels, o.max_channels
             ),
-            "discriminator": SG.Discriminator(
-                o.image_size, s["channels"], o.d_channels, o.max_channels, o.progressive, o.mbstd_group
-            ),
+            "discriminator": SG.Discriminator(o.image_size, s["channels"], o.d_channels, o.max_channels, o.progressive),
         }
         if s["judge_classes"]:
             nets["classifier"] = DigitClassifier(s["channels"], o.image_size, s["judge_classes"])

@@ -233,17 +233,9 @@ def minibatch_stddev(x: Tensor, group: int = 4) -> Tensor:
 class Discriminator(nn.Module):
     """Residual D: fromRGB, ResBlocks down to 4×4, minibatch stddev, conv, dense, dense → logit."""
 
-    def __init__(
-        self,
-        size: int,
-        channels: int,
-        width: int = 32,
-        max_width: int = 128,
-        progressive: bool = False,
-        mbstd_group: int = 4,
-    ) -> None:
+    def __init__(self, size: int, channels: int, width: int = 32, max_width: int = 128, progressive: bool = False):
         super().__init__()
-        self.size, ch, self.mbstd_group = size, _widths(size, width, max_width), mbstd_group
+        self.size, ch = size, _widths(size, width, max_width)
         self.widths = ch
         rgb_at = list(ch) if progressive else [size]
         self.from_rgb = nn.ModuleDict({str(r): EqualConv(channels, ch[r], 1, act=True) for r in rgb_at})
@@ -260,7 +252,7 @@ class Discriminator(nn.Module):
             if res == x.shape[-1] and alpha < 1.0:  # fade in: the downsampled image through the lower fromRGB
                 h = alpha * h + (1 - alpha) * self.from_rgb[str(res // 2)](F.avg_pool2d(x, 2))
             res //= 2
-        h = self.conv(minibatch_stddev(h, self.mbstd_group))
+        h = self.conv(minibatch_stddev(h))
         return self.out(self.fc(h.flatten(1))).reshape(-1)
 
 

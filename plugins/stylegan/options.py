@@ -28,10 +28,6 @@ class StyleGANOptions:
     max_channels: int = field(
         default=64, metadata={"help": "Most channels of any layer (the paper: 512); 16/64 fit a CPU in minutes."}
     )
-    mbstd_group: int = field(
-        default=4,
-        metadata={"help": "Minibatch-stddev group size of D (the paper: 4; StyleGAN2-ADA's small images: 32)."},
-    )
     r1_gamma: float = field(default=0.01, metadata={"help": "R1 weight γ (0 = off); chosen on validation digits."})
     r1_every: int = field(default=16, metadata={"help": "Lazy R1: every k_D discriminator steps (the paper: 16)."})
     pl_weight: float = field(default=2.0, metadata={"help": "Path-length weight w_pl (0 = off; the paper: 2)."})
@@ -60,8 +56,6 @@ class StyleGANOptions:
             raise ConfigError(
                 "options --z-dim, --mapping-layers, --g-channels, --d-channels, --max-channels must be ≥ 1"
             )
-        if self.mbstd_group < 1:
-            raise ConfigError(f"option --mbstd-group must be at least 1, got {self.mbstd_group}")
         if min(self.r1_every, self.pl_every) < 1:
             raise ConfigError("options --r1-every and --pl-every must be at least 1")
         if min(self.r1_gamma, self.pl_weight) < 0 or not 0 <= self.mixing <= 1:
