@@ -116,6 +116,21 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "split_from": 1.0,
         },
     ),
+    # stop 33, a user option rather than a default: what a data dictionary listing the values of the
+    # integer columns with at most 64 of them (in the whole file) gives when passed as --dp-metadata
+    # categories ("public_values" builds that metadata for the cell); the rest as the default
+    "e80-b500-d128-cbt-s0.5-sgd0.3-cb12-split1-pubvalues": (
+        {**D128, "dp_optimizer": "sgd"},
+        {
+            "epochs": 80,
+            "batch_size": 500,
+            "share": 0.5,
+            "lr": {"discriminator": 0.3},
+            "class_bins": 12,
+            "split_from": 1.0,
+            "public_values": 64,
+        },
+    ),
     # round 7 (stop 32; -cb12-split1 the default): "-cb12-thr0" (the default rerun as the baseline) and
     # "-cb12-thr2t" (a number's pooled histogram denoised: counts under 2 noise stds read as 0; its class
     # bins spanning the released mass) ran at commit 82f3526, which had private.HIST_THRESHOLD and
@@ -140,6 +155,9 @@ def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON) 
     # candidates without "class_bins" ran before stop 31: class-split bins were the equal-width ones (0)
     class_bins, default_bins = settings.pop("class_bins", 0), PR.CLASS_BINS
     split_from, default_split = settings.pop("split_from", 3.0), P.CLASS_SPLIT_MIN_EPSILON
+    public_values = settings.pop("public_values", 0)
+    if public_values:
+        options = {**options, "dp_metadata": str(value_lists(entry, public_values))}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         P.PREPROCESSING_SHARE, PR.CLASS_BINS, P.CLASS_SPLIT_MIN_EPSILON = share, class_bins, split_from
@@ -162,6 +180,7 @@ def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON) 
         "preprocessing_share": share,
         "class_bins": class_bins,
         "class_split_from": split_from,
+        **({"public_values": public_values} if public_values else {}),
         "quality_val": round(q_val, 4),
         "quality_fit": round(q_fit, 4),
         "ml": round(ml["train_on_synthetic"][ml["metric"]], 4),
@@ -169,6 +188,28 @@ def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON) 
         "seconds": round(timings["fit_seconds"], 1),
         "steps": timings["steps"],
     }
+
+
+def value_lists(entry: dict[str, Any], most: int) -> Path:
+    """``--dp-metadata`` (SDV single-table JSON) naming each integer column with at most ``most``
+    distinct values in the whole file categorical, with those values as its public categories (what a
+    data dictionary of codes would give); every other column keeps the kind its storage type gives."""
+    import tempfile
+
+    import polars as pl
+    import tabular_select as TS
+
+    frame = pl.read_csv(TS.TABLES / entry["file"], infer_schema_length=None)
+    columns: dict[str, Any] = {}
+    for name, dtype in frame.schema.items():
+        values = frame[name].drop_nulls().unique().sort()
+        if dtype.is_integer() and name != entry["target"] and len(values) <= most:
+            columns[name] = {"sdtype": "categorical", "categories": values.to_list()}
+        else:
+            columns[name] = {"sdtype": "numerical" if dtype.is_numeric() else "categorical"}
+    path = Path(tempfile.mkdtemp()) / f"{entry['file'].split('.')[0]}-values.json"
+    path.write_text(json.dumps({"METADATA_SPEC_VERSION": "SINGLE_TABLE_V1", "columns": columns}))
+    return path
 
 
 def load(out: Path) -> list[dict[str, Any]]:
