@@ -166,6 +166,9 @@ class App:
     #: batches and fewer steps) and the step budget instead of ``default_steps``
     dp_train_defaults: ClassVar[dict[str, Any]] = {}
     dp_default_steps: ClassVar[int | None] = None
+    #: what the keys of ``self.dp_preprocessing`` mean, for the report's privacy table (the engine
+    #: explains its own keys: ε, δ, σ, q, steps, the split of ε)
+    dp_meanings: ClassVar[Mapping[str, MetricMeaning]] = {}
     #: what each metric of :meth:`evaluate` means, which direction is better and what to read it
     #: against, by dotted metric key (``*`` = one segment); the report's metrics table shows them
     metric_meanings: ClassVar[Mapping[str, MetricMeaning]] = {}
@@ -186,6 +189,9 @@ class App:
         #: the run's privacy plan under ``--dp-epsilon`` (core/privacy.py's PrivacyPlan; its
         #: ``expected_batch`` is how many generated rows a private step should use), else None
         self.privacy: Any = None
+        #: under ``--dp-epsilon``: what the app replaced or turned off to keep the run private, one
+        #: line each (set before training; metrics.json and the report show them)
+        self.dp_notes: list[str] = []
 
     # ----------------------------------------------------------------- data
     def data_name(self, source: Any = None) -> str:

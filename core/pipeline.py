@@ -29,7 +29,7 @@ from ganapps.core.devices import seed_everything
 from ganapps.core.diagnostics import check_diversity
 from ganapps.core.errors import ConfigError, DataError, RunFailed, RunInterrupted, one_line
 from ganapps.core.io import write_json
-from ganapps.core.meanings import MetricMeaning
+from ganapps.core.meanings import MetricMeaning, prefixed
 from ganapps.core.metrics.guard import measure
 from ganapps.core.plugins import dataset_path, get_datasets, get_registry
 from ganapps.core.report import settings_of, write_report
@@ -522,6 +522,8 @@ def _sample_and_report(done: Trained, samples: int | None) -> RunResult:
 
 def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic], sample: str, finished: str) -> None:
     """``report.html`` of a trained and evaluated run: its metrics explained, what to run next, its settings."""
+    from ganapps.core.privacy import PRIVACY_MEANINGS
+
     run_dir, result, cfg, trainer = done.run_dir, done.result, done.config, done.trainer
     write_report(
         run_dir.report_path,
@@ -550,16 +552,17 @@ def _report(done: Trained, evaluation: Evaluation, diagnostics: list[Diagnostic]
         epoch_images=sorted(run_dir.samples.glob("*_epoch*.png")) if run_dir.samples.exists() else [],
         notes=evaluation.notes,
         checks=["discriminator overpowering", "oscillation", "mode collapse"],
+        privacy=result.privacy,
+        privacy_meanings={**PRIVACY_MEANINGS, **prefixed("preprocessing", done.instance.dp_meanings)},
     )
 
 
 def privacy_text(p: dict[str, Any]) -> str:
     """The report's line on a DP run's budget."""
     return (
-        f"ε = {p['epsilon_spent']:.3g} of {p['epsilon']:g} spent (δ = {p['delta']:.2g}), noise multiplier "
-        f"σ = {p['noise_multiplier']:.4g}, sampling rate q = {p['sample_rate']:.4g}, {p['steps_taken']} of "
-        f"{p['steps']} private steps, clip C = {p['max_grad_norm']:g}, {p['accountant'].upper()} accountant; "
-        f"DP-SGD on {', '.join(p['private_networks'])} (docs/privacy.md)"
+        f"ε = {p['epsilon_spent']:.3g} of {p['epsilon']:g} spent (δ = {p['delta']:.2g}); DP-SGD on "
+        f"{', '.join(p['private_networks'])}: σ = {p['noise_multiplier']:.4g}, q = {p['sample_rate']:.4g}, "
+        f"{p['steps_taken']} of {p['steps']} steps (below: the whole accounting)"
     )
 
 

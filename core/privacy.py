@@ -29,6 +29,7 @@ from ganapps.core.accounting import composed_noise_for, rdp_epsilon
 from ganapps.core.config import TrainConfig
 from ganapps.core.data import TensorData
 from ganapps.core.errors import ConfigError, DataError
+from ganapps.core.meanings import MetricMeaning
 
 if TYPE_CHECKING:
     from ganapps.core.app import App, Phase, Step
@@ -90,6 +91,34 @@ class PrivacyPlan:
     #: of δ spent on thresholding (category discovery); None/0 without one
     preprocessing_noise: float | None = None
     selection_delta: float = 0.0
+
+
+#: what the engine's keys of ``metrics.json``'s ``differential_privacy`` mean (the report's privacy table);
+#: an app explains the keys of its own release under ``preprocessing.`` (``App.dp_meanings``)
+PRIVACY_MEANINGS: dict[str, MetricMeaning] = {
+    "epsilon": MetricMeaning("ε asked (--dp-epsilon): how much any one row can change what the run releases"),
+    "delta": MetricMeaning("δ: the chance the ε bound may fail (default 1/(10·n), below 1/n)"),
+    "epsilon_spent": MetricMeaning(
+        "ε the accountant charges for the whole run, every part composed", "lower", "epsilon", "asked"
+    ),
+    "epsilon_preprocessing": MetricMeaning(
+        "ε of the app's noisy statistics alone, at the same δ (the parts compose in RDP; they do not add)"
+    ),
+    "epsilon_dp_sgd": MetricMeaning("ε of the DP-SGD steps alone, at the same δ"),
+    "max_grad_norm": MetricMeaning("C: each row's gradient is clipped to this L2 norm (--dp-max-grad-norm)"),
+    "noise_multiplier": MetricMeaning("σ: DP-SGD adds Gaussian noise of std σ·C to each step's summed gradients"),
+    "preprocessing_noise": MetricMeaning("noise multiplier of the app's Gaussian release of statistics"),
+    "rows": MetricMeaning("real training rows n (public)"),
+    "expected_batch": MetricMeaning("rows a private step draws on average (Poisson sampling)"),
+    "sample_rate": MetricMeaning("q: each row's chance of being in a private step's batch"),
+    "steps": MetricMeaning("private steps planned: the accountant's horizon"),
+    "steps_taken": MetricMeaning(
+        "private steps taken (the run stops when the budget is spent)", None, "steps", "planned"
+    ),
+    "accountant": MetricMeaning("the privacy accountant: Rényi DP (RDP), converted to (ε, δ)"),
+    "selection_delta": MetricMeaning("part of δ spent releasing values by threshold (partition selection)"),
+    "private_networks": MetricMeaning("networks trained with DP-SGD: the only ones that see real rows"),
+}
 
 
 def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
@@ -318,6 +347,8 @@ class DPSGD:
         out["epsilon_spent"] = round(spent(self.plan, self.taken), 4)
         out["steps_taken"] = self.taken
         out["private_networks"] = sorted({n for nets in self.steps.values() for n in nets})
+        if getattr(self.app, "dp_notes", None):
+            out["notes"] = list(self.app.dp_notes)
         if self.pre:  # the split: each part alone at the RDP δ, and their composition (epsilon_spent)
             p, d = self.plan, self.plan.delta - self.plan.selection_delta
             out["composition"] = "RDP (preprocessing Gaussian release + DP-SGD steps), plus selection_delta"

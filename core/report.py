@@ -101,6 +101,8 @@ def _fmt(v: Any) -> str:
         return f"{v:.4g}"
     if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
         return f"{len(v)} records (in metrics.json)"
+    if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+        v = ", ".join(v)
     if isinstance(v, list) and v and len(v) <= 12 and all(isinstance(x, float) for x in v):
         return "[" + ", ".join(f"{x:.4g}" for x in v) + "]"
     if isinstance(v, list) and len(v) > 12:
@@ -206,6 +208,21 @@ def _diagnostics(diagnostics: Sequence[Diagnostic], checks: Sequence[str]) -> st
     return "".join(parts)
 
 
+def _privacy(p: Mapping[str, Any], meanings: Mapping[str, MetricMeaning]) -> str:
+    """A DP run's whole accounting (``metrics.json``'s ``differential_privacy``), explained, and what the
+    app replaced or turned off to keep the run private."""
+    how = f" Composition: {html.escape(str(p['composition']))}." if p.get("composition") else ""
+    parts = [
+        "<h2>Differential privacy</h2><p>Every path from the real rows to the model and the samples is "
+        f"paid from one (ε, δ) budget or closed: docs/privacy.md lists them.{how}</p>",
+        metrics_table({k: v for k, v in p.items() if k not in ("notes", "composition")}, meanings),
+    ]
+    if p.get("notes"):
+        items = "".join(f"<li>{html.escape(str(n))}</li>" for n in p["notes"])
+        parts.append(f"<p>Replaced or turned off to keep the run private:</p><ul>{items}</ul>")
+    return "".join(parts)
+
+
 def _figures(history: Sequence[dict[str, Any]], figures: dict[str, bytes], epoch_images: Sequence[Path]) -> list[str]:
     parts: list[str] = []
     if figures:
@@ -238,9 +255,12 @@ def render(
     meanings: Mapping[str, MetricMeaning] | None = None,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
     next_steps: Sequence[tuple[str, str]] = (),
+    privacy: Mapping[str, Any] | None = None,
+    privacy_meanings: Mapping[str, MetricMeaning] | None = None,
 ) -> str:
     """The report as one HTML string with embedded PNGs: run summary, what to run next, diagnostics,
-    explained metrics, real-beside-synthetic figures, training curves, samples per epoch, settings."""
+    a DP run's accounting, explained metrics, real-beside-synthetic figures, training curves, samples
+    per epoch, settings."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"]
     parts.append(f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>")
     parts.append("<h2>Run</h2><table>")
@@ -249,6 +269,8 @@ def render(
     if next_steps:
         parts.append(_next_steps(next_steps))
     parts.append(_diagnostics(diagnostics, checks))
+    if privacy:
+        parts.append(_privacy(privacy, privacy_meanings or {}))
     parts.append("<h2>Metrics</h2>" + metrics_table(metrics, meanings or {}))
     if notes:
         parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")

@@ -3,6 +3,7 @@ the CLI and the Python API, resume, and the combinations that cannot be private 
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 from pathlib import Path
@@ -154,6 +155,11 @@ def test_resume_keeps_the_accountant(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ medgan from the CLI and the API
+def bundle_notes(run_dir: Path) -> list[str]:
+    """What the app said it replaced or turned off under DP (--dp-epsilon lines of the bundle's notes)."""
+    return [n for n in load_bundle(run_dir).schema["notes"] if "mostly noise" not in n]
+
+
 def test_medgan_dp_from_the_cli(in_tmp: Path) -> None:
     data = wide_csv(in_tmp / "wide.csv")
     cli_ok("run", "medgan", "--data", str(data), *DP, "--out", "run")
@@ -167,12 +173,21 @@ def test_medgan_dp_from_the_cli(in_tmp: Path) -> None:
     assert {"membership_auc", "dcr_ratio"} <= set(m["metrics"]["privacy"])
     report = (in_tmp / "run" / "report.html").read_text()
     assert "differential privacy" in report and "σ = " in report
+    # the report's privacy section: the whole accounting explained, and what DP turned off
+    section = report.split("<h2>Differential privacy</h2>")[1].split("<h2>")[0]
+    for key in ("epsilon_dp_sgd", "epsilon_preprocessing", "preprocessing.sensitivity", "steps_taken"):
+        assert f"<td>{key}</td>" in section, key
+    assert "√(--dp-max-codes)" in section and "planned</span>" in section  # steps_taken read against steps
+    assert p["notes"] == bundle_notes(in_tmp / "run") and p["notes"]
+    assert all(html.escape(n) in section for n in p["notes"])
     bundle = load_bundle(in_tmp / "run")
     assert bundle.options.minibatch_average is False and bundle.options.mean_match == 30  # on noisy prevalences
     assert 0 < p["epsilon_preprocessing"] < p["epsilon_spent"] and p["preprocessing"]["sensitivity"] == 8.0
     assert bundle.codes == [f"c{j}" for j in range(12)]  # the file's columns, not a count over patients
     assert all(n.startswith("--dp-epsilon") for n in bundle.schema["notes"])  # nothing read off the patients
     assert any("mostly noise" in n for n in bundle.schema["notes"])  # 96 patients: the release is mostly noise
+    assert [d["code"] for d in m["diagnostics"]].count("dp-noise") == 1  # and the report's diagnostics say so
+    assert "dp-noise" in report.split("<h2>Diagnostics</h2>")[1].split("<h2>")[0]
     cli_ok("generate", "run", "-n", "10", "--out", "g.csv")
 
 

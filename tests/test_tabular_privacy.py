@@ -4,6 +4,7 @@ packing or gradient penalty, the budget composed — and DP runs work from the C
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -198,6 +199,15 @@ def test_dp_run_from_the_api_closes_every_path(tmp_path: Path) -> None:
     assert p["epsilon_spent"] <= 3.0 and 0 < p["epsilon_dp_sgd"] < 3.0
     # half the budget on the histograms (the validated share): that release alone is (1.5, δ')-DP
     assert p["preprocessing"]["share"] == 0.5 and abs(p["epsilon_preprocessing"] - 1.5) < 0.02
+    # what DP replaced is said in metrics.json and in the report's privacy section, with the release explained
+    assert p["notes"] == app.schema["dp_notes"] and any("pac 1" in n for n in p["notes"])
+    section = (tmp_path / "run" / "report.html").read_text().split("<h2>Differential privacy</h2>")[1]
+    section = section.split("<h2>")[0]
+    assert "<td>preprocessing.count_noise_std</td>" in section and "(σ·√H)" in section
+    assert all(html.escape(n) in section for n in p["notes"])
+    # a small table under DP: the advice is about the noise, not a non-private synthesizer to compare with
+    (small,) = [d for d in result.diagnostics if d.code == "small-table"]
+    assert "it is not private" in small.remedy and f"std {p['preprocessing']['count_noise_std']:.3g}" in small.remedy
     assert SECRET not in (tmp_path / "run" / "bundle" / "schema.json").read_text()
     before = {k: v.clone() for k, v in app.decoder.tensors().items()}
     app.x = torch.full_like(app.x, 7.0)  # the calibration under DP reads no rows: garbage changes nothing

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganapps.core import losses as L
-from ganapps.core.app import App, Evaluation, OptimizerSpec, Phase, Step
+from ganapps.core.app import App, Diagnostic, Evaluation, OptimizerSpec, Phase, Step
 from ganapps.core.data import TensorData, batched
 from ganapps.core.devices import eval_mode
 from ganapps.core.errors import ConfigError, DataError
@@ -46,7 +46,13 @@ from ganapps.plugins.medgan.data import (
 )
 from ganapps.plugins.medgan.model import Decoder, Discriminator, Encoder, Generator
 from ganapps.plugins.medgan.options import MedGANOptions
-from ganapps.plugins.medgan.privacy import PREVALENCE_SHARE, noisy_prevalences, private_options, public_codes
+from ganapps.plugins.medgan.privacy import (
+    DP_MEANINGS,
+    PREVALENCE_SHARE,
+    noisy_prevalences,
+    private_options,
+    public_codes,
+)
 
 log = logging.getLogger("ganapps.medgan")
 
@@ -74,6 +80,7 @@ class MedGAN(App):
     dp_refusal = None  # every path is closed under --dp-epsilon: docs/privacy.md
     #: under DP with --mean-match: the noisy prevalences' Gaussian release, composed with DP-SGD
     dp_preprocessing: dict[str, Any] | None = None
+    dp_meanings = DP_MEANINGS
     monitor = ("dim_prob_r", "max")
     metric_meanings = M.MEANINGS
 
@@ -85,7 +92,7 @@ class MedGAN(App):
         if o.mean_match < 0:
             raise ConfigError("option --mean-match must be 0 or more")
         if self.dp:
-            self._dp_notes = private_options(o)
+            self._dp_notes = self.dp_notes = private_options(o)
         matrix, layout, notes = load_codes(
             source, o.format, o.patient_col, o.code_col, o.visit_col, o.group_codes, self.data_name(source)
         )
@@ -149,6 +156,7 @@ class MedGAN(App):
         """Under DP with --mean-match: the noisy code means it matches, paid from the budget."""
         o, cfg = self.options, self.train_config
         self._prevalence: Tensor | None = None
+        self._noisy_release: str | None = None
         self.dp_preprocessing = None
         if not o.mean_match:
             return
@@ -166,6 +174,7 @@ class MedGAN(App):
             )
             log.warning(msg)
             self.schema["notes"].append(msg)
+            self._noisy_release = f"released prevalences with noise of sd {noise:.3f} each for {len(x)} patients."
 
     @property
     def codes(self) -> list[str]:
@@ -317,4 +326,15 @@ class MedGAN(App):
     def evaluate(self, real: CodeMatrix, synthetic: CodeMatrix, train: CodeMatrix | None = None) -> Evaluation:
         """The paper's metrics against the real training split (its protocol) and the held-out one."""
         notes = list(self.schema.get("notes", []))
-        return M.evaluate(real, synthetic, train, self.codes, notes, self.options.top_k, self.train_config.seed)
+        ev = M.evaluate(real, synthetic, train, self.codes, notes, self.options.top_k, self.train_config.seed)
+        if getattr(self, "_noisy_release", None):  # under DP: a cohort too small for its ε
+            ev.diagnostics.append(
+                Diagnostic(
+                    "dp-noise",
+                    str(self._noisy_release),
+                    "At this cohort size the prevalences and the synthetic patients are mostly noise: raise "
+                    "--dp-epsilon or train on more patients (docs/privacy.md: on the MIMIC-III demo's 64 patients "
+                    "DP medGAN was no better than chance; DP needs cohorts of thousands).",
+                )
+            )
+        return ev

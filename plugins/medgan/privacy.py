@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ganapps.core.accounting import gaussian_noise_for
 from ganapps.core.errors import ConfigError
+from ganapps.core.meanings import MetricMeaning
 from ganapps.plugins.medgan.data import CodeMatrix, group_code
 from ganapps.plugins.medgan.options import MedGANOptions
 
@@ -67,6 +68,15 @@ def public_codes(o: MedGANOptions, train: CodeMatrix) -> list[str]:
     if len(codes) < 2:
         raise ConfigError(f"option --code-list: {path} names {len(codes)} code(s); medGAN needs at least 2")
     return codes
+
+
+#: what the keys of the prevalence release mean (``App.dp_meanings``; the report's privacy table)
+DP_MEANINGS = {
+    "share": MetricMeaning("share of ε given to the noisy code prevalences (the rest to DP-SGD)"),
+    "sensitivity": MetricMeaning("L2 bound of one patient's row, √(--dp-max-codes); longer rows are scaled down to it"),
+    "mean_noise_std": MetricMeaning("noise std of each released prevalence"),
+    "selection_delta": MetricMeaning("part of δ spent releasing values by threshold (none here)"),
+}
 
 
 def noisy_prevalences(x: Tensor, epsilon: float, delta: float, max_codes: int, seed: int) -> tuple[Tensor, dict]:

@@ -64,6 +64,7 @@ from ganapps.plugins.tabular.model import (
 )
 from ganapps.plugins.tabular.options import TabularOptions
 from ganapps.plugins.tabular.privacy import (
+    DP_MEANINGS,
     DP_SGD_LR,
     private_critic_step,
     private_options,
@@ -111,6 +112,7 @@ class TabularGAN(TableApp):
     #: under --dp-epsilon, the noisy histograms' Gaussian release (``privacy.private_transformer``),
     #: which the engine's accountant composes with the critic's DP-SGD steps
     dp_preprocessing: dict[str, Any] | None = None
+    dp_meanings = DP_MEANINGS
 
     # ------------------------------------------------------------------ data
     @property
@@ -135,7 +137,7 @@ class TabularGAN(TableApp):
             raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")
         if self.dp:  # noisy histograms and public metadata only (privacy.py)
             t = private_transformer(self, train)
-            self.schema["dp_notes"] = notes
+            self.schema["dp_notes"] = self.dp_notes = notes
         else:
             if o.dp_metadata:
                 raise ConfigError("option --dp-metadata is for --dp-epsilon runs; give --metadata for column types")
@@ -148,7 +150,7 @@ class TabularGAN(TableApp):
         self.schema["generator_layout"] = "grouped"  # bundles before it emit the encoded order
         self._tt = t
         if train.height < SMALL_TABLE:
-            log.warning("small table: %d training rows. %s", train.height, SMALL_TABLE_ADVICE)
+            log.warning("small table: %d training rows. %s", train.height, self.small_table_advice())
 
     def dataset(self, train: pl.DataFrame) -> TensorData:
         self.x = self.tt.transform(train, seed=self.train_config.seed)
@@ -350,10 +352,25 @@ class TabularGAN(TableApp):
         write_sdv_metadata(self.tt.specs, generation.metadata_path(out), table=out.name.split(".")[0])
         return out
 
+    def small_table_advice(self) -> str:
+        """What to do about a table under ``SMALL_TABLE`` rows; under DP the non-private comparison is no way out."""
+        if not self.dp:
+            return SMALL_TABLE_ADVICE
+        noise = (self.dp_preprocessing or {}).get("count_noise_std")
+        std = f" (std {noise:.3g} here)" if noise is not None else ""
+        return (
+            f"Under --dp-epsilon the noise on each released count{std} and on each DP-SGD step does not shrink "
+            "with the table, so a small table keeps less of its signal: a larger --dp-epsilon, more rows, or "
+            "public --dp-metadata (categories, bounds: no budget spent) help (docs/privacy.md). Comparing with "
+            "sdv-gaussiancopula does not apply: it is not private."
+        )
+
     def evaluate(self, real: Any, synthetic: Any, train: Any = None) -> Evaluation:
         ev = super().evaluate(real, synthetic, train)
         if train is not None and len(train) < SMALL_TABLE:
             ev.diagnostics.append(
-                Diagnostic("small-table", f"only {len(train)} training rows.", SMALL_TABLE_ADVICE, severity="info")
+                Diagnostic(
+                    "small-table", f"only {len(train)} training rows.", self.small_table_advice(), severity="info"
+                )
             )
         return ev

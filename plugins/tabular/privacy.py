@@ -26,6 +26,7 @@ from torch import Tensor
 
 from ganapps.core.accounting import gaussian_noise_for
 from ganapps.core.errors import ConfigError
+from ganapps.core.meanings import MetricMeaning
 from ganapps.core.privacy import default_delta
 from ganapps.plugins.tabular.calibration import GRID, MIN_CLASS_ROWS, ClassTarget
 from ganapps.plugins.tabular.options import TabularOptions
@@ -67,6 +68,17 @@ CLASS_NOISE_FACTOR = 10.0
 #: (one seed), so it started at 3 (stop 28); with ``CLASS_BINS`` of equal mass it gains at ε = 1 too
 #: (+0.047, two seeds: 1.397 vs 1.350 pooled; stop 31). Below 1 it is not measured, so pooled
 CLASS_SPLIT_MIN_EPSILON = 1.0
+
+
+#: what the keys of the histograms' release mean (``App.dp_meanings``; the report's privacy table)
+DP_MEANINGS = {
+    "share": MetricMeaning("share of ε given to the noisy histograms (the rest to DP-SGD)"),
+    "histograms": MetricMeaning("H: histograms in the one Gaussian release; each row adds 1 to one bin of each"),
+    "count_noise_std": MetricMeaning("noise std of every released count (σ·√H)"),
+    "public_columns": MetricMeaning("columns whose categories or bounds came from --dp-metadata: no budget spent"),
+    "class_split_by": MetricMeaning("the column whose classes split the others' histograms (per-class calibration)"),
+    "selection_delta": MetricMeaning("part of δ spent releasing category levels by threshold"),
+}
 
 
 def private_options(o: TabularOptions, epsilon: float) -> list[str]:
