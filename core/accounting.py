@@ -40,7 +40,9 @@ def _bisect_sigma(eps_of: Any, epsilon: float, what: str) -> float:
     while eps_of(high) > epsilon:
         low, high = high, high * 2
         if high > 1e6:
-            raise ConfigError(f"option --dp-epsilon {epsilon:g} is too small for {what} (σ would pass 10⁶); raise it")
+            raise ConfigError(
+                f"option --dp-epsilon: ε = {epsilon:g} is too little for {what} (σ would pass 10⁶); raise --dp-epsilon"
+            )
     while high - low > 1e-3 * high:
         mid = (low + high) / 2
         low, high = (mid, high) if eps_of(mid) > epsilon else (low, mid)
@@ -49,7 +51,11 @@ def _bisect_sigma(eps_of: Any, epsilon: float, what: str) -> float:
 
 def gaussian_noise_for(epsilon: float, delta: float) -> float:
     """σ (noise per unit of L2 sensitivity) for which one Gaussian mechanism is (ε, δ)-DP (RDP conversion)."""
-    return _bisect_sigma(lambda s: rdp_epsilon(delta, (1.0, s, 1)), epsilon, "the preprocessing share")
+    return _bisect_sigma(
+        lambda s: rdp_epsilon(delta, (1.0, s, 1)),
+        epsilon,
+        "the app's release of statistics (its share of --dp-epsilon)",
+    )
 
 
 def composed_noise_for(epsilon: float, delta: float, sample_rate: float, steps: int, pre_sigma: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -219,9 +220,9 @@ def validate_train(cfg: TrainConfig) -> TrainConfig:
         (cfg.checkpoint_seconds >= 0, "checkpoint-seconds must be >= 0"),
         (cfg.max_steps >= 0, "max-steps must be >= 0"),
         (cfg.num_workers >= 0, "num-workers must be >= 0"),
-        (cfg.dp_epsilon >= 0, "dp-epsilon must be >= 0 (0 = off)"),
+        (math.isfinite(cfg.dp_epsilon) and cfg.dp_epsilon >= 0, "dp-epsilon must be a finite number >= 0 (0 = off)"),
         (0.0 <= cfg.dp_delta < 1.0, "dp-delta must be in [0, 1) (0 = 1/(10·n))"),
-        (cfg.dp_max_grad_norm > 0, "dp-max-grad-norm must be > 0"),
+        (math.isfinite(cfg.dp_max_grad_norm) and cfg.dp_max_grad_norm > 0, "dp-max-grad-norm must be finite and > 0"),
     ]
     for ok, msg in checks:
         if not ok:

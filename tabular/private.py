@@ -82,7 +82,7 @@ def read_public_metadata(path: str | Path) -> tuple[dict[str, dict[str, Any]], s
     ``"categories": [...]`` (categorical) and ``"min"``/``"max"`` (numerical, datetime in seconds since 1970).
     """
     where = f"--dp-metadata {path}"
-    table = read_sdv_metadata(path)
+    table = read_sdv_metadata(path, option="--dp-metadata")
     meta = read_json(path)
     body = next(iter(meta["tables"].values())) if "tables" in meta else meta
     public: dict[str, PublicColumn] = {}

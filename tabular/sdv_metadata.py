@@ -80,13 +80,19 @@ class SDVTable:
             )
 
 
-def read_sdv_metadata(source: str | Path | Mapping[str, Any], table: str | None = None) -> SDVTable:
+def read_sdv_metadata(
+    source: str | Path | Mapping[str, Any], table: str | None = None, option: str = "--metadata"
+) -> SDVTable:
     """Read an SDV metadata JSON file (or dict) into an :class:`SDVTable` of one table.
 
-    ``table`` picks a table of a multi-table file; a file of one table needs none.
+    ``table`` picks a table of a multi-table file; a file of one table needs none; ``option``: the
+    command-line option that named the file, for messages.
     """
-    where = f"--metadata {source}" if isinstance(source, str | Path) else "metadata"
-    meta = read_json(source) if isinstance(source, str | Path) else dict(source)
+    where = f"{option} {source}" if isinstance(source, str | Path) else "metadata"
+    try:
+        meta = read_json(source) if isinstance(source, str | Path) else dict(source)
+    except DataError as exc:
+        raise DataError(f"option {option}: {exc}") from None
     if not isinstance(meta, dict):
         raise DataError(f"{where}: expected a JSON object")
     if "tables" in meta:

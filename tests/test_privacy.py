@@ -260,7 +260,11 @@ def test_medgan_dp_learns_the_noisy_prevalences(tmp_path: Path) -> None:
         (["medgan", "--dp-epsilon", "3", "--min-count", "2"], "give --code-list instead"),
         (["medgan", "--dp-epsilon", "3", "--dp-max-codes", "0"], "--dp-max-codes must be at least 1"),
         (["medgan", "--dp-epsilon", "3", "--dp-warmup-steps", "-1"], "--dp-warmup-steps must be 0 or more"),
-        (["medgan", "--dp-epsilon", "-1"], "dp-epsilon must be >= 0"),
+        (["medgan", "--dp-epsilon", "-1"], "dp-epsilon must be a finite number >= 0"),
+        (["medgan", "--dp-epsilon", "inf"], "dp-epsilon must be a finite number >= 0"),  # ε = ∞ is no privacy
+        (["medgan", "--dp-epsilon", "3", "--dp-max-grad-norm", "inf"], "dp-max-grad-norm must be finite"),
+        (["tabular", "--dp-epsilon", "1e-5"], "ε = 5e-06 is too little for the app's release of statistics"),
+        (["tabular", "--dp-epsilon", "3", "--dp-metadata", "nope.json"], "option --dp-metadata: nope.json does not"),
         (["medgan", "--dp-epsilon", "3", "--dp-delta", "1"], "dp-delta must be in [0, 1)"),
         (["dcgan", "--dp-epsilon", "3"], "has not declared every path"),
     ],
