@@ -249,6 +249,12 @@ class DPSGD:
             if bad:
                 raise ConfigError(f"option --dp-epsilon: network {name!r} of app {app.name} sees real rows, but {bad}")
         delta = cfg.dp_delta or default_delta(len(batches.data))
+        if delta * len(batches.data) >= 1.0:
+            raise ConfigError(
+                f"option --dp-delta {delta:g} is at least 1/n for these {len(batches.data)} rows: a run that published "
+                f"a whole row with probability δ would meet it; give δ below {1 / len(batches.data):.2g} (or leave it "
+                "out: 1/(10·n))"
+            )
         total = planned_steps(phases, set(self.steps), len(batches))
         if total == 0:
             raise ConfigError(f"option --dp-epsilon: app {app.name} plans no step on real rows")

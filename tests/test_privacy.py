@@ -266,6 +266,7 @@ def test_medgan_dp_learns_the_noisy_prevalences(tmp_path: Path) -> None:
         (["tabular", "--dp-epsilon", "1e-5"], "ε = 5e-06 is too little for the app's release of statistics"),
         (["tabular", "--dp-epsilon", "3", "--dp-metadata", "nope.json"], "option --dp-metadata: nope.json does not"),
         (["medgan", "--dp-epsilon", "3", "--dp-delta", "1"], "dp-delta must be in [0, 1)"),
+        (["tabular", "--dp-epsilon", "3", "--dp-delta", "0.05"], "option --dp-delta 0.05 is at least 1/n for these"),
         (["dcgan", "--dp-epsilon", "3"], "has not declared every path"),
     ],
 )
