@@ -299,6 +299,10 @@ def _load(prep: Prepared, app: str, world: distributed.DistInfo, samples: int | 
     train_split, holdout = instance.split(real, cfg.holdout, cfg.seed)
     if len(train_split) == 0:
         raise DataError(f"--data {prep.label}: no training rows left after the {cfg.holdout:.0%} holdout split")
+    if cfg.dp_epsilon > 0:
+        from ganapps.core.privacy import check_delta
+
+        check_delta(cfg, len(train_split))
     instance.fit(train_split)
     if world.enabled:
         distributed.check_same(f"app {app}'s fit()", *instance.export_state())

@@ -73,6 +73,15 @@ def check_settings(app_cls: type[App], cfg: TrainConfig, processes: int = 1) -> 
     require_opacus()
 
 
+def check_delta(cfg: TrainConfig, rows: int) -> None:
+    """Refuse a ``--dp-delta`` at or above 1/n: it would allow publishing whole rows with probability δ."""
+    if cfg.dp_epsilon > 0 and cfg.dp_delta * rows >= 1.0:
+        raise ConfigError(
+            f"option --dp-delta {cfg.dp_delta:g} is at least 1/n for these {rows} rows: a run that published a "
+            f"whole row with probability δ would meet it; give δ below {1 / rows:.2g} (or leave it out: 1/(10·n))"
+        )
+
+
 @dataclass
 class PrivacyPlan:
     """The budget of a DP run and what the accountant made of it."""
@@ -248,13 +257,8 @@ class DPSGD:
             bad = forbidden_layer(app.nets[name])
             if bad:
                 raise ConfigError(f"option --dp-epsilon: network {name!r} of app {app.name} sees real rows, but {bad}")
+        check_delta(cfg, len(batches.data))
         delta = cfg.dp_delta or default_delta(len(batches.data))
-        if delta * len(batches.data) >= 1.0:
-            raise ConfigError(
-                f"option --dp-delta {delta:g} is at least 1/n for these {len(batches.data)} rows: a run that published "
-                f"a whole row with probability δ would meet it; give δ below {1 / len(batches.data):.2g} (or leave it "
-                "out: 1/(10·n))"
-            )
         total = planned_steps(phases, set(self.steps), len(batches))
         if total == 0:
             raise ConfigError(f"option --dp-epsilon: app {app.name} plans no step on real rows")
