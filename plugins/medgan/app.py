@@ -92,7 +92,7 @@ class MedGAN(App):
         if o.mean_match < 0:
             raise ConfigError("option --mean-match must be 0 or more")
         if self.dp:
-            self._dp_notes = self.dp_notes = private_options(o)
+            self.dp_notes = private_options(o)
         matrix, layout, notes = load_codes(
             source, o.format, o.patient_col, o.code_col, o.visit_col, o.group_codes, self.data_name(source)
         )
@@ -117,7 +117,7 @@ class MedGAN(App):
             self.schema = {
                 "codes": public_codes(self.options, train),
                 "layout": self._layout,
-                "notes": list(self._dp_notes),
+                "notes": list(self.dp_notes),
             }
             self._private_prevalences(train)
             return
