@@ -43,6 +43,15 @@ EPSILON = 3.0
 #: (rounds 1-4 trained the critic with Adam, the only optimizer then; stop 30 made SGD the DP default)
 POOLED = {"calibrate_by_target": False, "dp_discriminator_dim": [256, 256], "dp_optimizer": "adam"}
 D128 = {"dp_discriminator_dim": [128, 128], "dp_optimizer": "adam"}
+#: the settings of the default since stop 31 (-cb12-split1)
+DEFAULT_SETTINGS = {
+    "epochs": 80,
+    "batch_size": 500,
+    "share": 0.5,
+    "lr": {"discriminator": 0.3},
+    "class_bins": 12,
+    "split_from": 1.0,
+}
 CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # round 1 (calibration pooled over the table, the only DP calibration then): the schedule
     # (epochs × batch), the critic's width, the generator's EMA (free: the generator never sees
@@ -105,31 +114,13 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # the code went; its cells stay in --out)
     # and whether per-class calibration now pays below ε = 3 (privacy.CLASS_SPLIT_MIN_EPSILON, chosen at
     # stop 28 with the equal-width class bins; "split_from" is set on the module for the cell)
-    "e80-b500-d128-cbt-s0.5-sgd0.3-cb12-split1": (
-        {**D128, "dp_optimizer": "sgd"},
-        {
-            "epochs": 80,
-            "batch_size": 500,
-            "share": 0.5,
-            "lr": {"discriminator": 0.3},
-            "class_bins": 12,
-            "split_from": 1.0,
-        },
-    ),
+    "e80-b500-d128-cbt-s0.5-sgd0.3-cb12-split1": ({**D128, "dp_optimizer": "sgd"}, DEFAULT_SETTINGS),
     # stop 33, a user option rather than a default: what a data dictionary listing the values of the
     # integer columns with at most 64 of them (in the whole file) gives when passed as --dp-metadata
     # categories ("public_values" builds that metadata for the cell); the rest as the default
     "e80-b500-d128-cbt-s0.5-sgd0.3-cb12-split1-pubvalues": (
         {**D128, "dp_optimizer": "sgd"},
-        {
-            "epochs": 80,
-            "batch_size": 500,
-            "share": 0.5,
-            "lr": {"discriminator": 0.3},
-            "class_bins": 12,
-            "split_from": 1.0,
-            "public_values": 64,
-        },
+        {**DEFAULT_SETTINGS, "public_values": 64},
     ),
     # round 7 (stop 32; -cb12-split1 the default): "-cb12-thr0" (the default rerun as the baseline) and
     # "-cb12-thr2t" (a number's pooled histogram denoised: counts under 2 noise stds read as 0; its class
