@@ -98,7 +98,10 @@ def make_command(info: AppInfo) -> click.Command:
         if headline:
             click.echo("  " + ", ".join(f"{k}={v:.4g}" for k, v in list(headline.items())[:8]))
         if result.diagnostics:
-            click.echo(f"  {len(result.diagnostics)} training warning(s): see the report")
+            warned = sum(d.severity == "warning" for d in result.diagnostics)
+            noted = len(result.diagnostics) - warned
+            parts = [f"{warned} warning(s)"] * bool(warned) + [f"{noted} note(s)"] * bool(noted)
+            click.echo(f"  diagnostics: {', '.join(parts)}; see the report")
 
     shown = dict(cls.train_defaults)  # the help shows this app's engine defaults, not the bare engine's
     if cls.default_steps and "epochs" in shown:

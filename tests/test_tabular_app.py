@@ -55,6 +55,9 @@ def test_run_generate_condition_and_metadata_round_trip(shop_csv: Path, tmp_path
     out = tmp_path / "run"
     r = invoke("run", "tabular", "--data", str(shop_csv), "--out", str(out), "--target", "churn", *TINY)
     assert r.exit_code == 0, r.output
+    # the small-table diagnostic is a note (severity info), counted apart from warnings
+    notes = [d for d in json.loads((out / "metrics.json").read_text())["diagnostics"] if d["severity"] == "info"]
+    assert notes and f"{len(notes)} note(s); see the report" in r.output
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     # SDMetrics' score is the mean of its two properties (a score reported from the wrong place would not be)
     q = metrics["quality"]
