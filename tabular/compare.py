@@ -46,6 +46,8 @@ TEST_SHARE, MAX_TEST = 0.2, 1_000
 #: a table must give at least this many training and test rows
 MIN_TRAIN, MIN_TEST = 50, 20
 MANIFEST = "MANIFEST.json"
+#: a compared entry trained under differential privacy: ``tabular@dp3`` is ``tabular --dp-epsilon 3``
+DP_MARK = "@dp"
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,29 @@ def check_apps(apps: Sequence[str]) -> list[str]:
     return names
 
 
+def with_dp(names: list[str], epsilons: Sequence[float]) -> list[str]:
+    """The compared entries: every app, then each app that trains privately at each ε (``--dp-epsilon``)."""
+    if not epsilons:
+        return names
+    from ganapps.core.plugins import get_registry
+    from ganapps.core.privacy import require_opacus
+
+    bad = [e for e in epsilons if not (math.isfinite(e) and e > 0)]
+    if bad:
+        raise ConfigError(f"option --dp-epsilon takes finite numbers > 0, got {bad[0]:g}")
+    private = [n for n in names if get_registry().app(n).dp_refusal is None]
+    if not private:
+        raise ConfigError(f"option --dp-epsilon: none of --apps ({', '.join(names)}) trains privately; add tabular")
+    require_opacus()
+    return [*names, *(f"{n}{DP_MARK}{e:g}" for e in epsilons for n in private)]
+
+
+def entry_settings(name: str) -> tuple[str, dict[str, Any]]:
+    """(app, engine settings) of a compared entry: ``tabular@dp3`` → ("tabular", {"dp_epsilon": 3.0})."""
+    app, _, epsilon = name.partition(DP_MARK)
+    return app, ({"dp_epsilon": float(epsilon)} if epsilon else {})
+
+
 # ---------------------------------------------------------------------------- one unit
 def _rss() -> int | None:
     """Resident memory of this process in bytes (psutil, else /proc/self/statm), or None."""
@@ -386,6 +411,7 @@ def fit_and_sample(
         "peak_mib": memory.mib,
         "epochs": cfg.epochs,
         "steps": result.steps,
+        "privacy": result.privacy,
     }
     return synthetic, timings
 
@@ -452,11 +478,15 @@ def _number(v: Any) -> float | None:
 
 
 def run_unit(name: str, judge: Judge, device: str, epochs: int | None) -> tuple[dict[str, Any], Any]:
-    """One app on one (table, seed): (record, synthetic table or None); a failure becomes ``error``."""
+    """One app (or ``app@dpε``: under DP) on one (table, seed): (record, synthetic table or None); a failure
+    becomes ``error``; a DP entry's record holds its accounting (``differential_privacy``)."""
     record: dict[str, Any] = {"app": name, "seed": judge.seed, "error": None}
     stage = ["set-up"]
+    app, settings = entry_settings(name)
     try:
-        synthetic, timings = fit_and_sample(name, judge.train, judge.target, judge.seed, device, epochs, stage)
+        synthetic, timings = fit_and_sample(
+            app, judge.train, judge.target, judge.seed, device, epochs, stage, settings=settings
+        )
         stage[0] = "evaluate"
         metrics = judge.judge(synthetic)
     except Exception as exc:  # noqa: BLE001 - one failing app must not lose the comparison
@@ -466,6 +496,8 @@ def run_unit(name: str, judge: Judge, device: str, epochs: int | None) -> tuple[
         return record, None
     record["values"] = {**headline(metrics), **{k: _number(timings[k]) for k in BY_KEY if k in timings}}
     record.update(epochs=timings["epochs"], steps=timings["steps"], metrics=metrics)
+    if timings["privacy"]:
+        record["differential_privacy"] = timings["privacy"]
     return record, synthetic
 
 
@@ -652,10 +684,12 @@ def compare(
     progress: bool = True,
     html: bool = True,
     command: str | None = None,
+    dp_epsilons: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Compare tabular ``apps`` on ``data`` over ``seeds`` seeds; write compare.json (+ compare.html).
 
-    ``data`` is a table file (then ``target`` is required) or a folder with MANIFEST.json. Returns
+    ``data`` is a table file (then ``target`` is required) or a folder with MANIFEST.json; each ε of
+    ``dp_epsilons`` adds the apps that train privately, at that ε, as entries ``app@dpε``. Returns
     the dict written to compare.json; ``result["files"]`` holds the paths written.
     """
     from tqdm.auto import tqdm
@@ -666,7 +700,7 @@ def compare(
     from ganapps.core.version import ganapps_version
     from ganapps.tabular.compare_report import write_compare_report
 
-    names = check_apps(apps)
+    names = with_dp(check_apps(apps), dp_epsilons)
     if seeds < 1:
         raise ConfigError("option --seeds must be at least 1")
     if epochs is not None and epochs < 1:
@@ -692,6 +726,7 @@ def compare(
             "device": device,
             "train_rows": train_rows,
             "test_rows": test_rows,
+            "dp_epsilon": list(dp_epsilons),
         },
         "metrics": [dataclasses.asdict(m) for m in METRICS],
         "tables": entries,

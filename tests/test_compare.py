@@ -84,6 +84,23 @@ def test_file_run_writes_leaderboard_json_and_html(in_tmp: Path) -> None:
         assert word in html, word
 
 
+def test_dp_epsilon_adds_the_private_entries_with_their_accounting(in_tmp: Path) -> None:
+    """--dp-epsilon: the apps that train privately also run at each ε (app@dpε), so a user sees on their own
+    table what privacy costs; each such run records its accounting; apps that cannot are not repeated."""
+    pytest.importorskip("opacus")
+    mixed_table().write_csv("t.csv")
+    result = invoke("--data", "t.csv", "--target", "y", *FAST, "--dp-epsilon", "1,3", "--out", "out")
+    assert result.exit_code == 0, result.output
+    data = json.loads(Path("out/compare.json").read_text())
+    assert data["settings"]["apps"] == ["tabular", "sdv-gaussiancopula", "tabular@dp1", "tabular@dp3"]
+    (table,) = data["tables"]
+    for name, epsilon in (("tabular@dp1", 1.0), ("tabular@dp3", 3.0)):
+        assert table["leaderboard"][name]["seeds_ok"] == 1 and name in result.output
+        run = next(r for r in table["runs"] if r["app"] == name)
+        assert run["differential_privacy"]["epsilon"] == epsilon >= run["differential_privacy"]["epsilon_spent"]
+    assert "differential_privacy" not in next(r for r in table["runs"] if r["app"] == "tabular")
+
+
 def test_manifest_folder_two_tables_json_and_reproducible(in_tmp: Path) -> None:
     Path("tables").mkdir()
     mixed_table().write_csv("tables/a.csv")
@@ -141,6 +158,9 @@ def test_a_failing_app_is_recorded_and_the_others_kept(in_tmp: Path, monkeypatch
         (["--data", "broken"], "names gone.csv, which does not exist"),
         (["--data", "notjson"], "not valid JSON"),
         (["--data", "noentries"], "entry 0 needs string fields"),
+        (["--data", "t.csv", "--target", "y", "--dp-epsilon", "3,x"], "--dp-epsilon takes comma-separated numbers"),
+        (["--data", "t.csv", "--target", "y", "--dp-epsilon", "0"], "--dp-epsilon takes finite numbers > 0, got 0"),
+        (["--data", "t.csv", "--target", "y", "--apps", "sdv-gaussiancopula", "--dp-epsilon", "3"], "trains privately"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(in_tmp: Path, args: list[str], fragment: str) -> None:
