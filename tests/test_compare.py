@@ -99,6 +99,7 @@ def test_dp_epsilon_adds_the_private_entries_with_their_accounting(in_tmp: Path)
         run = next(r for r in table["runs"] if r["app"] == name)
         assert run["differential_privacy"]["epsilon"] == epsilon >= run["differential_privacy"]["epsilon_spent"]
     assert "differential_privacy" not in next(r for r in table["runs"] if r["app"] == "tabular")
+    assert "app@dpε: the app trained with --dp-epsilon ε" in Path("out/compare.html").read_text()
 
 
 def test_manifest_folder_two_tables_json_and_reproducible(in_tmp: Path) -> None:
