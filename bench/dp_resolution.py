@@ -14,7 +14,8 @@ Each is scored as ML efficacy (macro F1 on the validation rows), seeded as a run
 ``--class-bins`` compares values of ``CLASS_BINS`` (0: the class-split on the released histogram's
 own equal-width bins, before stop 31); ``--split on|off`` forces the class-split histograms on or off
 (off: every class takes the pooled maps, as the app below ``CLASS_SPLIT_MIN_EPSILON``); ``--quality``
-also scores the oracle rows' SDMetrics quality on the validation rows; ``--ablate`` scores the oracle
+also scores the oracle rows' SDMetrics quality on the validation rows; ``--by-value COL`` prints each value
+of a column with its target-class shares over the whole file (no release); ``--ablate`` scores the oracle
 with one number released (the rest real) and with all but one; ``--public-bounds`` gives the release (also to ``--quantiles``)
 every number's min and max over the whole file as ``--dp-metadata`` (fewer histograms, less noise);
 ``--report`` prints the means of saved output. Cells with a ``threshold`` key
@@ -159,6 +160,22 @@ def public_bounds(entry: dict[str, Any]) -> Path:
     return path
 
 
+def by_value(entry: dict[str, Any], column: str) -> None:
+    """Each value of ``column`` in the whole file: its rows and the share of each target class (no release)."""
+    import tabular_select as TS
+
+    frame = pl.read_csv(TS.TABLES / entry["file"], infer_schema_length=None)
+    target = entry["target"]
+    counts = frame.group_by(column, target).len().pivot(on=target, index=column, values="len").fill_null(0)
+    classes = [c for c in counts.columns if c != column]
+    counts = counts.with_columns(pl.sum_horizontal(classes).alias("rows")).sort(column)
+    overall = ", ".join(f"{c} {counts[c].sum() / counts['rows'].sum():.2f}" for c in classes)
+    print(f"{entry['file']} {column}: {counts.height} values; {target} shares per value (whole file: {overall})")
+    for row in counts.iter_rows(named=True):
+        shares = ", ".join(f"{c} {row[c] / row['rows']:.2f}" for c in classes)
+        print(f"  {row[column]!s:>8}: {row['rows']:5d} rows; {shares}")
+
+
 def quantiles(entry: dict[str, Any], rows: int, epsilon: float, seed: int, column: str) -> None:
     """Each class's true quantiles of ``column`` on the fit rows against the released ones."""
     import tabular_select as TS
@@ -277,6 +294,7 @@ def main() -> None:
         "--bin-ratio", type=float, default=10.0, help="BIN_NOISE_RATIO: quantile bins = rows / (this · noise std)"
     )
     p.add_argument("--ablate", action="store_true", help="print the ML with one number released, and all but one")
+    p.add_argument("--by-value", help="print each value of this column with its target-class shares (whole file)")
     p.add_argument("--quantiles", help="print, for this number column, each class's true and released quantiles")
     p.add_argument("--report", nargs="*", help="print mean oracle ML per (ε, rows, class bins) of these JSONL files")
     p.add_argument("--quality", action="store_true", help="also score SDMetrics quality of the oracle rows")
@@ -298,6 +316,10 @@ def main() -> None:
 
         P.CLASS_NOISE_FACTOR = args.noise_factor
     manifest = {e["file"]: e for e in json.loads((TS.TABLES / "MANIFEST.json").read_text())}
+    if args.by_value:
+        for name in args.tables.split(","):
+            by_value(manifest[name], args.by_value)
+        return
     for name in args.tables.split(","):
         for eps in (float(e) for e in args.eps.split(",")):
             for seed in (int(s) for s in args.seeds.split(",")):
