@@ -248,7 +248,15 @@ def main() -> None:
     p.add_argument("--out", default=str(OUT))
     p.add_argument("--epsilon", type=float, default=EPSILON, help="ε of the cells (files of ε ≠ 3 say so)")
     p.add_argument("--report", action="store_true")
+    p.add_argument("--show-values", type=int, help="print the columns value_lists(N) declares per table, then stop")
     args = p.parse_args()
+    if args.show_values:
+        import tabular_select as TS
+
+        for e in json.loads((TS.TABLES / "MANIFEST.json").read_text()):
+            meta = json.loads(value_lists(e, args.show_values).read_text())["columns"]
+            print(e["file"], {c: len(v["categories"]) for c, v in meta.items() if "categories" in v})
+        return
     out = Path(args.out)
     names = args.candidates.split(",")
     if args.report:
