@@ -8,7 +8,9 @@ against the validation rows: SDMetrics quality (synthetic vs validation rows) an
 (HistGradientBoosting trained on the synthetic rows, macro F1 on the validation rows). A
 candidate's utility on a table is quality + ML; leave-one-table-out picks, for each table, the
 candidate with the best mean utility over the other tables. One JSON per (table, candidate, seed)
-under ``--out``, skipped when present, so it runs in chunks under the CPU lock.
+under ``--out``, skipped when present, so it runs in chunks under the CPU lock. ``--span N`` uses N-row
+spans (N/5 validation rows) instead of 3,000; give such cells their own ``--out``
+(``bench/dp_tabular_select_span5000/``).
 
 Compare candidates run on the same machine: torch's float results differ between CPUs and the GAN
 magnifies them (the same configuration and seeds scored 1.474 on stop 30's machine and 1.496 on stop
