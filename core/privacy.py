@@ -126,6 +126,7 @@ PRIVACY_MEANINGS: dict[str, MetricMeaning] = {
     ),
     "accountant": MetricMeaning("the privacy accountant: Rényi DP (RDP), converted to (ε, δ)"),
     "selection_delta": MetricMeaning("part of δ spent releasing values by threshold (partition selection)"),
+    "preprocessing.selection_delta": MetricMeaning("the same, as the app's release reported it"),
     "private_networks": MetricMeaning("networks trained with DP-SGD: the only ones that see real rows"),
 }
 

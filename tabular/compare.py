@@ -374,7 +374,8 @@ def fit_and_sample(
     options: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Fit and train app ``name`` on ``train``, then draw ``len(train)`` rows: (synthetic, timings).
+    """Fit and train app ``name`` on ``train``, then draw ``len(train)`` rows: (synthetic, timings), the
+    timings with the run's epochs, steps and, under ``dp_epsilon``, its privacy accounting (else None).
 
     ``stage[0]`` says what is running, for the error line of a failure.
     """

@@ -251,19 +251,16 @@ def render_compare(result: dict[str, Any], figures: dict[str, dict[str, dict[str
         "apps": ", ".join(apps),
         "seeds": f"{s['seeds']} ({which}); each seed: one split shared by every app",
         "epochs": s["epochs"] or "each app's default",
-        **(
-            {
-                "differential privacy": "app@dpε: the app trained with --dp-epsilon ε (its DP defaults, δ = "
-                "1/(10·n)); each run's accounting is in compare.json"
-            }
-            if s.get("dp_epsilon")
-            else {}
-        ),
         "device": s["device"],
         "ganapps": result["ganapps_version"],
         "created": result["created"],
         "command": result.get("command") or "",
     }
+    if s.get("dp_epsilon"):
+        settings["differential privacy"] = (
+            "app@dpε: the app trained with --dp-epsilon ε (its DP defaults, δ = 1/(10·n)); each run's "
+            "accounting is in compare.json"
+        )
     parts.append(
         _html_table(
             ["setting", "value"],

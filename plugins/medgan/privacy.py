@@ -75,7 +75,6 @@ DP_MEANINGS = {
     "share": MetricMeaning("share of ε given to the noisy code prevalences (the rest to DP-SGD)"),
     "sensitivity": MetricMeaning("L2 bound of one patient's row, √(--dp-max-codes); longer rows are scaled down to it"),
     "mean_noise_std": MetricMeaning("noise std of each released prevalence"),
-    "selection_delta": MetricMeaning("part of δ spent releasing values by threshold (none here)"),
 }
 
 

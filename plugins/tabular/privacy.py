@@ -77,7 +77,6 @@ DP_MEANINGS = {
     "count_noise_std": MetricMeaning("noise std of every released count (σ·√H)"),
     "public_columns": MetricMeaning("columns whose categories or bounds came from --dp-metadata: no budget spent"),
     "class_split_by": MetricMeaning("the column whose classes split the others' histograms (per-class calibration)"),
-    "selection_delta": MetricMeaning("part of δ spent releasing category levels by threshold"),
 }
 
 
