@@ -134,6 +134,22 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {**D128, "dp_optimizer": "sgd"},
         {**DEFAULT_SETTINGS, "batch_size": 1000},
     ),
+    # stop 34, a rule tied to the table's size: batches of a fixed share of the fit rows (the expected
+    # Poisson sampling rate q; 80 epochs are then 80 / q steps whatever the size): q = 0.25 gives 600 rows
+    # at 2,400 fit rows and 1,000 at 4,000 (the batch that led at --span 5000), q = 0.2 gives 480 and 800
+    **{
+        f"e80-q{q}-d128-cbt-s0.5-sgd0.3-cb12-split1": (
+            {**D128, "dp_optimizer": "sgd"},
+            {**{k: v for k, v in DEFAULT_SETTINGS.items() if k != "batch_size"}, "sampling_rate": q},
+        )
+        for q in (0.2, 0.25)
+    },
+    # … and the rule as the app states it (q = 0.25, at least 500 and at most 2,000 rows: the cap binds from
+    # 8,000 rows), for --span 12500 (10,000 fit rows: batch 2,000, q = 0.2)
+    "e80-q0.25max2000-d128-cbt-s0.5-sgd0.3-cb12-split1": (
+        {**D128, "dp_optimizer": "sgd"},
+        {**{k: v for k, v in DEFAULT_SETTINGS.items() if k != "batch_size"}, "sampling_rate": 0.25, "max_batch": 2000},
+    ),
     # round 7 (stop 32; -cb12-split1 the default): "-cb12-thr0" (the default rerun as the baseline) and
     # "-cb12-thr2t" (a number's pooled histogram denoised: counts under 2 noise stds read as 0; its class
     # bins spanning the released mass) ran at commit 82f3526, which had private.HIST_THRESHOLD and
@@ -159,6 +175,9 @@ def cell(entry: dict[str, Any], name: str, seed: int, epsilon: float = EPSILON, 
     class_bins, default_bins = settings.pop("class_bins", 0), PR.CLASS_BINS
     split_from, default_split = settings.pop("split_from", 3.0), P.CLASS_SPLIT_MIN_EPSILON
     public_values = settings.pop("public_values", 0)
+    if "sampling_rate" in settings:  # a batch of that share of the fit rows (at most max_batch)
+        most = settings.pop("max_batch", len(fit))
+        settings["batch_size"] = min(most, round(settings.pop("sampling_rate") * len(fit)))
     if public_values:
         options = {**options, "dp_metadata": str(value_lists(entry, public_values))}
     with warnings.catch_warnings():

@@ -138,7 +138,7 @@ def table_cell(name: str, synth: str, eps: float | None, seed: int) -> dict[str,
         synthetic, info = fit_and_sample(
             "tabular", train, table.target, seed, "cpu", None, ["fit"], options=options, settings=settings
         )
-        info = {k: info[k] for k in ("fit_seconds", "sample_seconds", "epochs", "steps")}
+        info = {k: info[k] for k in ("fit_seconds", "sample_seconds", "epochs", "batch_size", "steps")}
     else:
         kinds = {s.name: ("continuous" if s.kind == "continuous" else "categorical") for s in judge.specs}
         kinds = {c: kinds.get(c, "categorical") for c in train.columns}

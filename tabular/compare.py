@@ -375,7 +375,7 @@ def fit_and_sample(
     settings: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Fit and train app ``name`` on ``train``, then draw ``len(train)`` rows: (synthetic, timings), the
-    timings with the run's epochs, steps and, under ``dp_epsilon``, its privacy accounting (else None).
+    timings with the run's epochs, batch size, steps and, under ``dp_epsilon``, its privacy accounting (else None).
 
     ``stage[0]`` says what is running, for the error line of a failure.
     """
@@ -411,6 +411,7 @@ def fit_and_sample(
         "sample_seconds": time.perf_counter() - start,
         "peak_mib": memory.mib,
         "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
         "steps": result.steps,
         "privacy": result.privacy,
     }
