@@ -108,6 +108,8 @@ def make_command(info: AppInfo) -> click.Command:
         shown["epochs"] = f"{shown['epochs']}, fewer when that exceeds ~{cls.default_steps:,} steps"
     params = [*COMMON, *dataclass_options(TrainConfig, defaults=shown), *dataclass_options(cls.Options)]
     epilog = f"Engine defaults for {cls.name}: {cls.train_defaults}." if cls.train_defaults else None
+    if epilog and cls.dp_refusal is None and cls.dp_train_defaults:
+        epilog += f" Under --dp-epsilon: {cls.dp_train_defaults}."
     return click.Command(
         cls.name,
         params=params,
