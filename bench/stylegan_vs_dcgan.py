@@ -89,6 +89,9 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     # D's or G's Adam lr doubled (the default 2e-3 for both; D at half was worse, above)
     "stylegan-dlr4e-3": ("stylegan", {}, {"lr": {"discriminator": 4e-3 * 16 / 17, "generator": 2e-3 * 4 / 5}}),
     "stylegan-glr4e-3": ("stylegan", {}, {"lr": {"discriminator": 2e-3 * 16 / 17, "generator": 4e-3 * 4 / 5}}),
+    # stop 34: samples from G's live weights, not their EMA (0.998, warmed up as (1 + t) / (10 + t): at step
+    # 342 it averages over roughly the last 40 steps, while the collapse hops between classes every ~40)
+    "stylegan-ema0": ("stylegan", {}, {"ema": 0.0}),
 }
 
 
@@ -100,7 +103,7 @@ SAME_WIDTHS += ("stylegan-noaug", *(v for v in VARIANTS if v.startswith("stylega
 #: augmented variants are timed with the costliest policy's rate (color, translation, cutout), so each gets at
 #: most the budget; the learning rate does not change a step's cost
 AUGMENTED = (*(v for v in VARIANTS if v.startswith("stylegan-aug-")), "stylegan-dlr1e-3", "stylegan-dlr4e-3")
-AUGMENTED += ("stylegan-glr4e-3",)
+AUGMENTED += ("stylegan-glr4e-3", "stylegan-ema0")
 
 
 def to_32(x: np.ndarray) -> torch.Tensor:
