@@ -144,6 +144,14 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         )
         for q in (0.2, 0.25)
     },
+    # stop 34: more generator updates per critic update (free in privacy; the option dp_generator_steps)
+    **{
+        f"e80-b500-d128-cbt-s0.5-sgd0.3-cb12-split1-g{k}": (
+            {**D128, "dp_optimizer": "sgd", "dp_generator_steps": k},
+            DEFAULT_SETTINGS,
+        )
+        for k in (2, 3)
+    },
     # … and the rule as the app states it (q = 0.25, at least 500 and at most 2,000 rows: the cap binds from
     # 8,000 rows), for --span 12500 (10,000 fit rows: batch 2,000, q = 0.2)
     "e80-q0.25max2000-d128-cbt-s0.5-sgd0.3-cb12-split1": (
