@@ -230,9 +230,6 @@ class TabularGAN(TableApp):
             steps[0] = dataclasses.replace(steps[0], differentiable=("generator",))
         if "downstream" in self.nets:
             steps.insert(0, Step("downstream", self.downstream_step, "downstream", role="other"))
-        if self.dp:  # more generator updates against the private critic cost no privacy
-            g = next(s for s in steps if s.role == "generator")
-            steps += [dataclasses.replace(g, name=f"generator{i}") for i in range(2, self.options.dp_generator_steps + 1)]
         return phases
 
     # ------------------------------------------------------------------ steps

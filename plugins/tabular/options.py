@@ -51,13 +51,6 @@ class TabularOptions:
             "bench/RESULTS.md) or adam (lr 1e-3, as without DP); --lr discriminator=X sets the rate."
         },
     )
-    dp_generator_steps: int = field(
-        default=1,
-        metadata={
-            "help": "Generator updates per critic update under --dp-epsilon (free in privacy: the generator "
-            "never sees rows)."
-        },
-    )
     pac: int = field(default=10, metadata={"help": "Rows judged together by the critic (PacGAN)."})
     loss: Literal["wgan-gp", "hinge", "bce"] = field(
         default="wgan-gp",
