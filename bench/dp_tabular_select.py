@@ -147,6 +147,19 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # stop 34: "-split1-g2" and "-g3", 2 or 3 generator updates per critic update (free in privacy), ran at
     # commit 49703bb, whose app had the option dp_generator_steps (1.499 and 1.484 vs 1.501, seed 0); the code
     # went, the cells stay in --out
+    # stop 34: the critic's dropout under DP (CTGAN's 0.5, never validated under DP: with per-row clipping and
+    # noise the critic cannot memorise rows, so dropout may only add variance), and a narrower critic
+    **{
+        f"e80-b500-d128-cbt-s0.5-sgd0.3-cb12-split1-dropout{p:g}": (
+            {**D128, "dp_optimizer": "sgd", "dp_critic_dropout": p},
+            DEFAULT_SETTINGS,
+        )
+        for p in (0.0, 0.25)
+    },
+    "e80-b500-d64-cbt-s0.5-sgd0.3-cb12-split1": (
+        {"dp_discriminator_dim": [64, 64], "dp_optimizer": "sgd"},
+        DEFAULT_SETTINGS,
+    ),
     # … and the rule as the app states it (q = 0.25, at least 500 and at most 2,000 rows: the cap binds from
     # 8,000 rows), for --span 12500 (10,000 fit rows: batch 2,000, q = 0.2)
     "e80-q0.25max2000-d128-cbt-s0.5-sgd0.3-cb12-split1": (
