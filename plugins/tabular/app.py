@@ -172,10 +172,7 @@ class TabularGAN(TableApp):
         nets: dict[str, nn.Module] = {
             "generator": Generator(o.embedding_dim + self.cond_width, o.generator_dim, width),
             "discriminator": Critic(
-                width + self.cond_width,
-                o.dp_discriminator_dim if self.dp else o.discriminator_dim,
-                pac=o.pac,
-                dropout=o.dp_critic_dropout if self.dp else 0.5,
+                width + self.cond_width, o.dp_discriminator_dim if self.dp else o.discriminator_dim, pac=o.pac
             ),
         }
         downstream = self._downstream()

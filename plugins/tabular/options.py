@@ -44,10 +44,6 @@ class TabularOptions:
             "chosen on validation rows, bench/RESULTS.md)."
         },
     )
-    dp_critic_dropout: float = field(
-        default=0.5,
-        metadata={"help": "The critic's dropout under --dp-epsilon (CTGAN's 0.5 without DP)."},
-    )
     dp_optimizer: Literal["sgd", "adam"] = field(
         default="sgd",
         metadata={
