@@ -55,8 +55,6 @@ class OptimizerSpec:
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = 0.0
     algorithm: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam"
-    #: momentum of sgd and rmsprop (0: none)
-    momentum: float = 0.0
     schedule: Callable[[int], float] | None = None
     fused: bool = False
 

@@ -148,8 +148,6 @@ class Trainer:
             if spec.algorithm in ("adam", "adamw"):
                 kwargs["betas"] = spec.betas
                 kwargs["fused"] = spec.fused or None
-            elif spec.momentum:
-                kwargs["momentum"] = spec.momentum
             self.optimizers[spec.name] = OPTIMIZERS[spec.algorithm](params, **kwargs)
             self.owned[spec.name] = frozenset(spec.networks)
             self.params[spec.name] = params

@@ -206,9 +206,7 @@ class TabularGAN(TableApp):
             "discriminator", ("discriminator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6, fused=True
         )
         if self.dp and self.options.dp_optimizer == "sgd":
-            critic = OptimizerSpec(
-                "discriminator", ("discriminator",), lr=DP_SGD_LR, algorithm="sgd", momentum=self.options.dp_momentum
-            )
+            critic = OptimizerSpec("discriminator", ("discriminator",), lr=DP_SGD_LR, algorithm="sgd")
         specs = [
             critic,
             OptimizerSpec("generator", ("generator",), lr=1e-3, betas=(0.5, 0.9), weight_decay=1e-6, fused=True),

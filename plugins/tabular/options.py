@@ -44,7 +44,6 @@ class TabularOptions:
             "chosen on validation rows, bench/RESULTS.md)."
         },
     )
-    dp_momentum: float = field(default=0.0, metadata={"help": "Momentum of the DP critic's SGD."})
     dp_optimizer: Literal["sgd", "adam"] = field(
         default="sgd",
         metadata={
