@@ -108,8 +108,9 @@ def make_command(info: AppInfo) -> click.Command:
         shown["epochs"] = f"{shown['epochs']}, fewer when that exceeds ~{cls.default_steps:,} steps"
     params = [*COMMON, *dataclass_options(TrainConfig, defaults=shown), *dataclass_options(cls.Options)]
     epilog = f"Engine defaults for {cls.name}: {cls.train_defaults}." if cls.train_defaults else None
-    if epilog and cls.dp_refusal is None and cls.dp_train_defaults:
-        epilog += f" Under --dp-epsilon: {cls.dp_train_defaults}."
+    if epilog and cls.dp_refusal is None and (cls.dp_train_defaults or cls.dp_default_steps):
+        budget = f", fewer epochs when they exceed ~{cls.dp_default_steps:,} steps" if cls.dp_default_steps else ""
+        epilog += f" Under --dp-epsilon: {cls.dp_train_defaults}{budget}."
     return click.Command(
         cls.name,
         params=params,

@@ -51,7 +51,7 @@ def test_run_help_shows_each_default_once() -> None:
     medgan = " ".join(CliRunner().invoke(cli, ["run", "medgan", "--help"]).output.split())
     assert "[default: 1000, fewer when that exceeds ~1,000 steps]" in medgan
     # what --dp-epsilon changes is in the epilog of the apps that train privately, and only theirs
-    assert "Under --dp-epsilon: {'batch_size': 250}." in medgan
+    assert "Under --dp-epsilon: {'batch_size': 250}, fewer epochs when they exceed ~160 steps." in medgan
     tabular = " ".join(CliRunner().invoke(cli, ["run", "tabular", "--help"]).output.split())
     assert "Under --dp-epsilon: {'epochs': 80}." in tabular and "Under --dp-epsilon" not in out
 
