@@ -92,6 +92,8 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     # stop 34: samples from G's live weights, not their EMA (0.998, warmed up as (1 + t) / (10 + t): at step
     # 342 it averages over roughly the last 40 steps, while the collapse hops between classes every ~40)
     "stylegan-ema0": ("stylegan", {}, {"ema": 0.0}),
+    # stop 34: progressive growing under today's defaults (its cells so far ran without augmentation or unclamped)
+    "stylegan-aug-ctc-progressive": ("stylegan", {"augment": "color,translation,cutout", "progressive": True}, {}),
 }
 
 
@@ -102,7 +104,8 @@ SAME_WIDTHS = ("stylegan-first", "stylegan-gamma1", "stylegan-lean", "stylegan-c
 SAME_WIDTHS += ("stylegan-noaug", *(v for v in VARIANTS if v.startswith("stylegan-lr")))
 #: augmented variants are timed with the costliest policy's rate (color, translation, cutout), so each gets at
 #: most the budget; the learning rate does not change a step's cost
-AUGMENTED = (*(v for v in VARIANTS if v.startswith("stylegan-aug-")), "stylegan-dlr1e-3", "stylegan-dlr4e-3")
+AUGMENTED = (*(v for v in VARIANTS if v.startswith("stylegan-aug-") and not v.endswith("-progressive")),)
+AUGMENTED += ("stylegan-dlr1e-3", "stylegan-dlr4e-3")
 AUGMENTED += ("stylegan-glr4e-3", "stylegan-ema0")
 
 
@@ -180,6 +183,8 @@ def rate(variant: str, data: str, tmp: Path) -> float:
     """Adversarial s/step of a variant (24 steps after 4 warm-up ones), cached in HERE/rate-VARIANT.json."""
     if variant in SAME_WIDTHS:
         variant = "stylegan"
+    elif variant.endswith("-progressive"):  # a growing schedule's mean rate (augmentation's cost is in the noise)
+        variant = "stylegan-progressive"
     elif variant in AUGMENTED:
         variant = "stylegan-aug-ctc"
     path = HERE / f"rate-{variant}.json"
