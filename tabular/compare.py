@@ -46,8 +46,17 @@ TEST_SHARE, MAX_TEST = 0.2, 1_000
 #: a table must give at least this many training and test rows
 MIN_TRAIN, MIN_TEST = 50, 20
 MANIFEST = "MANIFEST.json"
-#: a compared entry trained under differential privacy: ``tabular@dp3`` is ``tabular --dp-epsilon 3``
+#: the name of a compared entry trained under differential privacy: ``tabular@dp3`` is ``tabular --dp-epsilon 3``
 DP_MARK = "@dp"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One compared synthesizer: its name on the leaderboard, the app, and engine settings on top of its defaults."""
+
+    name: str
+    app: str
+    settings: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -250,10 +259,11 @@ def check_apps(apps: Sequence[str]) -> list[str]:
     return names
 
 
-def with_dp(names: list[str], epsilons: Sequence[float]) -> list[str]:
+def with_dp(names: list[str], epsilons: Sequence[float]) -> list[Entry]:
     """The compared entries: every app, then each app that trains privately at each ε (``--dp-epsilon``)."""
+    plain = [Entry(n, n) for n in names]
     if not epsilons:
-        return names
+        return plain
     from ganapps.core.plugins import get_registry
     from ganapps.core.privacy import require_opacus
 
@@ -264,13 +274,7 @@ def with_dp(names: list[str], epsilons: Sequence[float]) -> list[str]:
     if not private:
         raise ConfigError(f"option --dp-epsilon: none of --apps ({', '.join(names)}) trains privately; add tabular")
     require_opacus()
-    return [*names, *(f"{n}{DP_MARK}{e:g}" for e in epsilons for n in private)]
-
-
-def entry_settings(name: str) -> tuple[str, dict[str, Any]]:
-    """(app, engine settings) of a compared entry: ``tabular@dp3`` → ("tabular", {"dp_epsilon": 3.0})."""
-    app, _, epsilon = name.partition(DP_MARK)
-    return app, ({"dp_epsilon": float(epsilon)} if epsilon else {})
+    return [*plain, *(Entry(f"{n}{DP_MARK}{e:g}", n, (("dp_epsilon", float(e)),)) for e in epsilons for n in private)]
 
 
 # ---------------------------------------------------------------------------- one unit
@@ -479,22 +483,21 @@ def _number(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def run_unit(name: str, judge: Judge, device: str, epochs: int | None) -> tuple[dict[str, Any], Any]:
-    """One app (or ``app@dpε``: under DP) on one (table, seed): (record, synthetic table or None); a failure
-    becomes ``error``; a DP entry's record holds its accounting (``differential_privacy``)."""
-    record: dict[str, Any] = {"app": name, "seed": judge.seed, "error": None}
+def run_unit(entry: Entry, judge: Judge, device: str, epochs: int | None) -> tuple[dict[str, Any], Any]:
+    """One entry (an app, or ``app@dpε``: under DP) on one (table, seed): (record, synthetic table or None); a
+    failure becomes ``error``; a DP entry's record holds its accounting (``differential_privacy``)."""
+    record: dict[str, Any] = {"app": entry.name, "seed": judge.seed, "error": None}
     stage = ["set-up"]
-    app, settings = entry_settings(name)
     try:
         synthetic, timings = fit_and_sample(
-            app, judge.train, judge.target, judge.seed, device, epochs, stage, settings=settings
+            entry.app, judge.train, judge.target, judge.seed, device, epochs, stage, settings=dict(entry.settings)
         )
         stage[0] = "evaluate"
         metrics = judge.judge(synthetic)
     except Exception as exc:  # noqa: BLE001 - one failing app must not lose the comparison
         record["error"] = f"{stage[0]}: {one_line(exc)}"
-        log.warning("%s, seed %d: %s", name, judge.seed, record["error"])
-        log.debug("%s failed", name, exc_info=True)
+        log.warning("%s, seed %d: %s", entry.name, judge.seed, record["error"])
+        log.debug("%s failed", entry.name, exc_info=True)
         return record, None
     record["values"] = {**headline(metrics), **{k: _number(timings[k]) for k in BY_KEY if k in timings}}
     record.update(epochs=timings["epochs"], steps=timings["steps"], metrics=metrics)
@@ -588,9 +591,9 @@ def summary(tables: Sequence[dict[str, Any]], apps: Sequence[str]) -> dict[str, 
 
 # ----------------------------------------------------------------------------- driving
 def compare_table(
-    table: Table, apps: Sequence[str], seeds: int, device: str, epochs: int | None, bar: Any
+    table: Table, entries: Sequence[Entry], seeds: int, device: str, epochs: int | None, bar: Any
 ) -> tuple[dict[str, Any], dict[str, dict[str, bytes]]]:
-    """Every app on every seed of one table: (its entry of compare.json, seed-0 column plots per app)."""
+    """Every entry on every seed of one table: (its entry of compare.json, seed-0 column plots per entry)."""
     from ganapps.tabular import TabularTransformer
     from ganapps.tabular.evaluate import column_shape_plots
 
@@ -600,9 +603,10 @@ def compare_table(
         train, test = split_table(table, seed)
         judge = Judge(TabularTransformer().fit(train, where=table.name), train, test, table.target, seed)
         runs.append(_ceiling_record(judge))
-        for app in apps:
+        for unit in entries:
+            app = unit.name
             bar.set_description(f"{table.name} seed {seed} {app}")
-            record, synthetic = run_unit(app, judge, device, epochs)
+            record, synthetic = run_unit(unit, judge, device, epochs)
             runs.append(record)
             if not record["error"]:
                 v = record["values"]
@@ -621,6 +625,7 @@ def compare_table(
                 except Exception as exc:  # noqa: BLE001 - a figure must not lose the comparison
                     log.warning("%s: column plots failed: %s", app, one_line(exc))
             bar.update(1)
+    apps = [e.name for e in entries]
     board = leaderboard(runs, apps)
     ml = next((r["metrics"]["ml_efficacy"] for r in runs if r.get("metrics")), {})
     entry = {
@@ -702,7 +707,8 @@ def compare(
     from ganapps.core.version import ganapps_version
     from ganapps.tabular.compare_report import write_compare_report
 
-    names = with_dp(check_apps(apps), dp_epsilons)
+    entries_to_run = with_dp(check_apps(apps), dp_epsilons)
+    names = [e.name for e in entries_to_run]
     if seeds < 1:
         raise ConfigError("option --seeds must be at least 1")
     if epochs is not None and epochs < 1:
@@ -715,7 +721,7 @@ def compare(
     entries, figures = [], {}
     with tqdm(total=len(tables) * seeds * len(names), disable=not progress, unit="run", dynamic_ncols=True) as bar:
         for table in tables:
-            entry, figures[table.name] = compare_table(table, names, seeds, device, epochs, bar)
+            entry, figures[table.name] = compare_table(table, entries_to_run, seeds, device, epochs, bar)
             entries.append(entry)
     result = {
         "ganapps_version": ganapps_version(),
