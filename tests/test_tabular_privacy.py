@@ -17,7 +17,8 @@ from ganapps.cli.testing import cli_fails, cli_ok
 from ganapps.core import ConfigError, DataError, run
 from ganapps.core.accounting import composed_noise_for, gaussian_noise_for
 from ganapps.core.privacy import PrivacyPlan, noise_for, spent
-from ganapps.plugins.tabular.privacy import CLASS_SPLIT_MIN_EPSILON
+from ganapps.plugins.tabular.options import TabularOptions
+from ganapps.plugins.tabular.privacy import CLASS_SPLIT_MIN_EPSILON, NARROW_CRITIC_ROWS, private_options
 from ganapps.tabular.private import (
     CLASS_BINS,
     Noise,
@@ -178,6 +179,27 @@ def test_the_dp_critic_trains_with_sgd_unless_asked(epsilon: float, choice: str,
     app.train_config = cfg
     critic = next(s for s in app.configure_optimizers() if s.name == "discriminator")
     assert (critic.algorithm, critic.lr) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "rows", "widths"),
+    [([], NARROW_CRITIC_ROWS - 1, [128, 128]), ([], NARROW_CRITIC_ROWS, [64, 64]), ([32], 10**6, [32])],
+)
+def test_the_dp_critic_is_sized_by_the_training_rows_unless_given(
+    given: list[int], rows: int, widths: list[int]
+) -> None:
+    o = TabularOptions(dp_discriminator_dim=list(given))
+    notes = private_options(o, 3.0, rows)
+    assert o.dp_discriminator_dim == widths
+    sized = [n for n in notes if "critic for" in n]
+    assert sized == (
+        []
+        if given
+        else [
+            f"--dp-epsilon: a {' '.join(map(str, widths))} critic for {rows:,} training rows "
+            "(--dp-discriminator-dim sets it)."
+        ]
+    )
 
 
 def test_dp_run_from_the_api_closes_every_path(tmp_path: Path) -> None:

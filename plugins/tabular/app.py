@@ -103,8 +103,8 @@ class TabularGAN(TableApp):
     monitor = ("quality_score", "max")
     #: every path from the rows to the bundle is closed under --dp-epsilon (privacy.py, docs/privacy.md)
     dp_refusal = None
-    #: under --dp-epsilon, 80 epochs of batch 500 (with --dp-discriminator-dim 128 128 and, from ε = 1,
-    #: per-class calibration from noisy counts): chosen on validation rows of six tables at ε = 3 over 2 seeds
+    #: under --dp-epsilon, 80 epochs of batch 500 (with a 128 128 critic, 64 64 from 3,000 training rows:
+    #: ``privacy.critic_widths``, and from ε = 1 per-class calibration from noisy counts): chosen on validation rows of six tables at ε = 3 over 2 seeds
     #: (and checked at ε = 1)
     #: (bench/dp_tabular_select.py, bench/RESULTS.md: 10 to 160 epochs, batch 500/1000, critic 256/128,
     #: EMA, pooled vs per-class calibration), the fastest within 0.01 of the best mean utility
@@ -122,16 +122,16 @@ class TabularGAN(TableApp):
 
     def fit(self, train: pl.DataFrame) -> None:
         o = self.options
-        notes = private_options(o, self.train_config.dp_epsilon) if self.dp else []
+        notes = private_options(o, self.train_config.dp_epsilon, train.height) if self.dp else []
         for name, value in (("pac", o.pac), ("gp-every", o.gp_every), ("embedding-dim", o.embedding_dim)):
             if value < 1:
                 raise ConfigError(f"option --{name} must be at least 1, got {value}")
-        for name, dims in (
-            ("generator-dim", o.generator_dim),
-            ("discriminator-dim", o.discriminator_dim),
-            ("dp-discriminator-dim", o.dp_discriminator_dim),
+        for name, dims, required in (
+            ("generator-dim", o.generator_dim, True),
+            ("discriminator-dim", o.discriminator_dim, True),
+            ("dp-discriminator-dim", o.dp_discriminator_dim, False),  # none: by the table's size, under DP
         ):
-            if not dims or min(dims) < 1:
+            if (required and not dims) or min(dims, default=1) < 1:
                 raise ConfigError(f"option --{name} needs layer widths of at least 1, got {dims}")
         if not 0 <= o.target_share <= 1 or o.target_loss < 0:
             raise ConfigError("options --target-share must be in [0, 1] and --target-loss at least 0")

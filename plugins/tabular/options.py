@@ -38,10 +38,11 @@ class TabularOptions:
     )
     discriminator_dim: list[int] = field(default_factory=lambda: [256, 256], metadata={"help": "Critic layer widths."})
     dp_discriminator_dim: list[int] = field(
-        default_factory=lambda: [128, 128],
+        default_factory=list,
         metadata={
-            "help": "Critic layer widths under --dp-epsilon (DP-SGD's noise grows with the critic's size; "
-            "chosen on validation rows, bench/RESULTS.md)."
+            "help": "Critic layer widths under --dp-epsilon; by default 128 128 below 3,000 training rows and "
+            "64 64 from there (DP-SGD's noise grows with the critic's size; chosen on validation rows, "
+            "bench/RESULTS.md)."
         },
     )
     dp_optimizer: Literal["sgd", "adam"] = field(

@@ -70,6 +70,19 @@ CLASS_NOISE_FACTOR = 10.0
 CLASS_SPLIT_MIN_EPSILON = 1.0
 
 
+#: under DP the critic is 64 64 wide from this many training rows, 128 128 below, unless
+#: --dp-discriminator-dim is given: validation rows of the six tables at ε = 3, two seeds each
+#: (bench/dp_tabular_select.py, bench/RESULTS.md stop 35): 64 64 against 128 128 scored −0.026 mean
+#: utility at 2,400 fit rows, THRESHOLD_CELLS, +0.025 at 4,000 and −0.004 at 10,000, at a third to
+#: two fifths of the time. The row count is public under our DP (it sets q and δ too: docs/privacy.md)
+NARROW_CRITIC_ROWS = 3000
+
+
+def critic_widths(rows: int) -> list[int]:
+    """The DP critic's layer widths when the user gave none, for ``rows`` training rows."""
+    return [64, 64] if rows >= NARROW_CRITIC_ROWS else [128, 128]
+
+
 #: what the keys of the histograms' release mean (``App.dp_meanings``; the report's privacy table)
 DP_MEANINGS = {
     "share": MetricMeaning("share of ε given to the noisy histograms (the rest to DP-SGD)"),
@@ -80,8 +93,9 @@ DP_MEANINGS = {
 }
 
 
-def private_options(o: TabularOptions, epsilon: float) -> list[str]:
-    """Refuse, or replace and say so, what would read rows outside DP-SGD; the notes (data-independent)."""
+def private_options(o: TabularOptions, epsilon: float, rows: int) -> list[str]:
+    """Refuse, or replace and say so, what would read rows outside DP-SGD, and size the critic by the
+    (public) number of training rows; the notes."""
     if o.continuous == "gmm":
         raise ConfigError("option --dp-epsilon: --continuous gmm fits modes on the rows; use --continuous quantile")
     if o.target_loss > 0:
@@ -100,6 +114,10 @@ def private_options(o: TabularOptions, epsilon: float) -> list[str]:
     if o.log_frequency:
         o.log_frequency = False
         notes.append("--dp-epsilon: conditions by frequency, not log-frequency (real rows bring their own categories).")
+    if not o.dp_discriminator_dim:
+        o.dp_discriminator_dim = critic_widths(rows)
+        widths = " ".join(map(str, o.dp_discriminator_dim))
+        notes.append(f"--dp-epsilon: a {widths} critic for {rows:,} training rows (--dp-discriminator-dim sets it).")
     if o.calibrate and o.calibrate_by_target and o.target:
         if epsilon < CLASS_SPLIT_MIN_EPSILON:
             o.calibrate_by_target = False
