@@ -190,8 +190,9 @@ def column_shape_plots(
                 if hi <= lo:
                     lo, hi = lo - 0.5, hi + 0.5
                 bins = np.linspace(lo, hi, 41)
-                ax.hist(np.clip(a, lo, hi), bins=bins, density=True, alpha=0.55, label="real", color="#4a7ab0")
-                ax.hist(np.clip(b, lo, hi), bins=bins, density=True, alpha=0.55, label="synthetic", color="#e08a3c")
+                for values, label, color in ((a, "real", "#4a7ab0"), (b, "synthetic", "#e08a3c")):
+                    if len(values):  # an empty side (e.g. no holdout rows) has no density to draw
+                        ax.hist(np.clip(values, lo, hi), bins=bins, density=True, alpha=0.55, label=label, color=color)
                 if spec.kind == "datetime":
                     ax.set_xlabel("days since 1970")
             else:

@@ -110,6 +110,14 @@ def test_privacy_detects_copies(fitted) -> None:
     assert copied["membership_auc"] > 0.9 and abs(fresh["membership_auc"] - 0.5) < 0.1
 
 
+def test_shape_plots_of_an_empty_real_side_draw_the_synthetic_one_without_warnings(fitted) -> None:
+    t, _, test = fitted  # a run with --holdout 0 plots against no real rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figs = column_shape_plots(test.head(0), people(300, 2), t.specs, per_figure=3)
+    assert all(f.startswith(PNG) for f in figs.values())
+
+
 def test_plots_and_the_combined_evaluation(fitted) -> None:
     t, train, test = fitted
     figs = column_shape_plots(test, people(300, 2), t.specs, per_figure=3)
