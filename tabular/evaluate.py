@@ -497,6 +497,15 @@ def evaluate_table(
     """
     specs = transformer.specs
     ev = Evaluation()
+    n_real = read_table(real, "real data").height
+    if n_real == 0:  # a run with --holdout 0: nothing held out to compare with
+        ev.notes.append(
+            "no held-out real rows (--holdout 0): quality, diagnostic, privacy and ML efficacy are measured "
+            "against held-out rows, so none were; give --holdout above 0 to measure them"
+        )
+        if plots:
+            ev.figures.update(column_shape_plots(real, synthetic, specs, seed=seed))
+        return ev
     steps: list[tuple[str, Any]] = [
         ("quality", lambda: quality_report(real, synthetic, specs, max_rows=max_rows, seed=seed)),
         ("diagnostic", lambda: diagnostic_report(real, synthetic, specs, max_rows=max_rows, seed=seed)),
@@ -515,7 +524,6 @@ def evaluate_table(
             ev.notes.append(note)
     if plots:
         ev.figures.update(column_shape_plots(real, synthetic, specs, seed=seed))
-    n_real = read_table(real, "real data").height
     if max_rows is not None and n_real > max_rows:
         ev.notes.append(f"SDMetrics reports used a seeded sample of {max_rows} rows of each table.")
     return ev

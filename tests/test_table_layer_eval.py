@@ -118,6 +118,15 @@ def test_shape_plots_of_an_empty_real_side_draw_the_synthetic_one_without_warnin
     assert all(f.startswith(PNG) for f in figs.values())
 
 
+def test_an_evaluation_without_held_out_rows_says_so_instead_of_failing_each_metric(fitted) -> None:
+    t, train, test = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ev = evaluate_table(test.head(0), people(300, 2), t, train=train, target="churn")
+    assert ev.metrics == {} and ev.figures
+    assert len(ev.notes) == 1 and ev.notes[0].startswith("no held-out real rows (--holdout 0)")
+
+
 def test_plots_and_the_combined_evaluation(fitted) -> None:
     t, train, test = fitted
     figs = column_shape_plots(test, people(300, 2), t.specs, per_figure=3)
