@@ -164,6 +164,16 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {**D128, "dp_optimizer": "sgd"},
         {**{k: v for k, v in DEFAULT_SETTINGS.items() if k != "batch_size"}, "sampling_rate": 0.25, "max_batch": 2000},
     ),
+    # stop 35 (the critic 64 64 from 3,000 training rows): the histograms' share of ε re-read with the narrower
+    # critic, whose fewer parameters change what the noise costs DP-SGD (0.5 was chosen with a 128- or 256-wide one)
+    "e80-b500-d64-cbt-s0.35-sgd0.3-cb12-split1": (
+        {"dp_discriminator_dim": [64, 64], "dp_optimizer": "sgd"},
+        {**DEFAULT_SETTINGS, "share": 0.35},
+    ),
+    "e80-b500-d64-cbt-s0.65-sgd0.3-cb12-split1": (
+        {"dp_discriminator_dim": [64, 64], "dp_optimizer": "sgd"},
+        {**DEFAULT_SETTINGS, "share": 0.65},
+    ),
     # round 7 (stop 32; -cb12-split1 the default): "-cb12-thr0" (the default rerun as the baseline) and
     # "-cb12-thr2t" (a number's pooled histogram denoised: counts under 2 noise stds read as 0; its class
     # bins spanning the released mass) ran at commit 82f3526, which had private.HIST_THRESHOLD and

@@ -104,8 +104,8 @@ class TabularGAN(TableApp):
     #: every path from the rows to the bundle is closed under --dp-epsilon (privacy.py, docs/privacy.md)
     dp_refusal = None
     #: under --dp-epsilon, 80 epochs of batch 500 (with a 128 128 critic, 64 64 from 3,000 training rows:
-    #: ``privacy.critic_widths``, and from ε = 1 per-class calibration from noisy counts): chosen on validation rows of six tables at ε = 3 over 2 seeds
-    #: (and checked at ε = 1)
+    #: ``privacy.critic_widths``; from ε = 1 per-class calibration from noisy counts): chosen on validation
+    #: rows of six tables at ε = 3 over 2 seeds (and checked at ε = 1)
     #: (bench/dp_tabular_select.py, bench/RESULTS.md: 10 to 160 epochs, batch 500/1000, critic 256/128,
     #: EMA, pooled vs per-class calibration), the fastest within 0.01 of the best mean utility
     dp_train_defaults = {"epochs": 80}
