@@ -79,7 +79,7 @@ class StyleGAN(App):
         o.check()
         nets: dict[str, torch.nn.Module] = {
             "generator": SG.Generator(
-                o.image_size, s["channels"], o.z_dim, o.mapping_layers, o.g_channels, o.max_channels, o.tanh, o.noise
+                o.image_size, s["channels"], o.z_dim, o.mapping_layers, o.g_channels, o.max_channels
             ),
             "discriminator": SG.Discriminator(o.image_size, s["channels"], o.d_channels, o.max_channels, o.progressive),
         }
@@ -179,8 +179,8 @@ class StyleGAN(App):
         images, ws = self._fake(max(1, len(batch[0]) // 2), res, alpha, return_ws=True)
         lengths = SG.path_lengths(images, ws)
         G = self.nets.generator
+        penalty = SG.path_length_penalty(lengths, getattr(G, "module", G).pl_mean)
         o = self.options
-        penalty = SG.path_length_penalty(lengths, getattr(G, "module", G).pl_mean, warm_start=o.pl_warm_start)
         return {"loss": o.pl_every * o.pl_weight * penalty, "path_length": lengths.mean(), "penalty": penalty}
 
     # ------------------------------------------------------------- outputs

@@ -107,7 +107,6 @@ class StyledConv(nn.Module):
         self.scale, self.up, self.demodulate = 1.0 / math.sqrt(c_in * k * k), up, demodulate
         self.noise_strength = nn.Parameter(torch.zeros(c_out)) if demodulate else None
         self.bias = nn.Parameter(torch.zeros(c_out))
-        self.use_noise = True
 
     def forward(self, x: Tensor, w: Tensor, noise: Tensor | None = None) -> Tensor:
         if self.up:
@@ -117,9 +116,7 @@ class StyledConv(nn.Module):
             return out + self.bias[None, :, None, None]
         if noise is None:
             noise = torch.randn(out.shape[0], 1, *out.shape[2:], device=out.device, dtype=out.dtype)
-        if self.use_noise:
-            out = out + noise * self.noise_strength[None, :, None, None]
-        out = out + self.bias[None, :, None, None]
+        out = out + noise * self.noise_strength[None, :, None, None] + self.bias[None, :, None, None]
         return F.leaky_relu(out, 0.2) * SQRT2
 
 
@@ -133,18 +130,10 @@ class Generator(nn.Module):
     """z → f (mapping) → w per layer → g (synthesis) → image in about [-1, 1]."""
 
     def __init__(
-        self,
-        size: int,
-        channels: int,
-        z_dim: int = 128,
-        mapping_layers: int = 8,
-        width: int = 32,
-        max_width: int = 128,
-        tanh: bool = False,
-        noise: bool = True,
+        self, size: int, channels: int, z_dim: int = 128, mapping_layers: int = 8, width: int = 32, max_width: int = 128
     ) -> None:
         super().__init__()
-        self.size, self.z_dim, self.tanh = size, z_dim, tanh
+        self.size, self.z_dim = size, z_dim
         layers = [EqualLinear(z_dim, z_dim, lr_mul=0.01, act=True) for _ in range(mapping_layers)]
         self.mapping_net = nn.Sequential(*layers)
         ch = self.widths = _widths(size, width, max_width)
@@ -155,8 +144,6 @@ class Generator(nn.Module):
             self.convs.append(StyledConv(ch[r // 2], ch[r], z_dim, up=True))
             self.convs.append(StyledConv(ch[r], ch[r], z_dim))
             self.to_rgb.append(StyledConv(ch[r], channels, z_dim, k=1, demodulate=False))
-        for c in self.convs:  # noise=False: no per-pixel noise inputs
-            c.use_noise = noise
         self.n_latent = len(self.convs) + 1  # conv i uses w_i, the toRGB after conv i uses w_{i+1}
         self.register_buffer("w_avg", torch.zeros(z_dim))  # w̄ for truncation
         self.register_buffer("pl_mean", torch.zeros(()))  # a, the path-length target
@@ -196,7 +183,7 @@ class Generator(nn.Module):
             rgb = self.to_rgb[j](x, ws[:, b + 1])
             img = F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
             img = img + (alpha * rgb if r == res else rgb)
-        return img.tanh() if self.tanh else img
+        return img
 
     def forward(
         self,
@@ -294,17 +281,10 @@ def path_lengths(images: Tensor, ws: Tensor, generator: torch.Generator | None =
     return grad.square().sum(dim=2).mean(dim=1).sqrt()
 
 
-def path_length_penalty(lengths: Tensor, pl_mean: Tensor, decay: float = 0.01, warm_start: bool = False) -> Tensor:
-    """E (‖J_wᵀ y‖ − a)², after moving the target a (a buffer, updated in place) toward the batch mean.
-
-    ``warm_start``: a still at its initial 0 starts at the first batch's mean instead. From 0, with the
-    decay 0.01, a trails the real lengths for hundreds of penalty steps (a = 0.57 of them after 85, a
-    90 s run's count), and (‖J_wᵀ y‖ − a)² then shrinks G's sensitivity to w rather than evening it out."""
+def path_length_penalty(lengths: Tensor, pl_mean: Tensor, decay: float = 0.01) -> Tensor:
+    """E (‖J_wᵀ y‖ − a)², after moving the target a (a buffer, updated in place) toward the batch mean."""
     with torch.no_grad():
-        if warm_start and float(pl_mean) == 0.0:
-            pl_mean.copy_(lengths.mean().detach())
-        else:
-            pl_mean.lerp_(lengths.mean().detach(), decay)
+        pl_mean.lerp_(lengths.mean().detach(), decay)
     return (lengths - pl_mean).square().mean()
 
 

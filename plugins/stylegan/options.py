@@ -32,14 +32,6 @@ class StyleGANOptions:
     r1_every: int = field(default=16, metadata={"help": "Lazy R1: every k_D discriminator steps (the paper: 16)."})
     pl_weight: float = field(default=2.0, metadata={"help": "Path-length weight w_pl (0 = off; the paper: 2)."})
     pl_every: int = field(default=4, metadata={"help": "Lazy path length: every k_G generator steps (the paper: 4)."})
-    tanh: bool = field(
-        default=False,
-        metadata={"help": "tanh on G's output, so D judges images in the data's [-1, 1] (the paper: linear)."},
-    )
-    noise: bool = field(default=True, metadata={"help": "G's per-pixel noise inputs (the paper: on)."})
-    pl_warm_start: bool = field(
-        default=False, metadata={"help": "Start the path-length target a at the first batch's mean, not at 0."}
-    )
     mixing: float = field(default=0.9, metadata={"help": "Style-mixing probability of a batch (the paper: 0.9)."})
     augment: str = field(
         default="color,translation,cutout",
